@@ -1,0 +1,280 @@
+package rewrite
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// Options tune Detect.
+type Options struct {
+	// Registry is the npm registry URL publishes must target to count.
+	// Empty means every publish counts.
+	Registry string
+}
+
+type detector struct {
+	snap      Snapshot
+	opts      Options
+	res       *Result
+	workflows map[string]*Workflow
+	callers   map[string][]callSite
+	actions   map[string]*Workflow // local composite actions by directory
+	repoFeeds []TokenFeed          // committed .npmrc and .yarnrc.yml auth lines
+}
+
+type callSite struct {
+	wf  *Workflow
+	job *Job
+}
+
+// Detect classifies how the repository in snap publishes to npm. It never
+// fails: bad files become findings and the rest is still read.
+func Detect(snap Snapshot, opts Options) *Result {
+	d := &detector{
+		snap: snap, opts: opts,
+		res:       &Result{Repo: snap.Repo, Credential: CredNone, Pipelines: []Pipeline{}, Packages: []Package{}, Findings: []Finding{}},
+		workflows: map[string]*Workflow{},
+		callers:   map[string][]callSite{},
+		actions:   map[string]*Workflow{},
+	}
+	d.opts.Registry = NormalizeRegistry(opts.Registry)
+	probs := make([]string, 0, len(snap.Problems))
+	for p := range snap.Problems {
+		probs = append(probs, p)
+	}
+	sort.Strings(probs)
+	for _, p := range probs {
+		d.finding(SevError, "unreadable-file", p, 0, snap.Problems[p])
+	}
+	for _, p := range snap.paths() {
+		if len(snap.Files[p]) > MaxFileBytes {
+			d.finding(SevError, "file-too-large", p, 0, fmt.Sprintf("file is %d bytes, over the %d-byte limit; not read", len(snap.Files[p]), MaxFileBytes))
+			delete(d.snap.Files, p)
+			continue
+		}
+		if !utf8.Valid(snap.Files[p]) {
+			d.finding(SevError, "not-utf8", p, 0, "file is not valid UTF-8; not read")
+			delete(d.snap.Files, p)
+		}
+	}
+	d.packages()
+	d.committedAuth()
+	d.leaks()
+	d.parseWorkflows()
+	d.manualDocs()
+	for _, wp := range d.workflowPaths() {
+		wf := d.workflows[wp]
+		for _, j := range wf.Jobs {
+			d.job(wf, j)
+		}
+	}
+	d.summarise()
+	sort.SliceStable(d.res.Findings, func(i, j int) bool {
+		a, b := d.res.Findings[i], d.res.Findings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	return d.res
+}
+
+func (d *detector) finding(sev Severity, code, file string, line int, msg string) {
+	f := Finding{Severity: sev, Code: code, File: file, Line: line, Message: msg}
+	for _, g := range d.res.Findings {
+		if g == f {
+			return
+		}
+	}
+	d.res.Findings = append(d.res.Findings, Finding{Severity: sev, Code: code, File: file, Line: line, Message: msg})
+}
+
+func (d *detector) workflowPaths() []string {
+	out := make([]string, 0, len(d.workflows))
+	for p := range d.workflows {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func isWorkflowPath(p string) bool {
+	return path.Dir(p) == ".github/workflows" && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml"))
+}
+
+func (d *detector) parseWorkflows() {
+	for _, p := range d.snap.paths() {
+		base := path.Base(p)
+		isAction := base == "action.yml" || base == "action.yaml"
+		if !isWorkflowPath(p) && !isAction {
+			continue
+		}
+		if isAction {
+			if a := parseAction(p, d.snap.Files[p]); a != nil {
+				d.actions[path.Dir(p)] = a
+			}
+			continue
+		}
+		d.res.Workflows++
+		wf, err := ParseWorkflow(p, d.snap.Files[p])
+		if err != nil {
+			d.finding(SevError, "workflow-invalid", p, errLine(err), strings.TrimPrefix(err.Error(), p+": "))
+			continue
+		}
+		d.workflows[p] = wf
+	}
+	for _, wp := range d.workflowPaths() {
+		wf := d.workflows[wp]
+		for _, j := range wf.Jobs {
+			if callee, ok := isLocalWorkflowCall(j.Uses); ok {
+				d.callers[callee] = append(d.callers[callee], callSite{wf, j})
+			}
+		}
+	}
+}
+
+var lineRe = regexp.MustCompile(`line (\d+)`)
+
+func errLine(err error) int {
+	m := lineRe.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	n := 0
+	fmt.Sscan(m[1], &n)
+	return n
+}
+
+// parseAction reads a local action.yml; composite actions keep their steps.
+func parseAction(p string, data []byte) *Workflow {
+	wf, err := parseActionYAML(p, data)
+	if err != nil {
+		return nil
+	}
+	return wf
+}
+
+// Token environment variables that npm, yarn and publishing tools read.
+var tokenEnvNames = map[string]bool{
+	"NODE_AUTH_TOKEN": true, "NPM_TOKEN": true, "NPM_AUTH_TOKEN": true, "NPM_CONFIG_TOKEN": true,
+	"NPM_PUBLISH_TOKEN": true, "YARN_NPM_AUTH_TOKEN": true,
+}
+
+// isTokenEnv reports whether an env var name carries an npm token for the
+// configured registry.
+func (d *detector) isTokenEnv(name string) bool {
+	if tokenEnvNames[strings.ToUpper(name)] {
+		return true
+	}
+	lower := strings.ToLower(name)
+	if rest, ok := strings.CutPrefix(lower, "npm_config_"); ok && strings.HasSuffix(rest, ":_authtoken") {
+		host := strings.TrimSuffix(rest, ":_authtoken")
+		return d.opts.Registry == "" || sameRegistry(host, d.opts.Registry)
+	}
+	return false
+}
+
+var secretRefRe = regexp.MustCompile(`secrets\.([A-Za-z0-9_]+)|secrets\[['"]([A-Za-z0-9_]+)['"]\]`)
+
+// literalTokenRe matches an npm token value.
+var literalTokenRe = regexp.MustCompile(`npm_[A-Za-z0-9]{36}`)
+
+// credentialValue reports whether an env or input value carries a stored
+// credential, and the secret it reads.
+func credentialValue(v string) (secret string, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "''" || v == `""` {
+		return "", false
+	}
+	if m := secretRefRe.FindAllStringSubmatch(v, -1); m != nil {
+		for _, s := range m {
+			name := s[1] + s[2]
+			if strings.EqualFold(name, "GITHUB_TOKEN") {
+				continue
+			}
+			return name, true
+		}
+		return "", false
+	}
+	if literalTokenRe.MatchString(v) {
+		return "", true
+	}
+	if strings.Contains(v, "${{") && (strings.Contains(v, "steps.") || strings.Contains(v, "env.") || strings.Contains(v, "needs.")) {
+		return "", !strings.Contains(v, "github.token")
+	}
+	return "", false
+}
+
+// MaskToken shows at most the first characters of a token value.
+func MaskToken(s string) string {
+	if len(s) <= 8 {
+		return "****"
+	}
+	return s[:8] + "…"
+}
+
+func (d *detector) leaks() {
+	for _, p := range d.snap.paths() {
+		data := d.snap.Files[p]
+		for _, loc := range literalTokenRe.FindAllIndex(data, -1) {
+			line := 1 + strings.Count(string(data[:loc[0]]), "\n")
+			d.finding(SevError, "literal-token", p, line, fmt.Sprintf("an npm token value is committed (%s); revoke it and remove it from history", MaskToken(string(data[loc[0]:loc[1]]))))
+		}
+	}
+}
+
+// committedAuth reads auth lines of committed .npmrc and .yarnrc.yml files.
+func (d *detector) committedAuth() {
+	for _, p := range d.snap.paths() {
+		base := path.Base(p)
+		if base != ".npmrc" && base != ".yarnrc.yml" {
+			continue
+		}
+		for i, line := range strings.Split(string(d.snap.Files[p]), "\n") {
+			l := strings.TrimSpace(line)
+			if strings.HasPrefix(l, "#") || strings.HasPrefix(l, ";") {
+				continue
+			}
+			if base == ".npmrc" && (strings.Contains(l, ":_authToken") || strings.HasPrefix(l, "_authToken") || strings.Contains(l, ":_auth=") || strings.HasPrefix(l, "_auth=")) {
+				host, _, _ := strings.Cut(l, ":_auth")
+				if strings.HasPrefix(host, "//") && d.opts.Registry != "" && !sameRegistry(host, d.opts.Registry) {
+					continue
+				}
+				d.repoFeeds = append(d.repoFeeds, TokenFeed{Kind: "npmrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
+			}
+			if base == ".yarnrc.yml" && strings.HasPrefix(l, "npmAuthToken") {
+				d.repoFeeds = append(d.repoFeeds, TokenFeed{Kind: "yarnrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
+			}
+		}
+	}
+}
+
+var envRefRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+
+// envRef returns the first $VAR or ${VAR} a line reads.
+func envRef(s string) string {
+	if m := envRefRe.FindStringSubmatch(s); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+var publishDocRe = regexp.MustCompile(`\b(npm|pnpm|yarn) (?:[\w-]+ )*publish\b`)
+
+func (d *detector) manualDocs() {
+	for _, p := range d.snap.paths() {
+		if !manualDocNames[strings.ToLower(path.Base(p))] {
+			continue
+		}
+		for i, line := range strings.Split(string(d.snap.Files[p]), "\n") {
+			if publishDocRe.MatchString(line) && !strings.Contains(line, "--dry-run") {
+				d.finding(SevWarning, "manual-publish", p, i+1, "documents a manual publish ("+strings.TrimSpace(line)+"); local publishing now needs a 2-hour session and 2FA, move it to the trusted-publishing workflow")
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,451 @@
+package rewrite
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// job analyses one job: its publish steps, credential feeds and risks.
+func (d *detector) job(wf *Workflow, j *Job) {
+	if j.Uses != "" {
+		d.callerJob(wf, j)
+		return
+	}
+	p := Pipeline{Workflow: wf.Path, Job: j.ID, JobLine: j.Line, Environment: j.Environment, Triggers: wf.Triggers, NPMReady: "unknown"}
+	evidence := false // the job touches the npm registry (needed for inferred publishes)
+	other := false
+	for _, st := range j.Steps {
+		calls := d.stepCalls(wf, j, st)
+		for _, c := range calls {
+			if c.DryRun {
+				continue
+			}
+			reg := c.Registry
+			if reg == "" {
+				reg = d.setupRegistry(j, st.Index)
+			}
+			if reg == "" {
+				if rp, ok := d.rootPackage(); ok && rp.Registry != "" {
+					reg = rp.Registry
+				}
+			}
+			if reg != "" && d.opts.Registry != "" && !sameRegistry(reg, d.opts.Registry) {
+				other = true
+				continue
+			}
+			ps := PublishStep{Line: st.Line, Step: st.Index, Name: st.Name, Tool: c.Tool, Uses: st.Uses, Stage: c.Stage, Provenance: c.Provenance, Script: c.Script, Inferred: c.inferred, Version: c.Version}
+			if len(c.Words) > 0 {
+				ps.Command = strings.Join(c.Words, " ")
+			}
+			p.Steps = append(p.Steps, ps)
+			p.Provenance = p.Provenance || c.Provenance
+		}
+	}
+	p.Steps = dropInferred(p.Steps)
+	if len(p.Steps) == 0 {
+		if other {
+			d.res.OtherRegistries = append(d.res.OtherRegistries, wf.Path+"#"+j.ID)
+		}
+		d.exposure(wf, j, nil)
+		return
+	}
+	d.feeds(wf, j, &p)
+	d.idToken(wf, j, &p)
+	if len(p.Feeds) > 0 || p.IDToken || d.setupRegistry(j, len(j.Steps)) != "" || envTrue(wf, j, "NPM_CONFIG_PROVENANCE") || mentionsNPM(j) {
+		evidence = true
+	}
+	allInferred := true
+	for _, s := range p.Steps {
+		allInferred = allInferred && s.Inferred
+	}
+	if allInferred && !evidence {
+		for _, s := range p.Steps {
+			d.finding(SevInfo, "possible-publish", wf.Path, s.Line, fmt.Sprintf("job %q may publish through %s, which cutover cannot read; it shows no npm credential, so it is not counted", j.ID, describe(s)))
+		}
+		return
+	}
+	d.finish(wf, j, &p)
+}
+
+// dropInferred keeps only the certain publishes of a job that has some:
+// scripts whose names merely mention publishing add nothing there.
+func dropInferred(steps []PublishStep) []PublishStep {
+	var certain []PublishStep
+	for _, s := range steps {
+		if !s.Inferred {
+			certain = append(certain, s)
+		}
+	}
+	if len(certain) > 0 {
+		return certain
+	}
+	return steps
+}
+
+func describe(s PublishStep) string {
+	switch {
+	case s.Script != "":
+		return "script " + fmt.Sprintf("%q", s.Script)
+	case s.Uses != "":
+		return "action " + s.Uses
+	}
+	return fmt.Sprintf("%q", s.Command)
+}
+
+// mentionsNPM reports whether a job's name or a step's name speaks of npm.
+func mentionsNPM(j *Job) bool {
+	if strings.Contains(strings.ToLower(j.ID+" "+j.Name), "npm") {
+		return true
+	}
+	for _, s := range j.Steps {
+		if strings.Contains(strings.ToLower(s.Name), "npm") && strings.Contains(strings.ToLower(s.Name), "publish") {
+			return true
+		}
+	}
+	return false
+}
+
+func envTrue(wf *Workflow, j *Job, name string) bool {
+	for _, fs := range [][]Field{wf.Env, j.Env} {
+		if f, ok := lookup(fs, name, true); ok && strings.EqualFold(strings.Trim(f.Value, `'"`), "true") {
+			return true
+		}
+	}
+	for _, s := range j.Steps {
+		if f, ok := lookup(s.Env, name, true); ok && strings.EqualFold(strings.Trim(f.Value, `'"`), "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// finish completes a pipeline: credential, runner, npm version, findings.
+func (d *detector) finish(wf *Workflow, j *Job, p *Pipeline) {
+	for _, s := range p.Steps {
+		if !contains(p.Tools, s.Tool) {
+			p.Tools = append(p.Tools, s.Tool)
+		}
+	}
+	if envTrue(wf, j, "NPM_CONFIG_PROVENANCE") || d.runContains(j, "provenance true") || d.runContains(j, "provenance=true") {
+		p.Provenance = true
+	}
+	for _, pk := range d.res.Packages {
+		if pk.Provenance {
+			p.Provenance = true
+		}
+	}
+	if callers := d.callers[wf.Path]; len(callers) > 0 {
+		for _, c := range callers {
+			p.Callers = append(p.Callers, c.wf.Path+"#"+c.job.ID)
+			if !contains(p.TrustedWorkflow, path.Base(c.wf.Path)) {
+				p.TrustedWorkflow = append(p.TrustedWorkflow, path.Base(c.wf.Path))
+			}
+			if !p.IDToken && (c.job.Permissions.IDTokenWrite() || !c.job.Permissions.Set && c.wf.Permissions.IDTokenWrite()) && !j.Permissions.Set && !wf.Permissions.Set {
+				p.IDToken, p.IDTokenFrom = true, "caller"
+			}
+		}
+		if len(p.TrustedWorkflow) > 1 {
+			d.finding(SevWarning, "trust-ambiguous", wf.Path, j.Line, fmt.Sprintf("reusable workflow is called from %d workflows; npm allows one trusted publisher per package, naming one calling workflow (%s)", len(p.TrustedWorkflow), strings.Join(p.TrustedWorkflow, ", ")))
+		}
+	} else {
+		p.TrustedWorkflow = []string{path.Base(wf.Path)}
+		if len(wf.Triggers) == 1 && wf.Triggers[0] == "workflow_call" {
+			d.finding(SevWarning, "reusable-no-caller", wf.Path, j.Line, "publishing reusable workflow has no caller in this repository; npm's trusted publisher must name the calling workflow file, which cutover cannot see")
+		}
+	}
+	switch {
+	case len(p.Feeds) > 0 && (p.Provenance || p.IDToken):
+		p.Credential = CredTokenProvenance
+	case len(p.Feeds) > 0:
+		p.Credential = CredToken
+	case p.IDToken:
+		p.Credential = CredOIDC
+	default:
+		p.Credential = CredNone
+		d.finding(SevWarning, "no-credential", wf.Path, j.Line, fmt.Sprintf("job %q publishes but neither a token nor id-token: write reaches it; the publish fails or uses a credential cutover cannot see", j.ID))
+	}
+	for _, r := range j.RunsOn {
+		if strings.EqualFold(r, "self-hosted") || strings.HasPrefix(r, "group:") {
+			p.SelfHosted = true
+		}
+	}
+	if p.SelfHosted {
+		d.finding(SevError, "self-hosted-runner", wf.Path, j.Line, fmt.Sprintf("job %q runs on a self-hosted runner; npm trusted publishing supports GitHub-hosted runners only: use the token-bridge playbook", j.ID))
+	}
+	d.nodeAndNPM(wf, j, p)
+	d.toolFindings(wf, j, p)
+	d.triggerFindings(wf, j, p)
+	d.exposure(wf, j, p)
+	if strings.Contains(p.Environment, "${{") {
+		d.finding(SevWarning, "environment-expression", wf.Path, j.Line, fmt.Sprintf("job %q picks its environment with an expression (%s); the trusted publisher must name one environment", j.ID, p.Environment))
+	}
+	d.res.Pipelines = append(d.res.Pipelines, *p)
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *detector) runContains(j *Job, s string) bool {
+	for _, st := range j.Steps {
+		if strings.Contains(st.Run, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// idToken decides whether id-token: write reaches the job.
+func (d *detector) idToken(wf *Workflow, j *Job, p *Pipeline) {
+	switch {
+	case j.Permissions.Set:
+		p.IDToken = j.Permissions.IDTokenWrite()
+		if p.IDToken {
+			p.IDTokenFrom = "job"
+		}
+	case wf.Permissions.Set:
+		p.IDToken = wf.Permissions.IDTokenWrite()
+		if p.IDToken {
+			p.IDTokenFrom = "workflow"
+		}
+	}
+}
+
+// callerJob handles a job that calls a reusable workflow. A local callee in
+// the snapshot is analysed on its own (with this job as its caller); a
+// callee cutover cannot see counts as a pipeline when an npm token is passed.
+func (d *detector) callerJob(wf *Workflow, j *Job) {
+	if callee, ok := isLocalWorkflowCall(j.Uses); ok {
+		if _, seen := d.workflows[callee]; seen {
+			return
+		}
+	}
+	p := Pipeline{Workflow: wf.Path, Job: j.ID, JobLine: j.Line, Environment: j.Environment, Triggers: wf.Triggers, NPMReady: "unknown"}
+	for _, s := range j.Secrets {
+		secret, ok := credentialValue(s.Value)
+		if ok && (d.isTokenEnv(s.Key) || strings.Contains(strings.ToUpper(s.Key+secret), "NPM")) {
+			p.Feeds = append(p.Feeds, TokenFeed{Kind: "secret-pass", Name: s.Key, Secret: secret, Level: "job", File: wf.Path, Line: s.Line, Step: -1})
+		}
+	}
+	if len(p.Feeds) == 0 {
+		if j.SecretsInherit && strings.Contains(strings.ToLower(j.Uses), "publish") {
+			d.finding(SevInfo, "possible-publish", wf.Path, j.Line, fmt.Sprintf("job %q calls %s with secrets: inherit; it may publish with a token cutover cannot see", j.ID, j.Uses))
+		}
+		return
+	}
+	p.Steps = []PublishStep{{Line: j.Line, Step: -1, Tool: "reusable-workflow", Uses: j.Uses, Inferred: true}}
+	d.idToken(wf, j, &p)
+	d.finding(SevInfo, "callee-not-visible", wf.Path, j.Line, fmt.Sprintf("job %q passes an npm token to %s, which is not in the snapshot; its publish steps were not read", j.ID, j.Uses))
+	d.finish(wf, j, &p)
+}
+
+// setupRegistry returns the registry-url of the last actions/setup-node step
+// before step index upTo.
+func (d *detector) setupRegistry(j *Job, upTo int) string {
+	reg := ""
+	for _, st := range j.Steps {
+		if st.Index >= upTo {
+			break
+		}
+		if strings.HasPrefix(actionName(st.Uses), "actions/setup-node") {
+			if f, ok := lookup(st.With, "registry-url", false); ok {
+				reg = f.Value
+			}
+		}
+	}
+	return reg
+}
+
+var npmrcWriteRe = regexp.MustCompile(`(?i)(_authToken|npmAuthToken)`)
+var npmrcHostRe = regexp.MustCompile(`(//[^\s:'"]+):_authToken`)
+
+// feeds collects the token feeds on the publish path of a job.
+func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
+	add := func(kind, level string, f Field, step int) {
+		secret, ok := credentialValue(f.Value)
+		if !ok {
+			return
+		}
+		p.Feeds = append(p.Feeds, TokenFeed{Kind: kind, Name: f.Key, Secret: secret, Level: level, File: wf.Path, Line: f.Line, Step: step})
+	}
+	for _, f := range wf.Env {
+		if d.isTokenEnv(f.Key) {
+			add("env", "workflow", f, -1)
+		}
+	}
+	for _, f := range j.Env {
+		if d.isTokenEnv(f.Key) {
+			add("env", "job", f, -1)
+		}
+	}
+	last := 0
+	for _, s := range p.Steps {
+		if s.Step > last {
+			last = s.Step
+		}
+	}
+	publishing := map[int]bool{}
+	for _, s := range p.Steps {
+		publishing[s.Step] = true
+	}
+	for _, st := range j.Steps {
+		if st.Index > last {
+			break
+		}
+		writes := d.npmrcWrite(st)
+		if publishing[st.Index] || writes {
+			for _, f := range st.Env {
+				if d.isTokenEnv(f.Key) || writes && envReads(st.Run, f.Key) {
+					add("env", "step", f, st.Index)
+				}
+			}
+		}
+		if writes {
+			for _, m := range secretRefRe.FindAllStringSubmatch(st.Run, -1) {
+				name := m[1] + m[2]
+				if !strings.EqualFold(name, "GITHUB_TOKEN") {
+					p.Feeds = append(p.Feeds, TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index})
+				}
+			}
+		}
+		if publishing[st.Index] && st.Uses != "" {
+			for _, f := range st.With {
+				if isTokenInput(st.Uses, f.Key) {
+					add("action-input", "step", f, st.Index)
+				}
+			}
+		}
+	}
+	if len(p.Feeds) == 0 {
+		for _, rf := range d.repoFeeds {
+			if rf.Name == "" || d.envSet(wf, j, p, rf.Name) {
+				p.Feeds = append(p.Feeds, rf)
+			}
+		}
+	}
+}
+
+// envSet reports whether name is set to a credential on the publish path.
+func (d *detector) envSet(wf *Workflow, j *Job, p *Pipeline, name string) bool {
+	levels := [][]Field{wf.Env, j.Env}
+	for _, s := range p.Steps {
+		if s.Step >= 0 && s.Step < len(j.Steps) {
+			levels = append(levels, j.Steps[s.Step].Env)
+		}
+	}
+	for _, fs := range levels {
+		if f, ok := lookup(fs, name, false); ok {
+			if _, cred := credentialValue(f.Value); cred {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func envReads(script, name string) bool {
+	return strings.Contains(script, "$"+name) || strings.Contains(script, "${"+name+"}")
+}
+
+// npmrcWrite reports whether a run step writes an auth token for the
+// configured registry into an npm or yarn config.
+func (d *detector) npmrcWrite(st *Step) bool {
+	if st.Run == "" || !npmrcWriteRe.MatchString(st.Run) {
+		return false
+	}
+	hosts := npmrcHostRe.FindAllStringSubmatch(st.Run, -1)
+	if len(hosts) == 0 || d.opts.Registry == "" {
+		return true
+	}
+	for _, h := range hosts {
+		if sameRegistry(h[1], d.opts.Registry) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTokenInput reports whether an action input carries an npm token.
+func isTokenInput(uses, key string) bool {
+	k := strings.ToLower(strings.NewReplacer("-", "", "_", "").Replace(key))
+	switch {
+	case k == "npmtoken", k == "npmauthtoken", k == "nodeauthtoken", k == "npmpublishtoken":
+		return true
+	case k == "token":
+		a := actionName(uses)
+		return strings.Contains(a, "npm") || strings.HasPrefix(a, "./")
+	}
+	return false
+}
+
+// exposure reports token env that reaches jobs or steps that do not publish.
+func (d *detector) exposure(wf *Workflow, j *Job, p *Pipeline) {
+	check := func(fs []Field, what string) {
+		for _, f := range fs {
+			if !d.isTokenEnv(f.Key) {
+				continue
+			}
+			if _, ok := credentialValue(f.Value); ok {
+				d.finding(SevWarning, "token-exposed", wf.Path, f.Line, fmt.Sprintf("%s %s is set on %s; confine it to the publish step", f.Key, "token", what))
+			}
+		}
+	}
+	if p == nil {
+		check(j.Env, fmt.Sprintf("job %q, which does not publish", j.ID))
+		for _, st := range j.Steps {
+			if st.Uses == "" && st.Run != "" && !d.npmrcWrite(st) {
+				check(st.Env, fmt.Sprintf("a step of job %q that does not publish", j.ID))
+			}
+		}
+		return
+	}
+	if len(j.Steps) > len(p.Steps) {
+		check(j.Env, fmt.Sprintf("every step of job %q, most of which do not publish", j.ID))
+	}
+	if j == d.firstPublishJob(wf) && len(wf.Jobs) > 1 {
+		check(wf.Env, "every job of the workflow")
+	}
+}
+
+// firstPublishJob returns the job the workflow-level exposure finding is
+// attached to (so it is reported once).
+func (d *detector) firstPublishJob(wf *Workflow) *Job {
+	for _, j := range wf.Jobs {
+		if j.Uses == "" {
+			return j
+		}
+	}
+	return nil
+}
+
+var untrustedTriggers = map[string]string{
+	"pull_request_target": "runs with write access on code from forks",
+	"workflow_run":        "can be started by workflows run for forks",
+	"issue_comment":       "can be started by anyone who can comment",
+}
+
+func (d *detector) triggerFindings(wf *Workflow, j *Job, p *Pipeline) {
+	for _, t := range wf.Triggers {
+		if why, ok := untrustedTriggers[t]; ok {
+			d.finding(SevWarning, "untrusted-trigger", wf.Path, j.Line, fmt.Sprintf("job %q publishes in a workflow triggered by %s, which %s; gate it on a trust check before granting id-token: write", j.ID, t, why))
+		}
+		if t == "pull_request" && j.If == "" {
+			guarded := true
+			for _, s := range p.Steps {
+				if s.Step >= 0 && j.Steps[s.Step].If == "" {
+					guarded = false
+				}
+			}
+			if !guarded {
+				d.finding(SevWarning, "untrusted-trigger", wf.Path, j.Line, fmt.Sprintf("job %q publishes in a workflow triggered by pull_request with no if: guard", j.ID))
+			}
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package rewrite
+
+// Credential is how a publishing pipeline authenticates to the npm registry.
+type Credential string
+
+// Credentials, from least to most migrated.
+const (
+	// CredToken is a stored token without provenance.
+	CredToken Credential = "token"
+	// CredTokenProvenance is a stored token with provenance (--provenance,
+	// NPM_CONFIG_PROVENANCE or id-token: write).
+	CredTokenProvenance Credential = "token+provenance"
+	// CredOIDC is trusted publishing: no stored token on the publish path and
+	// id-token: write on the job.
+	CredOIDC Credential = "oidc"
+	// CredNone means no pipeline publishes, or one publishes with no
+	// credential cutover can see.
+	CredNone Credential = "none"
+)
+
+func (c Credential) rank() int {
+	switch c {
+	case CredToken:
+		return 0
+	case CredTokenProvenance:
+		return 1
+	case CredOIDC:
+		return 2
+	}
+	return 3
+}
+
+// Severity grades a finding.
+type Severity string
+
+// Severities.
+const (
+	SevError   Severity = "error"
+	SevWarning Severity = "warning"
+	SevInfo    Severity = "info"
+)
+
+// Finding is a risk, blocker or note, with the file and line it is about.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	File     string   `json:"file,omitempty"`
+	Line     int      `json:"line,omitempty"`
+	Message  string   `json:"message"`
+}
+
+// TokenFeed is one place where a stored token reaches a publish.
+type TokenFeed struct {
+	// Kind is env, npmrc-write, action-input, secret-pass, npmrc-file or yarnrc-file.
+	Kind string `json:"kind"`
+	// Name is the env var, input or secret key that carries the token.
+	Name string `json:"name"`
+	// Secret is the name of the repository or organisation secret read, if any.
+	Secret string `json:"secret,omitempty"`
+	// Level is workflow, job or step.
+	Level string `json:"level"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	// Step is the step index for step-level feeds, -1 otherwise.
+	Step int `json:"step"`
+}
+
+// PublishStep is one step that publishes.
+type PublishStep struct {
+	Line int    `json:"line"`
+	Step int    `json:"step"`
+	Name string `json:"name,omitempty"`
+	Tool string `json:"tool"`
+	Uses string `json:"uses,omitempty"`
+	// Command is the publish command as written (first line of it).
+	Command    string `json:"command,omitempty"`
+	Stage      bool   `json:"stage,omitempty"`
+	Provenance bool   `json:"provenance,omitempty"`
+	// Script is the package.json script the publish was found through.
+	Script string `json:"script,omitempty"`
+	// Inferred is true when the publish is hidden in a script or action
+	// cutover cannot read and was inferred from names and credentials.
+	Inferred bool `json:"inferred,omitempty"`
+	// Version is a version pinned on the tool (npx semantic-release@25).
+	Version string `json:"version,omitempty"`
+}
+
+// Pipeline is a job that publishes to the configured npm registry.
+type Pipeline struct {
+	Workflow string `json:"workflow"`
+	Job      string `json:"job"`
+	JobLine  int    `json:"job_line"`
+	// TrustedWorkflow is the workflow file name npm's trusted publisher must
+	// name: the calling workflow's for reusable workflows.
+	TrustedWorkflow []string      `json:"trusted_workflow"`
+	Callers         []string      `json:"callers,omitempty"`
+	Environment     string        `json:"environment,omitempty"`
+	Tools           []string      `json:"tools"`
+	Steps           []PublishStep `json:"steps"`
+	Feeds           []TokenFeed   `json:"feeds,omitempty"`
+	IDToken         bool          `json:"id_token_write"`
+	// IDTokenFrom is job, workflow or caller.
+	IDTokenFrom string     `json:"id_token_from,omitempty"`
+	Provenance  bool       `json:"provenance"`
+	Credential  Credential `json:"credential"`
+	NodeVersion string     `json:"node_version,omitempty"`
+	NPMUpgrade  string     `json:"npm_upgrade,omitempty"`
+	// NPMReady is yes, no or unknown: whether the npm on the runner is at
+	// least 11.5.1.
+	NPMReady   string   `json:"npm_ready"`
+	SelfHosted bool     `json:"self_hosted,omitempty"`
+	Triggers   []string `json:"triggers,omitempty"`
+}
+
+// TrustNeed is what a package's npm trusted publisher must name.
+type TrustNeed struct {
+	Package     string `json:"package"`
+	Repository  string `json:"repository"`
+	Workflow    string `json:"workflow"`
+	Environment string `json:"environment,omitempty"`
+}
+
+// Result is what Detect found in one repository.
+type Result struct {
+	Repo string `json:"repo"`
+	// Publishes is true when some pipeline publishes to the configured registry.
+	Publishes bool `json:"publishes"`
+	// Credential is the least migrated credential among the pipelines.
+	Credential Credential `json:"credential"`
+	Pipelines  []Pipeline `json:"pipelines"`
+	// OtherRegistries lists jobs that publish only to other registries.
+	OtherRegistries []string    `json:"other_registries,omitempty"`
+	Packages        []Package   `json:"packages"`
+	WorkspaceKind   string      `json:"workspace_kind,omitempty"`
+	Trust           []TrustNeed `json:"trust,omitempty"`
+	Findings        []Finding   `json:"findings"`
+	Workflows       int         `json:"workflows"`
+}
+
+// HasErrors reports whether any finding is an error.
+func (r *Result) HasErrors() bool {
+	for _, f := range r.Findings {
+		if f.Severity == SevError {
+			return true
+		}
+	}
+	return false
+}
