@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/cutover/cutover/internal/config"
+	"github.com/cutover/cutover/internal/logging"
+	"github.com/spf13/cobra"
+)
+
+// Streams are the standard streams of one invocation.
+type Streams struct {
+	// In is standard input.
+	In io.Reader
+	// Out carries data: reports, tables, JSON.
+	Out io.Writer
+	// Err carries logs, progress and error messages.
+	Err io.Writer
+}
+
+// App holds what every command needs. The root command fills it in from the
+// global flags, the environment and the config file before a command runs.
+type App struct {
+	// Logger writes diagnostics to Err, redacted; never nil.
+	Logger *slog.Logger
+	// In is standard input.
+	In io.Reader
+	// Out carries the command's data.
+	Out io.Writer
+	// Err carries logs and messages.
+	Err io.Writer
+	// Getenv reads the environment; never nil.
+	Getenv func(string) string
+	// Config is the loaded configuration (defaults when no file is given), with
+	// environment overrides applied; never nil.
+	Config *config.Config
+	// ConfigPath is the file Config came from, or "" for the defaults.
+	ConfigPath string
+	// Redactor removes secrets; use it on anything printed that did not go
+	// through Logger.
+	Redactor *logging.Redactor
+	// Color says whether Out is a terminal and colours are allowed.
+	Color bool
+	// Now is the clock.
+	Now func() time.Time
+
+	flags globalFlags
+}
+
+// globalFlags are the persistent flags of the root command.
+type globalFlags struct {
+	configPath string
+	logLevel   string
+	logFormat  string
+	noColor    bool
+}
+
+func newApp(s Streams, getenv func(string) string) *App {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if s.In == nil {
+		s.In = eofReader{}
+	}
+	if s.Out == nil {
+		s.Out = io.Discard
+	}
+	if s.Err == nil {
+		s.Err = io.Discard
+	}
+	r := &logging.Redactor{}
+	return &App{
+		Logger:   logging.New(s.Err, logging.Options{Redactor: r}),
+		In:       s.In,
+		Out:      s.Out,
+		Err:      s.Err,
+		Getenv:   getenv,
+		Config:   config.Default(),
+		Redactor: r,
+		Now:      time.Now,
+	}
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// annotationNoConfig marks a command (and its subcommands) that must work
+// without reading the --config file, such as "config check" and "completion".
+const annotationNoConfig = "cutover/no-config"
+
+// setup fills in the App for cmd: config, redactor, logger, colour.
+func (app *App) setup(cmd *cobra.Command) error {
+	f := &app.flags
+	if f.configPath == "" {
+		f.configPath = app.Getenv("CUTOVER_CONFIG")
+	}
+
+	cfg := config.Default()
+	if f.configPath != "" && !skipsConfig(cmd) {
+		c, err := config.Load(f.configPath)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		cfg = c
+		app.ConfigPath = f.configPath
+	}
+	cfg.ApplyEnv(app.Getenv)
+	if err := cfg.Validate(); err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration after environment overrides: %w", err)}
+	}
+	app.Config = cfg
+	app.Redactor = logging.NewEnvRedactor(app.Getenv, cfg.SecretEnvNames()...)
+
+	levelText := cfg.Log.Level
+	if cmd.Flags().Changed("log-level") {
+		levelText = f.logLevel
+	}
+	level, err := logging.ParseLevel(levelText)
+	if err != nil {
+		return &UsageError{Cmd: cmd.CommandPath(), Err: err}
+	}
+	formatText := cfg.Log.Format
+	if cmd.Flags().Changed("log-format") {
+		formatText = f.logFormat
+	}
+	format, err := logging.ParseFormat(formatText)
+	if err != nil {
+		return &UsageError{Cmd: cmd.CommandPath(), Err: err}
+	}
+	noColor := f.noColor || app.Getenv("NO_COLOR") != ""
+	app.Logger = logging.New(app.Err, logging.Options{
+		Level:    level,
+		Format:   format,
+		NoColor:  noColor,
+		Redactor: app.Redactor,
+	})
+	app.Color = !noColor && logging.IsTerminal(app.Out)
+	if app.ConfigPath != "" {
+		app.Logger.Debug("loaded config", "file", app.ConfigPath)
+	}
+	return nil
+}
+
+// skipsConfig reports whether cmd or one of its parents is marked
+// annotationNoConfig, or is one of cobra's completion commands.
+func skipsConfig(cmd *cobra.Command) bool {
+	for c := cmd; c != nil; c = c.Parent() {
+		if _, ok := c.Annotations[annotationNoConfig]; ok {
+			return true
+		}
+		switch c.Name() {
+		case "completion", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+			return true
+		}
+	}
+	return false
+}

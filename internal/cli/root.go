@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs cutover with args (without the program name) and returns the
+// exit code. It never calls os.Exit and uses only the given streams and
+// getenv, so tests run it in-process.
+func Main(ctx context.Context, args []string, s Streams, getenv func(string) string) (code int) {
+	app := newApp(s, getenv)
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(app.Err, "internal error: %s\n%s", app.Redactor.Redact(fmt.Sprint(p)), app.Redactor.Redact(string(debug.Stack())))
+			code = ExitFatal
+		}
+	}()
+	root := newRootCmd(app)
+	root.SetArgs(args)
+	_, err := root.ExecuteContextC(ctx)
+	return app.exit(ctx, err)
+}
+
+// commands lists the top-level commands, in help order. To add a command,
+// write newXCmd(app) in its own file and list it here.
+func commands(app *App) []*cobra.Command {
+	return []*cobra.Command{
+		// newScanCmd(app) goes here (internal/cli/scan.go).
+		newConfigCmd(app),
+		newVersionCmd(app),
+		// cobra adds "completion" and "help" itself.
+	}
+}
+
+func newRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cutover",
+		Short: "Move a portfolio of npm packages from publish tokens to trusted publishing",
+		Long: strings.TrimSpace(`
+cutover finds how each repository of an organisation publishes to npm, and
+migrates its publishing from long-lived npm tokens to OIDC trusted publishing
+in waves, behind a per-repository flag that makes rollback a variable flip.
+
+Exit codes: 0 ok, 1 findings or some repositories failed, 2 usage or
+configuration error, 3 fatal error.`),
+		Example: example(
+			"cutover config check cutover.toml",
+			"cutover --config cutover.toml --log-level debug version",
+			"source <(cutover completion bash)",
+		),
+		SilenceUsage:               true,
+		SilenceErrors:              true,
+		SuggestionsMinimumDistance: 2,
+		// Args and RunE make the root report an unknown command as a usage
+		// error rather than cobra's plain error.
+		Args: cobra.ArbitraryArgs,
+		RunE: groupRunE,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return app.setup(cmd)
+		},
+	}
+	root.SetIn(app.In)
+	root.SetOut(app.Out)
+	root.SetErr(app.Err)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &UsageError{Cmd: cmd.CommandPath(), Err: err}
+	})
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&app.flags.configPath, "config", "", "read configuration from `FILE` (default: $CUTOVER_CONFIG, else built-in defaults)")
+	pf.StringVar(&app.flags.logLevel, "log-level", "", "lowest level logged: debug, info, warn or error (default: log.level of the config, else info)")
+	pf.StringVar(&app.flags.logFormat, "log-format", "", "log format: auto (text on a terminal, JSON lines otherwise), text or json (default: log.format of the config, else auto)")
+	pf.BoolVar(&app.flags.noColor, "no-color", false, "no colours (also when NO_COLOR is set)")
+	_ = root.RegisterFlagCompletionFunc("log-level", fixedCompletions("debug", "info", "warn", "error"))
+	_ = root.RegisterFlagCompletionFunc("log-format", fixedCompletions("auto", "text", "json"))
+	_ = root.MarkPersistentFlagFilename("config", "toml")
+
+	root.AddCommand(commands(app)...)
+	return root
+}
+
+// exit prints err as its kind requires and returns the exit code.
+func (app *App) exit(ctx context.Context, err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, ErrFindings) {
+		return ExitFindings
+	}
+	var usage *UsageError
+	if errors.As(err, &usage) {
+		app.printError(usage.Err)
+		cmd := usage.Cmd
+		if cmd == "" {
+			cmd = "cutover"
+		}
+		fmt.Fprintf(app.Err, "Run '%s --help' for usage.\n", cmd)
+		return ExitUsage
+	}
+	var exitErr *ExitError
+	if errors.As(err, &exitErr) {
+		if exitErr.Err != nil {
+			app.printError(exitErr.Err)
+		}
+		return exitErr.Code
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		app.printError(errors.New("interrupted"))
+		return ExitFatal
+	}
+	app.printError(err)
+	return ExitFatal
+}
+
+// printError writes err to Err, one "error: " line per joined error, redacted.
+func (app *App) printError(err error) {
+	printErrors(app.Err, app.Redactor.Redact(err.Error()))
+}
+
+func printErrors(w io.Writer, text string) {
+	for line := range strings.SplitSeq(text, "\n") {
+		fmt.Fprintf(w, "error: %s\n", line)
+	}
+}

@@ -1,0 +1,249 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// Config is the whole configuration file. Its zero value, after
+// ApplyDefaults, is the default configuration.
+type Config struct {
+	// NPM configures calls to the npm registry.
+	NPM NPM `toml:"npm"`
+	// GitHub configures the forge.
+	GitHub GitHub `toml:"github"`
+	// Log configures diagnostic output on stderr.
+	Log Log `toml:"log"`
+	// Secrets lists the environment variables whose values never reach output.
+	Secrets Secrets `toml:"secrets"`
+	// Scan configures the classification of repositories.
+	Scan Scan `toml:"scan"`
+	// Rewrite configures the workflow rewrites.
+	Rewrite Rewrite `toml:"rewrite"`
+}
+
+// NPM is the [npm] table.
+type NPM struct {
+	// Registry is the npm registry URL; empty means resolve it (see ResolveRegistry).
+	Registry string `toml:"registry"`
+	// TokenEnv names the environment variable that holds an npm token for registry calls.
+	TokenEnv string `toml:"token_env"`
+}
+
+// GitHub is the [github] table.
+type GitHub struct {
+	// Org is the organisation (or user) whose repositories are migrated; CUTOVER_ORG overrides it.
+	Org string `toml:"org"`
+	// APIURL is the REST API base URL of a GitHub Enterprise Server; empty means GitHub.com.
+	APIURL string `toml:"api_url"`
+	// TokenEnv names the environment variable that holds a GitHub token.
+	TokenEnv string `toml:"token_env"`
+}
+
+// Log is the [log] table.
+type Log struct {
+	// Level is the lowest level logged: debug, info, warn or error.
+	Level string `toml:"level"`
+	// Format is auto (text on a terminal, JSON lines otherwise), text or json.
+	Format string `toml:"format"`
+}
+
+// Secrets is the [secrets] table.
+type Secrets struct {
+	// Env names environment variables whose values are redacted from all output.
+	Env []string `toml:"env"`
+}
+
+// Scan is the [scan] table.
+type Scan struct {
+	// MaxFileBytes is the largest file read from a repository; larger files are findings.
+	MaxFileBytes int64 `toml:"max_file_bytes"`
+	// ManualDocs lists repository files read for mentions of manual publishing.
+	ManualDocs []string `toml:"manual_docs"`
+}
+
+// Rewrite is the [rewrite] table.
+type Rewrite struct {
+	// FlagVar is the repository Actions variable that switches a migrated workflow to OIDC.
+	FlagVar string `toml:"flag_var"`
+	// NPMVersion is the npm version range installed where the runner's npm is too old for OIDC.
+	NPMVersion string `toml:"npm_version"`
+}
+
+// Default returns the default configuration.
+func Default() *Config {
+	c := &Config{}
+	c.ApplyDefaults()
+	return c
+}
+
+// ApplyDefaults sets every field whose zero value is not meaningful to its
+// default. Lists are defaulted only when nil, so an explicit empty list in a
+// file stays empty.
+func (c *Config) ApplyDefaults() {
+	setString(&c.NPM.TokenEnv, "NPM_TOKEN")
+	setString(&c.GitHub.TokenEnv, "GITHUB_TOKEN")
+	setString(&c.Log.Level, "info")
+	setString(&c.Log.Format, "auto")
+	if c.Secrets.Env == nil {
+		c.Secrets.Env = []string{"NPM_TOKEN", "NODE_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"}
+	}
+	if c.Scan.MaxFileBytes == 0 {
+		c.Scan.MaxFileBytes = 1 << 20
+	}
+	if c.Scan.ManualDocs == nil {
+		c.Scan.ManualDocs = []string{
+			"RELEASING.md", "RELEASE.md", "CONTRIBUTING.md", "PUBLISHING.md",
+			"MAINTAINING.md", "README.md", "Makefile", "justfile",
+			"docs/RELEASING.md", "docs/release.md", ".github/RELEASING.md",
+		}
+	}
+	setString(&c.Rewrite.FlagVar, "CUTOVER_NPM_OIDC")
+	setString(&c.Rewrite.NPMVersion, "^11.5.1")
+}
+
+func setString(p *string, def string) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+// ApplyEnv applies environment overrides: CUTOVER_ORG sets github.org.
+// The registry's environment variables are handled by ResolveRegistry.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if getenv == nil {
+		return
+	}
+	if v := strings.TrimSpace(getenv("CUTOVER_ORG")); v != "" {
+		c.GitHub.Org = v
+	}
+}
+
+// SecretEnvNames returns the names of every environment variable whose value
+// must be redacted: secrets.env plus the token variables of [npm] and [github],
+// without duplicates.
+func (c *Config) SecretEnvNames() []string {
+	names := slices.Clone(c.Secrets.Env)
+	for _, n := range []string{c.NPM.TokenEnv, c.GitHub.TokenEnv} {
+		if n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("could not read config file %q: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// fieldError is a validation problem at a key path.
+type fieldError struct {
+	key []string
+	msg string
+}
+
+// Validate reports every invalid value, joined into one error.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, fe := range c.validate() {
+		errs = append(errs, fmt.Errorf("%s: %s", strings.Join(fe.key, "."), fe.msg))
+	}
+	return errors.Join(errs...)
+}
+
+var (
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	orgRE     = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+)
+
+func (c *Config) validate() []fieldError {
+	var errs []fieldError
+	add := func(msg string, key ...string) { errs = append(errs, fieldError{key: key, msg: msg}) }
+
+	if c.NPM.Registry != "" {
+		if _, err := NormalizeRegistry(c.NPM.Registry); err != nil {
+			add(err.Error(), "npm", "registry")
+		}
+	}
+	if !envNameRE.MatchString(c.NPM.TokenEnv) {
+		add(fmt.Sprintf("%q is not an environment variable name", c.NPM.TokenEnv), "npm", "token_env")
+	}
+	if c.GitHub.Org != "" && !orgRE.MatchString(c.GitHub.Org) {
+		add(fmt.Sprintf("%q is not a GitHub organisation name (letters, digits and hyphens, at most 39)", c.GitHub.Org), "github", "org")
+	}
+	if c.GitHub.APIURL != "" {
+		if err := checkHTTPURL(c.GitHub.APIURL); err != nil {
+			add(err.Error(), "github", "api_url")
+		}
+	}
+	if !envNameRE.MatchString(c.GitHub.TokenEnv) {
+		add(fmt.Sprintf("%q is not an environment variable name", c.GitHub.TokenEnv), "github", "token_env")
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		add(fmt.Sprintf("%q is not a log level; want one of %s", c.Log.Level, strings.Join(logLevels, ", ")), "log", "level")
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		add(fmt.Sprintf("%q is not a log format; want one of %s", c.Log.Format, strings.Join(logFormats, ", ")), "log", "format")
+	}
+	for _, n := range c.Secrets.Env {
+		if !envNameRE.MatchString(n) {
+			add(fmt.Sprintf("%q is not an environment variable name", n), "secrets", "env")
+		}
+	}
+	if c.Scan.MaxFileBytes < 1024 || c.Scan.MaxFileBytes > 64<<20 {
+		add(fmt.Sprintf("%d is out of range; want 1024 to %d bytes", c.Scan.MaxFileBytes, 64<<20), "scan", "max_file_bytes")
+	}
+	for _, p := range c.Scan.ManualDocs {
+		if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) || slices.Contains(strings.Split(p, "/"), "..") {
+			add(fmt.Sprintf("%q is not a relative slash-separated path inside the repository", p), "scan", "manual_docs")
+		}
+	}
+	if !envNameRE.MatchString(c.Rewrite.FlagVar) || strings.HasPrefix(strings.ToUpper(c.Rewrite.FlagVar), "GITHUB_") {
+		add(fmt.Sprintf("%q is not a valid Actions variable name (letters, digits, underscores; not starting with GITHUB_)", c.Rewrite.FlagVar), "rewrite", "flag_var")
+	}
+	switch v := strings.TrimSpace(c.Rewrite.NPMVersion); {
+	case v == "latest" || v == "*" || v == "x" || v == "next":
+		add(fmt.Sprintf("%q is not allowed; pin a range such as \"^11.5.1\" (latest is npm 12)", v), "rewrite", "npm_version")
+	case !npmRangeRE.MatchString(v):
+		add(fmt.Sprintf("%q is not an npm version range such as \"^11.5.1\"", v), "rewrite", "npm_version")
+	}
+	return errs
+}
+
+var npmRangeRE = regexp.MustCompile(`^(\^|~|>=|=)?v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?$`)
+
+// logLevels are the accepted values of log.level.
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+// logFormats are the accepted values of log.format.
+var logFormats = []string{"auto", "text", "json"}
+
+func checkHTTPURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not contain credentials; use a token environment variable", redactUserinfo(u))
+	}
+	return nil
+}
+
+func redactUserinfo(u *url.URL) string {
+	v := *u
+	v.User = url.User("REDACTED")
+	return v.String()
+}
