@@ -1,0 +1,21 @@
+// Package npmreg is an in-memory npm registry emulator for the sandbox.
+//
+// It serves, as an [http.Handler], the registry endpoints cutover and the npm
+// CLI use: packuments and version documents (with _npmUser.trustedPublisher and
+// dist.attestations the way the public registry fills them), dist-tags,
+// visibility, trusted-publisher configurations, the token list, whoami, the
+// OIDC token exchange with npm's matching rules, attestations and publish.
+// Writes are guarded by two-factor authentication: a fixed test OTP, a TOTP
+// secret, or the web flow (authUrl and doneUrl) with its five-minute window.
+//
+// State is seeded through Go methods ([Registry.AddUser], [Registry.AddToken],
+// [Registry.AddPackage], [Registry.AddVersion], [Registry.SetTrust]); identifiers
+// come from a seeded generator and time from an injected clock, so a run is
+// deterministic. [Registry.MintIDToken] makes the CI ID tokens a GitHub Actions
+// runner would receive, [Registry.Approve] approves a pending web login, and
+// [Registry.PublishCanary] publishes the way the npm CLI does in a release job.
+//
+// The registry URL is always the emulator's own loopback address (or the
+// Options.Prefix below it); no real registry is ever contacted. The facts it
+// models are in ../shared/research/npm.md sections 2 and 3 of the design notes.
+package npmreg

@@ -1,0 +1,208 @@
+package npmreg
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+)
+
+// IDTokenClaims are the GitHub Actions OIDC claims npm reads from a CI ID token.
+type IDTokenClaims struct {
+	// Repository is "owner/repo".
+	Repository string `json:"repository"`
+	// RepositoryOwner is "owner"; "" derives it from Repository.
+	RepositoryOwner string `json:"repository_owner"`
+	// WorkflowRef is "owner/repo/.github/workflows/release.yml@refs/heads/main".
+	WorkflowRef string `json:"workflow_ref"`
+	// JobWorkflowRef is the reusable workflow that ran the job; "" means WorkflowRef.
+	JobWorkflowRef string `json:"job_workflow_ref"`
+	// Ref is the git ref of the run.
+	Ref string `json:"ref"`
+	// SHA is the commit of the run.
+	SHA string `json:"sha"`
+	// Environment is the job's deployment environment, if any.
+	Environment string `json:"environment,omitempty"`
+	// RepositoryVisibility is "public", "private" or "internal"; "" means "public".
+	RepositoryVisibility string `json:"repository_visibility"`
+	// RunnerEnvironment is "github-hosted" (the default) or "self-hosted".
+	RunnerEnvironment string `json:"runner_environment"`
+	// EventName is the triggering event, "push" by default.
+	EventName string `json:"event_name"`
+	// Audience is the aud claim; "" means "npm:sandbox".
+	Audience string `json:"aud"`
+
+	// Filled by MintIDToken.
+	Issuer    string `json:"iss"`
+	Subject   string `json:"sub"`
+	IssuedAt  int64  `json:"iat"`
+	NotBefore int64  `json:"nbf"`
+	Expiry    int64  `json:"exp"`
+	JTI       string `json:"jti"`
+}
+
+// GitHubClaims returns the claims of a GitHub-hosted run of the workflow at
+// workflowPath (".github/workflows/release.yml") in repository on ref, in the
+// given environment ("" for none).
+func GitHubClaims(repository, workflowPath, ref, environment string) IDTokenClaims {
+	if ref == "" {
+		ref = "refs/heads/main"
+	}
+	return IDTokenClaims{
+		Repository:  repository,
+		WorkflowRef: repository + "/" + workflowPath + "@" + ref,
+		Ref:         ref,
+		Environment: environment,
+	}
+}
+
+const githubIssuer = "https://token.actions.githubusercontent.com"
+
+// MintIDToken returns an ID token with the claims, signed by the registry, that
+// the OIDC exchange and ProvenanceAttachment accept until IDTokenTTL passes.
+func (r *Registry) MintIDToken(c IDTokenClaims) (string, error) {
+	owner, _, ok := strings.Cut(c.Repository, "/")
+	if !ok || owner == "" {
+		return "", fmt.Errorf("repository %q is not owner/repo", c.Repository)
+	}
+	if !strings.Contains(c.WorkflowRef, "@") {
+		return "", fmt.Errorf("workflow_ref %q is not path@ref", c.WorkflowRef)
+	}
+	if c.RepositoryOwner == "" {
+		c.RepositoryOwner = owner
+	}
+	if c.JobWorkflowRef == "" {
+		c.JobWorkflowRef = c.WorkflowRef
+	}
+	if c.Ref == "" {
+		_, c.Ref, _ = strings.Cut(c.WorkflowRef, "@")
+	}
+	if c.RepositoryVisibility == "" {
+		c.RepositoryVisibility = "public"
+	}
+	if c.RunnerEnvironment == "" {
+		c.RunnerEnvironment = "github-hosted"
+	}
+	if c.EventName == "" {
+		c.EventName = "push"
+	}
+	if c.Audience == "" {
+		c.Audience = "npm:sandbox"
+	}
+	now := r.now()
+	r.mu.Lock()
+	c.JTI = r.newUUIDLocked()
+	r.mu.Unlock()
+	c.Issuer = githubIssuer
+	c.Subject = "repo:" + c.Repository + ":ref:" + c.Ref
+	if c.Environment != "" {
+		c.Subject = "repo:" + c.Repository + ":environment:" + c.Environment
+	}
+	c.IssuedAt, c.NotBefore = now.Unix(), now.Unix()
+	c.Expiry = now.Add(r.opts.IDTokenTTL).Unix()
+	header, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT", "kid": "sandbox"})
+	payload, _ := json.Marshal(c)
+	enc := base64.RawURLEncoding
+	signed := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
+	return signed + "." + enc.EncodeToString(r.jwtMAC(signed)), nil
+}
+
+func (r *Registry) jwtMAC(signed string) []byte {
+	mac := hmac.New(sha256.New, r.signKey)
+	mac.Write([]byte("id-token:"))
+	mac.Write([]byte(signed))
+	return mac.Sum(nil)
+}
+
+var errBadIDToken = errors.New("invalid ID token")
+
+func (r *Registry) parseIDToken(tok string) (*IDTokenClaims, error) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, errBadIDToken
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, r.jwtMAC(parts[0]+"."+parts[1])) {
+		return nil, errBadIDToken
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, errBadIDToken
+	}
+	var c IDTokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, errBadIDToken
+	}
+	if now := r.now().Unix(); now >= c.Expiry || now < c.NotBefore {
+		return nil, errors.New("ID token expired")
+	}
+	return &c, nil
+}
+
+// workflowFile is the file name npm matches: the basename of workflow_ref's path.
+func (c *IDTokenClaims) workflowFile() string {
+	p, _, _ := strings.Cut(c.WorkflowRef, "@")
+	return path.Base(p)
+}
+
+func (c *IDTokenClaims) workflow() (Workflow, error) {
+	p, ref, ok := strings.Cut(c.WorkflowRef, "@")
+	rest, ok2 := strings.CutPrefix(p, c.Repository+"/")
+	if !ok || !ok2 {
+		return Workflow{}, fmt.Errorf("workflow_ref %q does not name repository %q", c.WorkflowRef, c.Repository)
+	}
+	return Workflow{Repository: c.Repository, Path: rest, Ref: ref, Environment: c.Environment}, nil
+}
+
+// grant is a short-lived publish token issued by the OIDC exchange.
+type grant struct {
+	pkg     string
+	cfgID   string
+	claims  IDTokenClaims
+	expires time.Time
+}
+
+// exchangeLocked performs the OIDC token exchange for pkgName with npm's
+// matching rules: repository, workflow file name and (when configured)
+// environment, all exact and case-sensitive.
+func (r *Registry) exchangeLocked(pkgName, idToken string) (string, *Error) {
+	c, err := r.parseIDToken(idToken)
+	if err != nil {
+		return "", &Error{Status: 401, Code: "E401", Message: "OIDC token exchange error - " + err.Error(), messageKey: true}
+	}
+	notFound := &Error{Status: 404, Code: "E404", Message: MessageExchangeNotFound, messageKey: true}
+	p, ok := r.packages[pkgName]
+	if !ok || p.trust == nil {
+		return "", notFound
+	}
+	t := p.trust
+	if c.Repository != t.Repository || c.workflowFile() != t.File ||
+		(t.Environment != "" && c.Environment != t.Environment) ||
+		c.RunnerEnvironment != "github-hosted" {
+		return "", notFound
+	}
+	if !slices.Contains(t.Permissions, PermissionPublish) {
+		return "", &Error{Status: 403, Code: "E403", Message: "OIDC permission denied for this action", messageKey: true}
+	}
+	val := r.newTokenValueLocked("npm_oidc_")
+	r.grants[val] = &grant{pkg: pkgName, cfgID: t.ID, claims: *c, expires: r.now().Add(r.opts.ExchangeTokenTTL)}
+	return val, nil
+}
+
+// ExchangeOIDC performs the OIDC token exchange as the HTTP endpoint does and
+// returns the short-lived publish token.
+func (r *Registry) ExchangeOIDC(pkgName, idToken string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tok, e := r.exchangeLocked(pkgName, idToken)
+	if e != nil {
+		return "", e
+	}
+	return tok, nil
+}
