@@ -16,13 +16,18 @@ import (
 // getenv, so tests run it in-process.
 func Main(ctx context.Context, args []string, s Streams, getenv func(string) string) (code int) {
 	app := newApp(s, getenv)
+	return app.execute(ctx, newRootCmd(app), args)
+}
+
+// execute runs root with args and turns the outcome, a panic included, into
+// an exit code.
+func (app *App) execute(ctx context.Context, root *cobra.Command, args []string) (code int) {
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(app.Err, "internal error: %s\n%s", app.Redactor.Redact(fmt.Sprint(p)), app.Redactor.Redact(string(debug.Stack())))
 			code = ExitFatal
 		}
 	}()
-	root := newRootCmd(app)
 	root.SetArgs(args)
 	_, err := root.ExecuteContextC(ctx)
 	return app.exit(ctx, err)
@@ -83,7 +88,39 @@ configuration error, 3 fatal error.`),
 	_ = root.MarkPersistentFlagFilename("config", "toml")
 
 	root.AddCommand(commands(app)...)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c.Name() == "completion" {
+		c.Example = example("source <(cutover completion bash)", "cutover completion zsh > \"${fpath[1]}/_cutover\"")
+		c.Annotations = map[string]string{annotationNoConfig: ""}
+		c.Args, c.RunE = cobra.ArbitraryArgs, groupRunE
+		for _, sub := range c.Commands() {
+			sub.Example = example(fmt.Sprintf("cutover completion %s --help", sub.Name()))
+		}
+	}
+	if c, _, err := root.Find([]string{"help"}); err == nil && c.Name() == "help" {
+		c.Example = example("cutover help config check")
+	}
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every positional-argument check in the tree return a
+// *UsageError, so that cobra.ExactArgs and friends exit with ExitUsage.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := check(cmd, args)
+			var usage *UsageError
+			if err != nil && !errors.As(err, &usage) {
+				return &UsageError{Cmd: cmd.CommandPath(), Err: err}
+			}
+			return err
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // exit prints err as its kind requires and returns the exit code.
