@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -39,7 +41,13 @@ func Parse(name string, data []byte) (*Config, error) {
 		if errors.As(err, &pe) {
 			return nil, &Error{File: name, Line: pe.Position.Line, Msg: pe.Message}
 		}
-		return nil, &Error{File: name, Msg: err.Error()}
+		// Type errors are plain errors in BurntSushi/toml v1.6:
+		// toml: line 3 (last key "scan.max_file_bytes"): incompatible types: ...
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return nil, &Error{File: name, Line: line, Msg: m[2] + ": " + m[3]}
+		}
+		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	idx := newLineIndex(data)
 	var errs []*Error
@@ -65,6 +73,8 @@ func Parse(name string, data []byte) (*Config, error) {
 	}
 	return &c, nil
 }
+
+var decodeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
 
 // Errors returns the individual problems in an error returned by Parse or
 // Load, in order; an error that is not a joined list is returned alone.
@@ -111,12 +121,25 @@ func unknownKeyMsg(key toml.Key, isTable bool) string {
 		// The parent is not a table in the schema (a scalar given a sub-key).
 		return msg
 	}
-	if s := nearest(last, valid); s != "" {
+	if elsewhere := findKey(last); elsewhere != "" && !isTable {
+		msg += fmt.Sprintf(" (did you mean %q?)", elsewhere)
+	} else if s := nearest(last, valid); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	} else {
 		msg += fmt.Sprintf(" (want one of: %s)", strings.Join(valid, ", "))
 	}
 	return msg
+}
+
+// findKey returns the dotted path of the schema key named exactly name in
+// any table, or "": "org" at the top level finds "github.org".
+func findKey(name string) string {
+	for _, k := range Keys() {
+		if strings.HasSuffix(k, "."+name) {
+			return k
+		}
+	}
+	return ""
 }
 
 // Keys returns every key of the schema as a dotted path (such as
