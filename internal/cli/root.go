@@ -91,7 +91,7 @@ configuration error, 3 fatal error.`),
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c.Name() == "completion" {
-		c.Example = example("source <(cutover completion bash)", "cutover completion zsh > \"${fpath[1]}/_cutover\"")
+		c.Example = example("cutover completion zsh > \"${fpath[1]}/_cutover\"", "source <(cutover completion bash)")
 		c.Annotations = map[string]string{annotationNoConfig: ""}
 		c.Args, c.RunE = cobra.ArbitraryArgs, groupRunE
 		for _, sub := range c.Commands() {
