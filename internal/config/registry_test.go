@@ -48,7 +48,7 @@ func TestResolveRegistry(t *testing.T) {
 		},
 		{
 			name: "invalid config does not fall through", cfg: "npm-registry.invalid",
-			getenv: env("NPM_CONFIG_REGISTRY", "https://env.invalid/"),
+			getenv:  env("NPM_CONFIG_REGISTRY", "https://env.invalid/"),
 			wantErr: `npm.registry in the config: "npm-registry.invalid" is not an absolute http(s) URL`,
 		},
 		{
