@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,6 +47,8 @@ type App struct {
 	Color bool
 	// Now is the clock.
 	Now func() time.Time
+	// NPMConfigGet asks npm for its registry setting; config.NPMConfigGet by default.
+	NPMConfigGet func(ctx context.Context) (string, error)
 
 	flags globalFlags
 }
@@ -81,7 +84,29 @@ func newApp(s Streams, getenv func(string) string) *App {
 		Config:   config.Default(),
 		Redactor: r,
 		Now:      time.Now,
+
+		NPMConfigGet: config.NPMConfigGet,
 	}
+}
+
+// Registry returns the npm registry URL for cmd: flagValue (a --registry
+// flag) if not empty, else config.ResolveRegistry over the config, the
+// environment and npm's own setting. An invalid flagValue is a usage error.
+func (app *App) Registry(cmd *cobra.Command, flagValue string) (string, error) {
+	if flagValue != "" {
+		u, err := config.NormalizeRegistry(flagValue)
+		if err != nil {
+			return "", &UsageError{Cmd: cmd.CommandPath(), Err: fmt.Errorf("--registry: %w", err)}
+		}
+		app.Logger.Debug("npm registry", "url", u, "source", "flag")
+		return u, nil
+	}
+	u, src, err := config.ResolveRegistry(cmd.Context(), app.Config.NPM.Registry, app.Getenv, app.NPMConfigGet)
+	if err != nil {
+		return "", err
+	}
+	app.Logger.Debug("npm registry", "url", u, "source", string(src))
+	return u, nil
 }
 
 type eofReader struct{}

@@ -15,7 +15,8 @@
 // returns errors: a *UsageError (see usageErrorf) for bad input, ErrFindings
 // to exit 1 without an error line, an *ExitError for another code with a
 // message, any other error to exit 3. Every command gets its dependencies
-// from *App, which the root command fills in before the command runs.
+// from *App, which the root command fills in before the command runs;
+// App.Registry resolves the npm registry URL for a --registry flag.
 //
 // Two cobra features bypass the usage-error path and should not be used:
 // MarkFlagRequired and flag groups (check those in runX and return

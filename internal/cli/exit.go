@@ -32,6 +32,7 @@ type UsageError struct {
 	Err error
 }
 
+// Error returns the message without the hint.
 func (e *UsageError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the underlying error.
@@ -45,6 +46,7 @@ type ExitError struct {
 	Err error
 }
 
+// Error returns the message of Err.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit code %d", e.Code)

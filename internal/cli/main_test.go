@@ -226,3 +226,47 @@ func TestAppSetup(t *testing.T) {
 		t.Errorf("want a redacted JSON debug line; got:\n%s", got)
 	}
 }
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		flag    string
+		cfg     string
+		env     map[string]string
+		npm     string
+		want    string
+		wantErr string
+	}{
+		{name: "flag", flag: "https://npm-registry.invalid", cfg: "https://other.invalid/", want: "https://npm-registry.invalid/"},
+		{name: "bad flag is usage", flag: "npm-registry.invalid", wantErr: "--registry:"},
+		{name: "config", cfg: "https://npm-registry.invalid/x", want: "https://npm-registry.invalid/x/"},
+		{name: "env", env: map[string]string{"NPM_CONFIG_REGISTRY": "https://npm-registry.invalid"}, want: "https://npm-registry.invalid/"},
+		{name: "npm", npm: "https://npm-registry.invalid/", want: "https://npm-registry.invalid/"},
+		{name: "none", wantErr: "no npm registry URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			app := newApp(Streams{}, func(k string) string { return tt.env[k] })
+			app.Config.NPM.Registry = tt.cfg
+			app.NPMConfigGet = func(context.Context) (string, error) { return tt.npm, nil }
+			cmd := &cobra.Command{Use: "scan"}
+			cmd.SetContext(t.Context())
+			got, err := app.Registry(cmd, tt.flag)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				var usage *UsageError
+				if tt.flag != "" && !errors.As(err, &usage) {
+					t.Errorf("a bad flag should be a *UsageError, got %T", err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ type Error struct {
 	Msg string
 }
 
+// Error formats the problem as: config "FILE": line N: message.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("config %q: line %d: %s", e.File, e.Line, e.Msg)
