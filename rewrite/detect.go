@@ -34,6 +34,12 @@ type callSite struct {
 // Detect classifies how the repository in snap publishes to npm. It never
 // fails: bad files become findings and the rest is still read.
 func Detect(snap Snapshot, opts Options) *Result {
+	res, _ := detect(snap, opts)
+	return res
+}
+
+// detect is Detect that also returns the parsed workflows, for playbooks.
+func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow) {
 	d := &detector{
 		snap: snap, opts: opts,
 		res:       &Result{Repo: snap.Repo, Credential: CredNone, Pipelines: []Pipeline{}, Packages: []Package{}, Findings: []Finding{}},
@@ -42,6 +48,11 @@ func Detect(snap Snapshot, opts Options) *Result {
 		actions:   map[string]*Workflow{},
 	}
 	d.opts.Registry = NormalizeRegistry(opts.Registry)
+	// Unreadable files are dropped from a copy: the caller's map stays as it was.
+	d.snap.Files = make(map[string][]byte, len(snap.Files))
+	for p, b := range snap.Files {
+		d.snap.Files[p] = b
+	}
 	probs := make([]string, 0, len(snap.Problems))
 	for p := range snap.Problems {
 		probs = append(probs, p)
@@ -80,7 +91,7 @@ func Detect(snap Snapshot, opts Options) *Result {
 		}
 		return a.Line < b.Line
 	})
-	return d.res
+	return d.res, d.workflows
 }
 
 func (d *detector) finding(sev Severity, code, file string, line int, msg string) {

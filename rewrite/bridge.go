@@ -1,0 +1,128 @@
+package rewrite
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// bridge runs the token-bridge playbook for pipelines that keep a token:
+// tokens move off workflow- and job-level env onto the publish steps,
+// provenance is added for public repositories, and --stage switches npm
+// publish to npm stage publish.
+func (r *rewriter) bridge() {
+	for _, p := range r.det.Pipelines {
+		if len(p.Feeds) == 0 {
+			continue
+		}
+		fw := r.file(p.Workflow)
+		if fw == nil {
+			continue
+		}
+		j := jobByID(fw.wf, p.Job)
+		if j == nil {
+			continue
+		}
+		if hasAnchorOrAlias(j.Node, 0) {
+			fw.manualf(j.Line, "job %q uses YAML anchors or aliases; edit it by hand", j.ID)
+			continue
+		}
+		r.confine(fw, j, p)
+		if r.opts.PublicRepo && !p.Provenance {
+			r.addProvenance(fw, j, p)
+		}
+		if r.opts.Stage {
+			r.stage(fw, j, p)
+		}
+	}
+}
+
+// confine moves workflow- and job-level token env onto the publish steps.
+func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
+	for _, f := range p.Feeds {
+		if f.Kind != "env" || (f.Level != "workflow" && f.Level != "job") {
+			continue
+		}
+		fld, ok := r.feedField(fw, j, f)
+		if !ok {
+			continue
+		}
+		if f.Level == "workflow" && len(fw.wf.Jobs) > 1 {
+			fw.stepf("%s was set for every job; other jobs that relied on it must now set it themselves", f.Name)
+		}
+		value := strings.TrimSpace(fw.d.line(fld.KNode.Line)[fld.VNode.Column-1:])
+		r.deleteEntry(fw, fld.KNode, fmt.Sprintf("move %s off %s-level env", f.Name, f.Level))
+		for _, s := range p.Steps {
+			if s.Step >= 0 && s.Step < len(j.Steps) {
+				r.addStepEnv(fw, j.Steps[s.Step], f.Name, value, fmt.Sprintf("%s only on the publish step", f.Name))
+			}
+		}
+	}
+}
+
+// addStepEnv sets NAME: value on a step, in its env block or a new one.
+func (r *rewriter) addStepEnv(fw *fileWork, st *Step, name, value, desc string) {
+	if _, ok := lookup(st.Env, name, false); ok {
+		return
+	}
+	if !r.once(fmt.Sprintf("stepenv:%s:%d:%s", fw.path, st.Line, name)) {
+		return
+	}
+	why := Edit{Line: st.Line, Description: desc}
+	if st.EnvNode != nil {
+		if st.EnvNode.Kind != yaml.MappingNode || st.EnvNode.Style&yaml.FlowStyle != 0 || len(st.EnvNode.Content) == 0 {
+			fw.manualf(st.Line, "step env is not a block mapping; set %s on the publish step by hand", name)
+			return
+		}
+		last := st.EnvNode.Content[len(st.EnvNode.Content)-2]
+		ind := strings.Repeat(" ", st.EnvNode.Content[0].Column-1)
+		fw.d.insertLines(fw.t.entryEnd(last)+1, []string{ind + name + ": " + value}, why)
+		return
+	}
+	if st.Node.Kind != yaml.MappingNode || st.Node.Style&yaml.FlowStyle != 0 || len(st.Node.Content) == 0 {
+		fw.manualf(st.Line, "step is not a block mapping; set %s on it by hand", name)
+		return
+	}
+	keyCol := st.Node.Content[0].Column
+	unit := 2
+	last := st.Node.Content[len(st.Node.Content)-2]
+	ind := strings.Repeat(" ", keyCol-1)
+	fw.d.insertLines(fw.t.entryEnd(last)+1, []string{ind + "env:", ind + strings.Repeat(" ", unit) + name + ": " + value}, why)
+}
+
+// addProvenance asks for provenance on the publish steps (public repos).
+func (r *rewriter) addProvenance(fw *fileWork, j *Job, p Pipeline) {
+	for _, s := range p.Steps {
+		if s.Step >= 0 && s.Step < len(j.Steps) {
+			r.addStepEnv(fw, j.Steps[s.Step], "NPM_CONFIG_PROVENANCE", "true", "provenance for a public repository")
+		}
+	}
+	if !p.IDToken {
+		r.ensureIDToken(fw, j, p)
+	}
+}
+
+// stage switches npm publish to npm stage publish on the publish steps.
+func (r *rewriter) stage(fw *fileWork, j *Job, p Pipeline) {
+	for _, s := range p.Steps {
+		if s.Tool != "npm" || s.Stage || s.Step < 0 || s.Step >= len(j.Steps) {
+			continue
+		}
+		st := j.Steps[s.Step]
+		if st.RunNode == nil {
+			continue
+		}
+		from, to := st.RunNode.Line, lastLine(st.RunNode, 0)
+		for n := from; n <= to; n++ {
+			line := fw.d.line(n)
+			i := strings.Index(line, "npm publish")
+			if i < 0 || n == st.RunNode.Line && i < st.RunNode.Column-1 {
+				continue
+			}
+			start := fw.d.offset(n, 1) + i
+			fw.d.replace(start, start+len("npm publish"), "npm stage publish", Edit{Line: n, Description: "stage the publish for a 2FA approval (direct token publishing ends in January 2027)"})
+		}
+		fw.stepf("npm stage publish needs npm 11.15.0 or later on the runner, and a maintainer approves each staged version with 2FA")
+	}
+}

@@ -1,0 +1,507 @@
+package rewrite
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Tools that shell out to the npm CLI on PATH to publish, so that CLI must
+// be 11.5.1 or later for trusted publishing.
+var npmCLITools = map[string]bool{
+	"npm": true, "pnpm": true, "changesets": true, "js-devtools/npm-publish": true, "nx": true,
+	"release-it": true, "np": true, "rush": true, "npm-script": true, "pnpm-script": true,
+	"yarn-script": true, "bun-script": true, "script": true, "action": true, "lerna": true,
+	"metamask/action-npm-publish": true,
+}
+
+// oidc runs the oidc playbook: every token feed on a publish path is
+// guarded by the flag variable, the publishing job (and its callers) get
+// id-token: write, and npm is upgraded behind the flag where needed.
+func (r *rewriter) oidc() {
+	for _, p := range r.det.Pipelines {
+		if p.Credential != CredToken && p.Credential != CredTokenProvenance {
+			continue
+		}
+		fw := r.file(p.Workflow)
+		if fw == nil {
+			continue
+		}
+		j := jobByID(fw.wf, p.Job)
+		if j == nil || !r.oidcBlockers(fw, j, p) {
+			continue
+		}
+		r.guardFeeds(fw, j, p)
+		r.guardWhoami(fw, j, p)
+		if !p.IDToken || p.IDTokenFrom == "caller" {
+			r.ensureIDToken(fw, j, p)
+		}
+		for _, ref := range p.Callers {
+			cp, cj := splitRef(ref)
+			cfw := r.file(cp)
+			if cfw == nil {
+				continue
+			}
+			if job := jobByID(cfw.wf, cj); job != nil {
+				if !(job.Permissions.Set && job.Permissions.IDTokenWrite()) && !(!job.Permissions.Set && cfw.wf.Permissions.IDTokenWrite()) {
+					r.ensureIDToken(cfw, job, p)
+				}
+			}
+		}
+		r.upgradeNPM(fw, j, p)
+		r.oidcSteps(fw, j, p)
+	}
+}
+
+var trustCheckRe = regexp.MustCompile(`author_association|github\.repository\s*==|head\.repo\.full_name|head_repository\.full_name|github\.actor\s*==|github\.event\.sender\.login|github\.repository_owner\s*==`)
+
+// oidcBlockers records the reasons a pipeline cannot move to OIDC here and
+// reports whether it can.
+func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
+	ok := true
+	if p.SelfHosted {
+		fw.manualf(j.Line, "job %q runs on a self-hosted runner; npm trusted publishing needs a GitHub-hosted runner (use the token-bridge playbook)", j.ID)
+		ok = false
+	}
+	for _, t := range fw.wf.Triggers {
+		if _, bad := untrustedTriggers[t]; bad && !trustCheckRe.MatchString(j.If) {
+			fw.manualf(j.Line, "job %q runs on %s without a trust check in its if:; cutover will not grant it id-token: write", j.ID, t)
+			ok = false
+		}
+	}
+	for _, s := range p.Steps {
+		switch s.Tool {
+		case "yarn":
+			fw.manualf(s.Line, "yarn 1 publish cannot use trusted publishing; change the command to npm publish (or Yarn 4.10+ yarn npm publish)")
+			ok = false
+		case "bun":
+			fw.manualf(s.Line, "bun publish cannot use trusted publishing; change the command to bunx npm@%s publish", r.opts.NPMVersion)
+			ok = false
+		case "changesets":
+			if s.Command == "yarn publish" {
+				fw.manualf(s.Line, "changesets/action runs yarn 1 publish, which cannot use trusted publishing; change publish: to npm publish or changeset publish")
+				ok = false
+			}
+		}
+	}
+	if hasAnchorOrAlias(j.Node, 0) || j.Node != nil && j.Node.Style&yaml.FlowStyle != 0 {
+		fw.manualf(j.Line, "job %q uses YAML anchors, aliases or flow style on the path to edit; edit it by hand", j.ID)
+		ok = false
+	}
+	return ok
+}
+
+// guardExpr wraps every secrets expression in a value so the token is empty
+// when the flag is on.
+func (r *rewriter) guardExpr(text string) string {
+	return exprRe.ReplaceAllStringFunc(text, func(e string) string {
+		inner := strings.TrimSpace(e[3 : len(e)-2])
+		if !secretRefRe.MatchString(inner) || strings.Contains(inner, "vars."+r.opts.FlagVar) {
+			return e
+		}
+		if m := secretRefRe.FindAllStringSubmatch(inner, -1); len(m) == 1 && strings.EqualFold(m[0][1]+m[0][2], "GITHUB_TOKEN") {
+			return e
+		}
+		if strings.ContainsAny(inner, "|&=!<>") {
+			inner = "(" + inner + ")"
+		}
+		return fmt.Sprintf("${{ vars.%s != 'true' && %s || '' }}", r.opts.FlagVar, inner)
+	})
+}
+
+var exprRe = regexp.MustCompile(`\$\{\{.*?\}\}`)
+
+// guardScalar rewrites the expressions inside a one-line scalar value.
+func (r *rewriter) guardScalar(fw *fileWork, v *yaml.Node, what string) {
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return
+	}
+	if !r.once(fmt.Sprintf("guard:%s:%d:%d", fw.path, v.Line, v.Column)) {
+		return
+	}
+	if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		r.guardBlock(fw, v, what)
+		return
+	}
+	line := fw.d.line(v.Line)
+	if v.Column-1 > len(line) {
+		return
+	}
+	rest := line[v.Column-1:]
+	if strings.Contains(v.Value, "\n") || !strings.Contains(rest, "}}") && strings.Contains(v.Value, "${{") {
+		fw.manualf(v.Line, "%s spans lines; guard it by hand", what)
+		return
+	}
+	guarded := r.guardExpr(rest)
+	if v.Style&yaml.SingleQuotedStyle != 0 {
+		// Inside '…' a quote is written twice.
+		guarded = exprRe.ReplaceAllStringFunc(rest, func(e string) string {
+			g := r.guardExpr(e)
+			if g == e {
+				return e
+			}
+			return strings.ReplaceAll(g, "'", "''")
+		})
+	}
+	if guarded == rest {
+		return
+	}
+	start := fw.d.offset(v.Line, v.Column)
+	fw.d.replace(start, start+len(rest), guarded, Edit{Line: v.Line, Description: fmt.Sprintf("%s: token only when vars.%s is not 'true'", what, r.opts.FlagVar)})
+}
+
+// guardBlock rewrites expressions on the lines of a block scalar.
+func (r *rewriter) guardBlock(fw *fileWork, v *yaml.Node, what string) {
+	end := lastLine(v, 0)
+	for n := v.Line + 1; n <= end; n++ {
+		line := fw.d.line(n)
+		g := r.guardExpr(line)
+		if g != line {
+			start := fw.d.offset(n, 1)
+			fw.d.replace(start, start+len(line), g, Edit{Line: n, Description: fmt.Sprintf("%s: token only when vars.%s is not 'true'", what, r.opts.FlagVar)})
+		}
+	}
+}
+
+// guardFeeds guards every token feed of the pipeline in its file.
+func (r *rewriter) guardFeeds(fw *fileWork, j *Job, p Pipeline) {
+	for _, f := range p.Feeds {
+		switch f.Kind {
+		case "env", "action-input", "secret-pass":
+			if fld, ok := r.feedField(fw, j, f); ok {
+				r.guardScalar(fw, fld.VNode, f.Name)
+			}
+		case "npmrc-write":
+			if f.Step >= 0 && f.Step < len(j.Steps) {
+				r.guardScalar(fw, j.Steps[f.Step].RunNode, "token written to .npmrc")
+			}
+		case "npmrc-file", "yarnrc-file":
+			// The committed file reads an env var; guard where it is set.
+			for _, fs := range r.envLevels(fw, j, p) {
+				if fld, ok := lookup(fs, f.Name, false); ok {
+					r.guardScalar(fw, fld.VNode, f.Name)
+				}
+			}
+		}
+	}
+}
+
+// envLevels lists env blocks on the publish path: workflow, job, steps.
+func (r *rewriter) envLevels(fw *fileWork, j *Job, p Pipeline) [][]Field {
+	levels := [][]Field{fw.wf.Env, j.Env}
+	for _, st := range j.Steps {
+		levels = append(levels, st.Env)
+	}
+	return levels
+}
+
+// feedField finds the field behind a token feed.
+func (r *rewriter) feedField(fw *fileWork, j *Job, f TokenFeed) (Field, bool) {
+	var fs []Field
+	switch {
+	case f.Kind == "secret-pass":
+		fs = j.Secrets
+	case f.Level == "workflow":
+		fs = fw.wf.Env
+	case f.Level == "job":
+		fs = j.Env
+	case f.Step >= 0 && f.Step < len(j.Steps) && f.Kind == "action-input":
+		fs = j.Steps[f.Step].With
+	case f.Step >= 0 && f.Step < len(j.Steps):
+		fs = j.Steps[f.Step].Env
+	}
+	for _, fld := range fs {
+		if fld.Key == f.Name && fld.Line == f.Line {
+			return fld, true
+		}
+	}
+	return Field{}, false
+}
+
+var whoamiRe = regexp.MustCompile(`\bnpm whoami\b`)
+
+// guardWhoami keeps npm whoami (which needs a token) off the OIDC path.
+func (r *rewriter) guardWhoami(fw *fileWork, j *Job, p Pipeline) {
+	for _, st := range j.Steps {
+		if st.RunNode == nil || !whoamiRe.MatchString(st.Run) {
+			continue
+		}
+		from, to := st.RunNode.Line, lastLine(st.RunNode, 0)
+		if st.RunNode.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			from++
+		}
+		repl := fmt.Sprintf("${{ vars.%s != 'true' && 'npm whoami' || 'true' }}", r.opts.FlagVar)
+		if st.RunNode.Style&yaml.SingleQuotedStyle != 0 {
+			repl = strings.ReplaceAll(repl, "'", "''")
+		}
+		for n := from; n <= to; n++ {
+			line := fw.d.line(n)
+			if strings.Contains(line, "'npm whoami'") {
+				continue
+			}
+			for _, loc := range whoamiRe.FindAllStringIndex(line, -1) {
+				if n == st.RunNode.Line && loc[0] < st.RunNode.Column-1 {
+					continue
+				}
+				start := fw.d.offset(n, 1) + loc[0]
+				fw.d.replace(start, start+loc[1]-loc[0], repl, Edit{Line: n, Description: "npm whoami needs a token: run it only on the token path"})
+			}
+		}
+	}
+}
+
+// scope is one permission line.
+type scope struct{ Name, Value string }
+
+// ensureIDToken gives a job id-token: write, merging into its permissions
+// or, when it inherits them, copying what it needs into a job-level block.
+func (r *rewriter) ensureIDToken(fw *fileWork, j *Job, p Pipeline) {
+	if !r.once("idtoken:" + fw.path + "#" + j.ID) {
+		return
+	}
+	why := Edit{Line: j.Line, Description: fmt.Sprintf("job %q: id-token: write for npm trusted publishing", j.ID)}
+	perm := j.Permissions
+	if perm.Set {
+		r.mergePermission(fw, j, perm, why)
+		return
+	}
+	var scopes []scope
+	wp := fw.wf.Permissions
+	switch {
+	case wp.Set && wp.All == "write-all":
+		return
+	case wp.Set && wp.All != "":
+		fw.manualf(wp.Line, "workflow permissions are %q; a job-level block would drop them: add id-token: write by hand", wp.All)
+		return
+	case wp.Set:
+		for _, k := range orderedScopes(wp) {
+			if k.Name != "id-token" {
+				scopes = append(scopes, k)
+			}
+		}
+		why.Description += " (job-level block copies the workflow-level permissions it replaces)"
+	default:
+		scopes = inferScopes(j, p)
+		names := make([]string, 0, len(scopes))
+		for _, s := range scopes {
+			names = append(names, s.Name+": "+s.Value)
+		}
+		fw.stepf("job %q had the repository's default token permissions; cutover set %s plus id-token: write. Check that nothing else in the job needs more", j.ID, strings.Join(names, ", "))
+	}
+	scopes = append(scopes, scope{"id-token", "write"})
+	r.insertPermissions(fw, j, scopes, why)
+}
+
+// orderedScopes lists a permissions mapping in file order.
+func orderedScopes(p Permissions) []scope {
+	var out []scope
+	if p.VNode == nil || p.VNode.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(p.VNode.Content); i += 2 {
+		out = append(out, scope{p.VNode.Content[i].Value, p.VNode.Content[i+1].Value})
+	}
+	return out
+}
+
+// inferScopes guesses the permissions a job that relied on defaults needs.
+func inferScopes(j *Job, p Pipeline) []scope {
+	contents := "read"
+	var extra []scope
+	has := func(t string) bool { return contains(p.Tools, t) }
+	writes := has("semantic-release") || has("changesets") || has("lerna") || has("release-it") || has("np") || has("nx")
+	for _, st := range j.Steps {
+		if strings.Contains(st.Run, "git push") || strings.Contains(st.Run, "gh release") || strings.Contains(st.Run, "git tag") ||
+			strings.Contains(actionName(st.Uses), "release") || strings.Contains(actionName(st.Uses), "gh-pages") {
+			writes = true
+		}
+	}
+	if writes {
+		contents = "write"
+	}
+	if has("semantic-release") {
+		extra = append(extra, scope{"issues", "write"}, scope{"pull-requests", "write"})
+	}
+	if has("changesets") {
+		extra = append(extra, scope{"pull-requests", "write"})
+	}
+	return append([]scope{{"contents", contents}}, extra...)
+}
+
+// mergePermission adds id-token: write to an existing job permissions block.
+func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why Edit) {
+	v := perm.VNode
+	switch {
+	case perm.All == "write-all":
+		return
+	case perm.All != "":
+		fw.manualf(perm.Line, "job %q has permissions: %s; add id-token: write by hand", j.ID, perm.All)
+		return
+	case v == nil || v.Kind != yaml.MappingNode:
+		fw.manualf(perm.Line, "job %q has permissions cutover cannot read", j.ID)
+		return
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value == "id-token" {
+			val := v.Content[i+1]
+			start := fw.d.offset(val.Line, val.Column)
+			fw.d.replace(start, start+len(fw.d.line(val.Line))-(val.Column-1)-len(trailingComment(fw.d.line(val.Line)[val.Column-1:])), "write", why)
+			return
+		}
+	}
+	if v.Style&yaml.FlowStyle != 0 {
+		r.flowInsert(fw, perm, why)
+		return
+	}
+	last := v.Content[len(v.Content)-2]
+	end := fw.t.entryEnd(last)
+	indent := strings.Repeat(" ", v.Content[0].Column-1)
+	fw.d.insertLines(end+1, []string{indent + "id-token: write"}, why)
+}
+
+// trailingComment returns the " # …" part of a line fragment, if any.
+func trailingComment(s string) string {
+	if i := strings.Index(s, " #"); i >= 0 {
+		return s[i:]
+	}
+	return ""
+}
+
+// flowInsert adds id-token: write to a one-line flow mapping.
+func (r *rewriter) flowInsert(fw *fileWork, perm Permissions, why Edit) {
+	v := perm.VNode
+	line := fw.d.line(v.Line)
+	open := v.Column - 1
+	if open >= len(line) || line[open] != '{' {
+		fw.manualf(v.Line, "flow-style permissions cutover cannot splice safely; add id-token: write by hand")
+		return
+	}
+	closeAt := strings.IndexByte(line[open:], '}')
+	if closeAt < 0 {
+		fw.manualf(v.Line, "flow-style permissions span lines; add id-token: write by hand")
+		return
+	}
+	closeAt += open
+	inner := strings.TrimSpace(line[open+1 : closeAt])
+	text := "{ id-token: write }"
+	if inner != "" {
+		text = "{ " + inner + ", id-token: write }"
+	}
+	start := fw.d.offset(v.Line, 1) + open
+	fw.d.replace(start, fw.d.offset(v.Line, 1)+closeAt+1, text, why)
+}
+
+// insertPermissions writes a job-level permissions block before the job's
+// steps (or uses) key.
+func (r *rewriter) insertPermissions(fw *fileWork, j *Job, scopes []scope, why Edit) {
+	if j.Node == nil || j.Node.Kind != yaml.MappingNode || len(j.Node.Content) == 0 {
+		fw.manualf(j.Line, "job %q has no block mapping to add permissions to", j.ID)
+		return
+	}
+	anchor := keyNode(j.Node, "steps")
+	if anchor == nil {
+		anchor = keyNode(j.Node, "uses")
+	}
+	if anchor == nil {
+		anchor = j.Node.Content[0]
+	}
+	keyCol := j.Node.Content[0].Column
+	unit := keyCol - j.KNode.Column
+	if unit <= 0 {
+		unit = 2
+	}
+	text, err := render("workflow/permissions.yaml.tmpl", map[string]any{
+		"Key": strings.Repeat(" ", keyCol-1), "Unit": strings.Repeat(" ", unit), "Scopes": scopes,
+	})
+	if err != nil {
+		fw.manualf(j.Line, "template: %v", err)
+		return
+	}
+	at := fw.d.commentStart(anchor.Line)
+	fw.d.insertLines(at, strings.Split(strings.TrimRight(text, "\n"), "\n"), why)
+}
+
+// upgradeNPM inserts, before the first publish step, a step guarded by the
+// flag that installs npm 11.5.1 or later.
+func (r *rewriter) upgradeNPM(fw *fileWork, j *Job, p Pipeline) {
+	if p.NPMReady == "yes" {
+		return
+	}
+	needs := false
+	first := -1
+	for _, s := range p.Steps {
+		if npmCLITools[s.Tool] && s.Step >= 0 {
+			needs = true
+			if first < 0 || s.Step < first {
+				first = s.Step
+			}
+		}
+	}
+	if !needs || first < 0 || first >= len(j.Steps) {
+		return
+	}
+	r.insertStepBefore(fw, j.Steps[first], r.opts.FlagVar, "npm older than 11.5.1 cannot use trusted publishing: install npm "+r.opts.NPMVersion+" when the flag is on")
+}
+
+// insertStepBefore inserts the npm upgrade step before st.
+func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
+	line := fw.d.line(st.Node.Line)
+	col := st.Node.Column - 1
+	if st.Node.Kind != yaml.MappingNode || col > len(line) {
+		fw.manualf(st.Line, "step shape cutover cannot splice; add the npm upgrade step by hand")
+		return
+	}
+	prefix := line[:col]
+	dash := strings.TrimRight(prefix, " ")
+	if !strings.HasSuffix(dash, "-") || strings.TrimSpace(dash) != "-" {
+		fw.manualf(st.Line, "step is not written as '- key: value'; add the npm upgrade step by hand")
+		return
+	}
+	text, err := render("workflow/npm-upgrade-step.yaml.tmpl", map[string]any{
+		"Dash": dash[:len(dash)-1], "Key": strings.Repeat(" ", col), "FlagVar": flag, "NPMVersion": r.opts.NPMVersion,
+	})
+	if err != nil {
+		fw.manualf(st.Line, "template: %v", err)
+		return
+	}
+	at := fw.d.commentStart(st.Node.Line)
+	fw.d.insertLines(at, strings.Split(strings.TrimRight(text, "\n"), "\n"), Edit{Line: st.Node.Line, Description: desc})
+}
+
+// oidcSteps records the follow-ups outside the workflow file.
+func (r *rewriter) oidcSteps(fw *fileWork, j *Job, p Pipeline) {
+	if v, ok := parseVersion(p.NodeVersion); ok && v.less(nodeNPM11) {
+		fw.stepf("job %q uses Node %s: npm 11 needs Node 20.17 or newer (24 recommended); raise node-version before turning the flag on", j.ID, p.NodeVersion)
+	}
+	for _, f := range r.det.Findings {
+		if f.Code == "tool-old" && (f.File == fw.path || f.File == "package.json") {
+			fw.stepf("%s", f.Message)
+		}
+	}
+	for _, s := range p.Steps {
+		switch {
+		case s.Tool == "semantic-release" && s.Version == "":
+			fw.stepf("make sure @semantic-release/npm is 13.1.0 or later (semantic-release 25) before turning the flag on")
+		case s.Tool == "yarn-berry":
+			fw.stepf("yarn npm publish needs Yarn 4.10 or later for trusted publishing")
+		case s.Tool == "lerna":
+			fw.stepf("lerna needs version 9 (lerna-lite 4.9) or later for trusted publishing")
+		case s.Tool == "js-devtools/npm-publish":
+			if v, ok := parseVersion(actionRef(s.Uses)); ok && v.less(semver{4, 1, 0}) {
+				fw.stepf("JS-DevTools/npm-publish %s needs a token; upgrade to v4.1.0 or later for trusted publishing", actionRef(s.Uses))
+			}
+		case s.Tool == "reusable-workflow":
+			fw.stepf("the called workflow %s publishes out of sight: rewrite it too", s.Uses)
+		case s.Inferred:
+			fw.stepf("publishing happens inside %s, which cutover cannot read: check that it runs npm 11.5.1+ and does not write its own token", describe(s))
+		}
+	}
+	for _, wfName := range p.TrustedWorkflow {
+		if path.Base(fw.path) != wfName {
+			fw.stepf("npm's trusted publisher must name the calling workflow %s", wfName)
+		}
+	}
+}

@@ -1,0 +1,293 @@
+package rewrite
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/cutover/cutover/templates"
+)
+
+// Playbook names a set of rewrites.
+type Playbook string
+
+// Playbooks.
+const (
+	// PlaybookOIDC makes both paths available behind the flag variable.
+	PlaybookOIDC Playbook = "oidc"
+	// PlaybookCleanup removes the token path and the flag once verified.
+	PlaybookCleanup Playbook = "cleanup"
+	// PlaybookTokenBridge confines tokens to publish steps where OIDC cannot be used.
+	PlaybookTokenBridge Playbook = "token-bridge"
+)
+
+// DefaultFlagVar is the repository Actions variable that selects the OIDC path.
+const DefaultFlagVar = "CUTOVER_NPM_OIDC"
+
+// DefaultNPMVersion is the npm range installed for trusted publishing
+// (never "latest", which is npm 12).
+const DefaultNPMVersion = "^11.5.1"
+
+// RewriteOptions configure Rewrite. The zero value runs the oidc playbook
+// with the default flag variable.
+type RewriteOptions struct {
+	// Playbook to run; empty means oidc.
+	Playbook Playbook
+	// FlagVar is the repository variable name; empty means DefaultFlagVar.
+	FlagVar string
+	// Registry is the npm registry URL (see Options.Registry).
+	Registry string
+	// NPMVersion is the npm version range to install; empty means DefaultNPMVersion.
+	NPMVersion string
+	// Stage switches token-bridge publishes to npm stage publish.
+	Stage bool
+	// PublicRepo adds provenance in token-bridge (public repositories only).
+	PublicRepo bool
+	// Validate checks a rewritten file; nil means Lint (parse + actionlint).
+	Validate func(path string, before, after []byte) error
+}
+
+// Status is the outcome for one file.
+type Status string
+
+// Statuses.
+const (
+	StatusRewritten Status = "rewritten"
+	StatusUnchanged Status = "unchanged"
+	StatusManual    Status = "manual"
+)
+
+// FileResult is what a playbook did to one file.
+type FileResult struct {
+	Path   string `json:"path"`
+	Status Status `json:"status"`
+	Edits  []Edit `json:"edits,omitempty"`
+	// Reasons say why a file needs manual work (status manual), with lines.
+	Reasons []string `json:"reasons,omitempty"`
+	// ManualSteps are follow-ups outside the file (dependency bumps, runner
+	// changes) that the rewrite could not do safely.
+	ManualSteps []string `json:"manual_steps,omitempty"`
+	Before      []byte   `json:"-"`
+	After       []byte   `json:"-"`
+}
+
+// RewriteResult is the outcome for one repository.
+type RewriteResult struct {
+	Repo     string       `json:"repo"`
+	Playbook Playbook     `json:"playbook"`
+	FlagVar  string       `json:"flag_var"`
+	Files    []FileResult `json:"files"`
+	Detect   *Result      `json:"-"`
+
+	parsed map[string]*Workflow
+}
+
+// Changed reports whether any file was rewritten.
+func (r *RewriteResult) Changed() bool {
+	for _, f := range r.Files {
+		if f.Status == StatusRewritten {
+			return true
+		}
+	}
+	return false
+}
+
+var flagVarRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidFlagVar checks a repository variable name the way GitHub does.
+func ValidFlagVar(name string) error {
+	if !flagVarRe.MatchString(name) || strings.HasPrefix(strings.ToUpper(name), "GITHUB_") {
+		return fmt.Errorf("invalid flag variable name %q: use letters, digits and underscores, not starting with a digit or GITHUB_", name)
+	}
+	return nil
+}
+
+// Rewrite runs a playbook over the workflows of a repository snapshot. Only
+// invalid options are errors; per-file problems are FileResults.
+func Rewrite(snap Snapshot, opts RewriteOptions) (*RewriteResult, error) {
+	if opts.Playbook == "" {
+		opts.Playbook = PlaybookOIDC
+	}
+	if opts.FlagVar == "" {
+		opts.FlagVar = DefaultFlagVar
+	}
+	if opts.NPMVersion == "" {
+		opts.NPMVersion = DefaultNPMVersion
+	}
+	if err := ValidFlagVar(opts.FlagVar); err != nil {
+		return nil, err
+	}
+	if _, ok := parseVersion(opts.NPMVersion); !ok || !regexp.MustCompile(`^[\^~]?\d+(\.\d+){0,2}$`).MatchString(opts.NPMVersion) {
+		return nil, fmt.Errorf("invalid npm version %q: give a version or range like ^11.5.1", opts.NPMVersion)
+	}
+	if opts.Validate == nil {
+		opts.Validate = Lint
+	}
+	switch opts.Playbook {
+	case PlaybookOIDC, PlaybookCleanup, PlaybookTokenBridge:
+	default:
+		return nil, fmt.Errorf("unknown playbook %q: use oidc, cleanup or token-bridge", opts.Playbook)
+	}
+	det, parsed := detect(snap, Options{Registry: opts.Registry})
+	r := &rewriter{opts: opts, det: det, parsed: parsed, snap: snap, docs: map[string]*fileWork{}, done: map[string]bool{}}
+	switch opts.Playbook {
+	case PlaybookOIDC:
+		r.oidc()
+	case PlaybookCleanup:
+		r.cleanup()
+	case PlaybookTokenBridge:
+		r.bridge()
+	}
+	return r.finish(), nil
+}
+
+// fileWork is the pending work on one workflow file.
+type fileWork struct {
+	path   string
+	wf     *Workflow
+	d      *doc
+	t      *tree
+	manual []string
+	steps  []string
+}
+
+type rewriter struct {
+	opts   RewriteOptions
+	det    *Result
+	parsed map[string]*Workflow
+	snap   Snapshot
+	docs   map[string]*fileWork
+	done   map[string]bool
+}
+
+func (r *rewriter) file(p string) *fileWork {
+	if fw, ok := r.docs[p]; ok {
+		return fw
+	}
+	wf := r.parsed[p]
+	if wf == nil {
+		return nil
+	}
+	d := newDoc(r.snap.Files[p])
+	fw := &fileWork{path: p, wf: wf, d: d, t: newTree(d, wf.Root)}
+	r.docs[p] = fw
+	return fw
+}
+
+func (fw *fileWork) manualf(line int, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if line > 0 {
+		msg = fmt.Sprintf("line %d: %s", line, msg)
+	}
+	for _, m := range fw.manual {
+		if m == msg {
+			return
+		}
+	}
+	fw.manual = append(fw.manual, msg)
+}
+
+func (fw *fileWork) stepf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, m := range fw.steps {
+		if m == msg {
+			return
+		}
+	}
+	fw.steps = append(fw.steps, msg)
+}
+
+// once reports whether key is new, marking it done.
+func (r *rewriter) once(key string) bool {
+	if r.done[key] {
+		return false
+	}
+	r.done[key] = true
+	return true
+}
+
+// finish applies, validates and reports every file in path order; workflow
+// files with no work are reported unchanged.
+func (r *rewriter) finish() *RewriteResult {
+	res := &RewriteResult{Repo: r.det.Repo, Playbook: r.opts.Playbook, FlagVar: r.opts.FlagVar, Detect: r.det, parsed: r.parsed}
+	var paths []string
+	for _, p := range r.snap.paths() {
+		if isWorkflowPath(p) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		src := r.snap.Files[p]
+		fr := FileResult{Path: p, Status: StatusUnchanged, Before: src, After: src}
+		fw := r.docs[p]
+		if fw == nil {
+			if r.parsed[p] == nil {
+				fr.Reasons = append(fr.Reasons, "not read: see the scan findings for this file")
+			}
+			res.Files = append(res.Files, fr)
+			continue
+		}
+		fr.ManualSteps = fw.steps
+		if len(fw.manual) > 0 {
+			fr.Status, fr.Reasons = StatusManual, fw.manual
+			res.Files = append(res.Files, fr)
+			continue
+		}
+		if len(fw.d.edits) == 0 {
+			res.Files = append(res.Files, fr)
+			continue
+		}
+		out, err := fw.d.apply()
+		if err == nil {
+			err = r.opts.Validate(p, src, out)
+		}
+		if err != nil {
+			fr.Status, fr.Reasons = StatusManual, []string{"rewrite rejected, file left untouched: " + err.Error()}
+			res.Files = append(res.Files, fr)
+			continue
+		}
+		if bytes.Equal(out, src) {
+			res.Files = append(res.Files, fr)
+			continue
+		}
+		fr.Status, fr.After, fr.Edits = StatusRewritten, out, fw.d.described()
+		res.Files = append(res.Files, fr)
+	}
+	return res
+}
+
+// render executes an embedded template.
+func render(name string, data any) (string, error) {
+	t, err := template.ParseFS(templates.FS, name)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// jobByID finds a job of a workflow.
+func jobByID(wf *Workflow, id string) *Job {
+	for _, j := range wf.Jobs {
+		if j.ID == id {
+			return j
+		}
+	}
+	return nil
+}
+
+// splitRef splits "path#job".
+func splitRef(ref string) (string, string) {
+	p, j, _ := strings.Cut(ref, "#")
+	return p, j
+}
+
+var _ = path.Base

@@ -1,0 +1,71 @@
+package rewrite
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/rhysd/actionlint"
+)
+
+// Lint validates a rewritten workflow: it must parse, and actionlint
+// (https://github.com/rhysd/actionlint) must report no error that the
+// original did not already have. Shellcheck and pyflakes are not run.
+func Lint(p string, before, after []byte) error {
+	if _, err := ParseWorkflow(p, after); err != nil {
+		return fmt.Errorf("rewritten file does not parse: %w", err)
+	}
+	old, err := lintMessages(p, before)
+	if err != nil {
+		return err
+	}
+	now, err := lint(p, after)
+	if err != nil {
+		return err
+	}
+	for _, e := range now {
+		if old[e.key] > 0 {
+			old[e.key]--
+			continue
+		}
+		return fmt.Errorf("actionlint: line %d: %s [%s]", e.line, e.msg, e.kind)
+	}
+	return nil
+}
+
+type lintError struct {
+	key, msg, kind string
+	line           int
+}
+
+// lintMessages runs actionlint in-process and returns its errors in order
+// plus, through the returned map, a count per message for comparison.
+func lintMessages(p string, src []byte) (map[string]int, error) {
+	errs, err := lint(p, src)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, e := range errs {
+		counts[e.key]++
+	}
+	return counts, nil
+}
+
+func lint(p string, src []byte) ([]lintError, error) {
+	l, err := actionlint.NewLinter(io.Discard, &actionlint.LinterOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	// A path under a root that does not exist keeps actionlint from reading
+	// the local file system for a project configuration.
+	errs, err := l.Lint("/nonexistent-cutover-root/"+strings.TrimPrefix(p, "/"), src, nil)
+	if err != nil {
+		return nil, fmt.Errorf("actionlint: %w", err)
+	}
+	out := make([]lintError, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, lintError{key: e.Kind + "\x00" + e.Message, msg: e.Message, kind: e.Kind, line: e.Line})
+	}
+	return out, nil
+}
