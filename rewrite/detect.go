@@ -14,6 +14,10 @@ type Options struct {
 	// Registry is the npm registry URL publishes must target to count.
 	// Empty means every publish counts.
 	Registry string
+	// ManualDocs are file names (any case) whose text is searched for a
+	// documented manual publish; nil means the built-in list (RELEASING.md,
+	// CONTRIBUTING.md, Makefile, …).
+	ManualDocs []string
 }
 
 type detector struct {
@@ -125,9 +129,12 @@ func (d *detector) parseWorkflows() {
 			continue
 		}
 		if isAction {
-			if a := parseAction(p, d.snap.Files[p]); a != nil {
-				d.actions[path.Dir(p)] = a
+			a, err := parseActionYAML(p, d.snap.Files[p])
+			if err != nil {
+				d.finding(SevError, "action-invalid", p, errLine(err), strings.TrimPrefix(err.Error(), p+": "))
+				continue
 			}
+			d.actions[path.Dir(p)] = a
 			continue
 		}
 		d.res.Workflows++
@@ -160,15 +167,6 @@ func errLine(err error) int {
 	return n
 }
 
-// parseAction reads a local action.yml; composite actions keep their steps.
-func parseAction(p string, data []byte) *Workflow {
-	wf, err := parseActionYAML(p, data)
-	if err != nil {
-		return nil
-	}
-	return wf
-}
-
 // Token environment variables that npm, yarn and publishing tools read.
 var tokenEnvNames = map[string]bool{
 	"NODE_AUTH_TOKEN": true, "NPM_TOKEN": true, "NPM_AUTH_TOKEN": true, "NPM_CONFIG_TOKEN": true,
@@ -189,7 +187,9 @@ func (d *detector) isTokenEnv(name string) bool {
 	return false
 }
 
-var secretRefRe = regexp.MustCompile(`secrets\.([A-Za-z0-9_]+)|secrets\[['"]([A-Za-z0-9_]+)['"]\]`)
+// secretRefRe matches a secret read; workflow_call secret names may hold
+// hyphens (secrets.npm-token).
+var secretRefRe = regexp.MustCompile(`secrets\.([A-Za-z0-9_-]+)|secrets\[['"]([A-Za-z0-9_-]+)['"]\]`)
 
 // literalTokenRe matches an npm token value.
 var literalTokenRe = regexp.MustCompile(`npm_[A-Za-z0-9]{36}`)
@@ -276,13 +276,36 @@ func envRef(s string) string {
 
 var publishDocRe = regexp.MustCompile(`\b(npm|pnpm|yarn) (?:[\w-]+ )*publish\b`)
 
+// manualPublish reports whether a line of documentation shows a publish
+// command that is not a dry run; each command on the line (up to a closing
+// backtick, ; or &&) is judged on its own.
+func manualPublish(line string) bool {
+	for _, m := range publishDocRe.FindAllStringIndex(line, -1) {
+		cmd := line[m[0]:]
+		if end := strings.IndexAny(cmd, "`;&|"); end >= 0 {
+			cmd = cmd[:end]
+		}
+		if !strings.Contains(cmd, "--dry-run") {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *detector) manualDocs() {
+	names := manualDocNames
+	if d.opts.ManualDocs != nil {
+		names = map[string]bool{}
+		for _, n := range d.opts.ManualDocs {
+			names[strings.ToLower(n)] = true
+		}
+	}
 	for _, p := range d.snap.paths() {
-		if !manualDocNames[strings.ToLower(path.Base(p))] {
+		if !names[strings.ToLower(path.Base(p))] {
 			continue
 		}
 		for i, line := range strings.Split(string(d.snap.Files[p]), "\n") {
-			if publishDocRe.MatchString(line) && !strings.Contains(line, "--dry-run") {
+			if manualPublish(line) {
 				d.finding(SevWarning, "manual-publish", p, i+1, "documents a manual publish ("+strings.TrimSpace(line)+"); local publishing now needs a 2-hour session and 2FA, move it to the trusted-publishing workflow")
 				break
 			}

@@ -37,7 +37,8 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 // write newXCmd(app) in its own file and list it here.
 func commands(app *App) []*cobra.Command {
 	return []*cobra.Command{
-		// newScanCmd(app) goes here (internal/cli/scan.go).
+		newScanCmd(app),
+		newRewriteCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
 		// cobra adds "completion" and "help" itself.

@@ -1,0 +1,274 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/internal/checkout"
+	"github.com/cutover/cutover/internal/logging"
+	"github.com/cutover/cutover/rewrite"
+)
+
+// ScanSchema names the version of scan's JSON output.
+const ScanSchema = "cutover.scan/v1"
+
+type scanOptions struct {
+	paths      []string
+	format     string
+	failOn     string
+	registry   string
+	maxBytes   int64
+	manualDocs []string
+	out        io.Writer
+	redactor   *logging.Redactor
+	app        *App
+}
+
+func newScanCmd(app *App) *cobra.Command {
+	opts := &scanOptions{}
+	var registryFlag string
+	cmd := &cobra.Command{
+		Use:   "scan [flags] PATH...",
+		Short: "Classify how repository checkouts publish to npm",
+		Long: `Scan local repository checkouts and say exactly how each publishes to npm.
+
+For every PATH (a repository root) scan reads the workflows, local actions,
+package.json files, workspace and tool configuration, .npmrc and .yarnrc.yml,
+and release documentation, then reports:
+
+  - each publishing pipeline (workflow and job), its tool (npm, pnpm, yarn,
+    lerna, changesets, semantic-release, release-it, np, nx, JS-DevTools, …)
+    and its credential: token, token+provenance, oidc or none;
+  - per repository, the least migrated credential;
+  - the packages (root and workspaces, private or not) and what each npm
+    trusted publisher must name: owner/repo, workflow file, environment;
+  - findings with file and line: self-hosted runners, untrusted triggers,
+    tokens exposed beyond the publish step, committed tokens (masked), npm too
+    old for OIDC, npm@latest (npm 12), tool versions without OIDC support,
+    documented manual publishing, and files that could not be read.
+
+Only publishes to the npm registry count (--registry, else [npm] registry in
+the config, NPM_CONFIG_REGISTRY, or npm config get registry). A broken file
+or repository is reported and the scan goes on.
+
+Exit code 0 when no finding reaches --fail-on, 1 when one does or a PATH could
+not be read, 2 for usage errors.`,
+		Example: example(
+			"cutover scan .",
+			"cutover scan --format json ~/src/*/ > inventory.json",
+			"cutover scan --registry https://npm-registry.invalid/ --fail-on warning ./repo",
+		),
+		Args: minArgs(1, "PATH"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch opts.format {
+			case "table", "json":
+			default:
+				return usageErrorf(cmd, "--format %q: use table or json", opts.format)
+			}
+			switch opts.failOn {
+			case "error", "warning", "never":
+			default:
+				return usageErrorf(cmd, "--fail-on %q: use error, warning or never", opts.failOn)
+			}
+			reg, err := app.Registry(cmd, registryFlag)
+			if err != nil {
+				return err
+			}
+			opts.paths, opts.registry = args, reg
+			opts.maxBytes = app.Config.Scan.MaxFileBytes
+			opts.manualDocs = app.Config.Scan.ManualDocs
+			opts.out, opts.redactor, opts.app = app.Out, app.Redactor, app
+			return runScan(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
+	cmd.Flags().StringVar(&opts.failOn, "fail-on", "error", "exit 1 on findings of this severity or worse: error, warning or never")
+	cmd.Flags().StringVar(&registryFlag, "registry", "", "npm registry URL publishes must target (default: config, NPM_CONFIG_REGISTRY, npm config)")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("table", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletions("error", "warning", "never"))
+	return cmd
+}
+
+// scanEntry is one PATH's outcome.
+type scanEntry struct {
+	Path   string          `json:"path"`
+	Error  string          `json:"error,omitempty"`
+	Result *rewrite.Result `json:"result,omitempty"`
+}
+
+// scanRepos reads and classifies every path concurrently, in input order.
+func scanRepos(ctx context.Context, paths []string, registry string, maxBytes int64, manualDocs []string, app *App) []scanEntry {
+	out := make([]scanEntry, len(paths))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0) * 2)
+	docs := map[string]bool{}
+	for _, d := range manualDocs {
+		docs[strings.ToLower(d)] = true
+	}
+	for i, p := range paths {
+		g.Go(func() (err error) {
+			out[i].Path = p
+			defer func() {
+				if r := recover(); r != nil {
+					out[i].Error = fmt.Sprintf("internal error while scanning: %v", r)
+				}
+			}()
+			if ctx.Err() != nil {
+				out[i].Error = ctx.Err().Error()
+				return nil
+			}
+			snap, err := checkout.Read(p, checkout.Options{
+				MaxFileBytes: maxBytes,
+				Extra:        func(rel string) bool { return !strings.Contains(rel, "/") && docs[strings.ToLower(path.Base(rel))] },
+			})
+			if err != nil {
+				out[i].Error = err.Error()
+				app.Logger.Warn("repository not scanned", "path", p, "error", err)
+				return nil
+			}
+			out[i].Result = rewrite.Detect(snap, rewrite.Options{Registry: registry, ManualDocs: manualDocs})
+			app.Logger.Debug("scanned", "path", p, "repo", snap.Repo, "publishes", out[i].Result.Publishes)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+func runScan(ctx context.Context, opts *scanOptions) error {
+	entries := scanRepos(ctx, opts.paths, opts.registry, opts.maxBytes, opts.manualDocs, opts.app)
+	var buf strings.Builder
+	switch opts.format {
+	case "json":
+		doc := struct {
+			Schema   string      `json:"schema"`
+			Registry string      `json:"registry"`
+			Repos    []scanEntry `json:"repos"`
+		}{ScanSchema, opts.registry, entries}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		buf.Write(b)
+		buf.WriteString("\n")
+	default:
+		writeScanTable(&buf, entries)
+	}
+	if _, err := io.WriteString(opts.out, opts.redactor.Redact(buf.String())); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return scanVerdict(entries, opts.failOn)
+}
+
+// scanVerdict returns ErrFindings when a path failed or a finding reaches failOn.
+func scanVerdict(entries []scanEntry, failOn string) error {
+	for _, e := range entries {
+		if e.Error != "" {
+			return ErrFindings
+		}
+		if failOn == "never" {
+			continue
+		}
+		for _, f := range e.Result.Findings {
+			if f.Severity == rewrite.SevError || failOn == "warning" && f.Severity == rewrite.SevWarning {
+				return ErrFindings
+			}
+		}
+	}
+	return nil
+}
+
+func writeScanTable(w io.Writer, entries []scanEntry) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPO\tPATH\tPUBLISHES\tCREDENTIAL\tPIPELINES\tPACKAGES\tFINDINGS")
+	for _, e := range entries {
+		if e.Error != "" {
+			fmt.Fprintf(tw, "-\t%s\tfailed\t-\t-\t-\t%s\n", e.Path, e.Error)
+			continue
+		}
+		r := e.Result
+		pub := "no"
+		if r.Publishes {
+			pub = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Repo, e.Path, pub, r.Credential, len(r.Pipelines), publishable(r), countFindings(r))
+	}
+	tw.Flush()
+	for _, e := range entries {
+		if e.Result == nil || (len(e.Result.Pipelines) == 0 && len(e.Result.Findings) == 0) {
+			continue
+		}
+		r := e.Result
+		fmt.Fprintf(w, "\n%s (%s)\n", r.Repo, e.Path)
+		for _, p := range r.Pipelines {
+			fmt.Fprintf(w, "  %s#%s  %s  via %s", p.Workflow, p.Job, p.Credential, strings.Join(p.Tools, ", "))
+			if len(p.Feeds) > 0 {
+				var names []string
+				for _, f := range p.Feeds {
+					n := f.Level + " " + f.Name
+					if f.Secret != "" {
+						n += "=secrets." + f.Secret
+					}
+					names = append(names, n)
+				}
+				fmt.Fprintf(w, "  token: %s", strings.Join(names, ", "))
+			}
+			fmt.Fprintf(w, "  npm>=11.5.1: %s\n", p.NPMReady)
+		}
+		for _, t := range r.Trust {
+			pkg := t.Package
+			if pkg == "" {
+				pkg = "(package name unknown)"
+			}
+			env := ""
+			if t.Environment != "" {
+				env = ", environment " + t.Environment
+			}
+			fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", pkg, t.Repository, t.Workflow, env)
+		}
+		for _, f := range r.Findings {
+			loc := f.File
+			if f.Line > 0 {
+				loc = fmt.Sprintf("%s:%d", f.File, f.Line)
+			}
+			fmt.Fprintf(w, "  %-7s %s %s: %s\n", f.Severity, loc, f.Code, f.Message)
+		}
+	}
+}
+
+func publishable(r *rewrite.Result) int {
+	n := 0
+	for _, p := range r.Packages {
+		if p.Publishable {
+			n++
+		}
+	}
+	return n
+}
+
+func countFindings(r *rewrite.Result) string {
+	var e, w, i int
+	for _, f := range r.Findings {
+		switch f.Severity {
+		case rewrite.SevError:
+			e++
+		case rewrite.SevWarning:
+			w++
+		default:
+			i++
+		}
+	}
+	return fmt.Sprintf("%d error, %d warning, %d info", e, w, i)
+}
