@@ -386,43 +386,39 @@ func isTokenInput(uses, key string) bool {
 }
 
 // exposure reports token env that reaches jobs or steps that do not publish.
+// A read-only token (a secret named *READ*) on an install step is what npm
+// recommends for private dependencies and is not reported.
 func (d *detector) exposure(wf *Workflow, j *Job, p *Pipeline) {
 	check := func(fs []Field, what string) {
 		for _, f := range fs {
 			if !d.isTokenEnv(f.Key) {
 				continue
 			}
-			if _, ok := credentialValue(f.Value); ok {
-				d.finding(SevWarning, "token-exposed", wf.Path, f.Line, fmt.Sprintf("%s %s is set on %s; confine it to the publish step", f.Key, "token", what))
+			if secret, ok := credentialValue(f.Value); ok && !strings.Contains(strings.ToUpper(secret), "READ") {
+				d.finding(SevWarning, "token-exposed", wf.Path, f.Line, fmt.Sprintf("npm token %s is set on %s; confine it to the publish step", f.Key, what))
 			}
 		}
 	}
+	publishing := map[int]bool{}
 	if p == nil {
 		check(j.Env, fmt.Sprintf("job %q, which does not publish", j.ID))
-		for _, st := range j.Steps {
-			if st.Uses == "" && st.Run != "" && !d.npmrcWrite(st) {
-				check(st.Env, fmt.Sprintf("a step of job %q that does not publish", j.ID))
-			}
+	} else {
+		for _, s := range p.Steps {
+			publishing[s.Step] = true
 		}
-		return
-	}
-	if len(j.Steps) > len(p.Steps) {
-		check(j.Env, fmt.Sprintf("every step of job %q, most of which do not publish", j.ID))
-	}
-	if j == d.firstPublishJob(wf) && len(wf.Jobs) > 1 {
-		check(wf.Env, "every job of the workflow")
-	}
-}
-
-// firstPublishJob returns the job the workflow-level exposure finding is
-// attached to (so it is reported once).
-func (d *detector) firstPublishJob(wf *Workflow) *Job {
-	for _, j := range wf.Jobs {
-		if j.Uses == "" {
-			return j
+		if len(j.Steps) > len(p.Steps) {
+			check(j.Env, fmt.Sprintf("every step of job %q, most of which do not publish", j.ID))
+		}
+		// Reported from each publishing job; identical findings merge.
+		if len(wf.Jobs) > 1 || len(j.Steps) > len(p.Steps) {
+			check(wf.Env, "every job and step of the workflow")
 		}
 	}
-	return nil
+	for _, st := range j.Steps {
+		if !publishing[st.Index] && st.Uses == "" && st.Run != "" && !d.npmrcWrite(st) {
+			check(st.Env, fmt.Sprintf("a step of job %q that does not publish", j.ID))
+		}
+	}
 }
 
 var untrustedTriggers = map[string]string{

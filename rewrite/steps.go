@@ -39,6 +39,10 @@ func (d *detector) scriptCalls(script, workspace string, depth int, seen map[str
 			continue
 		}
 		if pc.Script == "" {
+			// Report the command as written, wrappers (npx, yarn workspaces
+			// foreach) included, and honour an NPM_CONFIG_PROVENANCE prefix.
+			pc.Words = commandWords(sc.words)
+			pc.Provenance = pc.Provenance || provenancePrefix(sc.words)
 			out = append(out, call{publishCall: pc})
 			continue
 		}
@@ -68,6 +72,24 @@ func (d *detector) scriptCalls(script, workspace string, depth int, seen map[str
 		}
 	}
 	return out
+}
+
+// provenancePrefix reports whether a command is run with
+// NPM_CONFIG_PROVENANCE=true in front of it.
+func provenancePrefix(words []string) bool {
+	for _, w := range words {
+		name, val, ok := strings.Cut(w, "=")
+		if !ok || !isEnvName(name) {
+			if shellKeywords[w] {
+				continue
+			}
+			return false
+		}
+		if strings.EqualFold(name, "NPM_CONFIG_PROVENANCE") && strings.EqualFold(strings.Trim(val, `'"`), "true") {
+			return true
+		}
+	}
+	return false
 }
 
 // hiddenScript recognises a script file run directly (node scripts/publish.js,

@@ -163,9 +163,7 @@ func (d *detector) toolFindings(wf *Workflow, j *Job, p *Pipeline) {
 		case "bun":
 			d.finding(SevWarning, "tool-no-oidc", wf.Path, s.Line, "bun publish does not support trusted publishing; use bunx npm@^11.5.1 publish")
 		case "yarn":
-			if s.Script == "" {
-				d.finding(SevWarning, "tool-no-oidc", wf.Path, s.Line, "yarn 1 publish does not support trusted publishing; use npm publish or Yarn 4.10+ yarn npm publish")
-			}
+			d.finding(SevWarning, "tool-no-oidc", wf.Path, s.Line, "yarn 1 publish does not support trusted publishing; use npm publish or Yarn 4.10+ yarn npm publish")
 		case "semantic-release":
 			d.semanticRelease(wf, s)
 		case "changesets":

@@ -219,11 +219,51 @@ func ParseWorkflow(p string, data []byte) (*Workflow, error) {
 	}
 	wf.Root = root
 	wf.Anchors = hasAnchor(root, 0)
+	if expandedSize(root, map[*yaml.Node]int{}, maxExpandedNodes) > maxExpandedNodes {
+		return nil, fmt.Errorf("%s: %w", p, errAliasBudget)
+	}
 	w := &walker{}
 	if err := w.workflow(wf); err != nil {
 		return nil, fmt.Errorf("%s: %w", p, err)
 	}
 	return wf, nil
+}
+
+// maxExpandedNodes bounds the size of a document with its aliases expanded;
+// real workflows stay far below it, "billion laughs" documents do not.
+const maxExpandedNodes = 1 << 20
+
+// expandedSize counts the nodes of n with every alias expanded, stopping
+// once the count passes limit. Sizes of anchored nodes (the only ones an
+// alias can name) are remembered, so the walk is linear in the document; an
+// alias to a node that contains it counts as over the limit.
+func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, limit int) int {
+	if n == nil {
+		return 0
+	}
+	if n.Kind == yaml.AliasNode {
+		return expandedSize(n.Alias, memo, limit)
+	}
+	if n.Anchor != "" {
+		if s, ok := memo[n]; ok {
+			if s < 0 {
+				return limit + 1
+			}
+			return s
+		}
+		memo[n] = -1
+	}
+	size := 1
+	for _, c := range n.Content {
+		if size += expandedSize(c, memo, limit); size > limit {
+			size = limit + 1
+			break
+		}
+	}
+	if n.Anchor != "" {
+		memo[n] = size
+	}
+	return size
 }
 
 func hasAnchor(n *yaml.Node, depth int) bool {
