@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cutover/cutover/rewrite"
+)
+
+const testRegistry = "https://npm-registry.invalid/"
+
+// testEnv configures the registry the way users do, through the environment.
+var testEnv = map[string]string{"NPM_CONFIG_REGISTRY": testRegistry}
+
+func writeRepo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for rel, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+const tokenWorkflow = `name: release
+on:
+  release:
+    types: [published]
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 22
+          registry-url: https://npm-registry.invalid/
+      - run: npm publish --provenance
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}
+`
+
+func TestScan(t *testing.T) {
+	t.Parallel()
+	repo := writeRepo(t, map[string]string{".github/workflows/release.yml": tokenWorkflow, "package.json": `{"name":"widget"}`})
+	broken := writeRepo(t, map[string]string{".github/workflows/bad.yml": "on: [push\njobs: {"})
+	missing := filepath.Join(t.TempDir(), "gone")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  []string
+	}{
+		{"table", []string{"scan", repo}, ExitOK, []string{"PUBLISHES", "token", "release.yml#publish", "trust widget"}},
+		{"broken workflow is a finding, not a stop", []string{"scan", broken, repo}, ExitFindings, []string{"workflow-invalid", "release.yml#publish"}},
+		{"missing path fails but others are scanned", []string{"scan", missing, repo}, ExitFindings, []string{"no such directory", "release.yml#publish"}},
+		{"fail on warning", []string{"scan", "--fail-on", "warning", repo}, ExitOK, []string{"token"}},
+		{"registry flag", []string{"scan", "--registry", "https://other.invalid/", repo}, ExitOK, []string{"no "}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := run(t, testEnv, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, tc.code, r.out, r.err)
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(r.out, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, r.out)
+				}
+			}
+		})
+	}
+}
+
+func TestScanUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"scan"}, {"scan", "--format", "xml", "."}, {"scan", "--fail-on", "info", "."}, {"scan", "--registry", "ftp://x", "."}} {
+		if r := run(t, testEnv, args...); r.code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, r.code, ExitUsage, r.err)
+		}
+	}
+}
+
+func TestScanJSON(t *testing.T) {
+	t.Parallel()
+	repo := writeRepo(t, map[string]string{".github/workflows/release.yml": tokenWorkflow})
+	r := run(t, testEnv, "scan", "--format", "json", repo)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	var doc struct {
+		Schema   string `json:"schema"`
+		Registry string `json:"registry"`
+		Repos    []struct {
+			Result rewrite.Result `json:"result"`
+		} `json:"repos"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, r.out)
+	}
+	if doc.Schema != ScanSchema || doc.Registry != testRegistry || len(doc.Repos) != 1 {
+		t.Fatalf("unexpected document: %+v", doc)
+	}
+	if got := doc.Repos[0].Result.Credential; got != rewrite.CredTokenProvenance {
+		t.Errorf("credential %q, want token+provenance", got)
+	}
+}
+
+// TestScanNeverPrintsTokens commits a literal token and sets token env
+// vars: neither value may reach stdout or stderr.
+func TestScanNeverPrintsTokens(t *testing.T) {
+	t.Parallel()
+	literal := "npm_" + strings.Repeat("a1B2", 9)
+	envToken := "ghp_" + strings.Repeat("Z9", 18)
+	repo := writeRepo(t, map[string]string{
+		".github/workflows/release.yml": tokenWorkflow,
+		".npmrc":                        "//npm-registry.invalid/:_authToken=" + literal + "\n",
+	})
+	env := map[string]string{"NPM_CONFIG_REGISTRY": testRegistry, "GITHUB_TOKEN": envToken}
+	for _, format := range []string{"table", "json"} {
+		r := run(t, env, "--log-level", "debug", "scan", "--format", format, repo)
+		if !strings.Contains(r.out, "literal-token") {
+			t.Errorf("%s: committed token not reported:\n%s", format, r.out)
+		}
+		for _, secret := range []string{literal, envToken} {
+			if strings.Contains(r.out, secret) || strings.Contains(r.err, secret) {
+				t.Errorf("%s: a token value reached the output", format)
+			}
+		}
+	}
+}
+
+// TestScanCorpus puts every corpus workflow into its own temporary
+// repository, scans them all in one run and compares with the manifest.
+func TestScanCorpus(t *testing.T) {
+	t.Parallel()
+	corpus := filepath.Join("..", "..", "..", "shared", "corpus")
+	f, err := os.Open(filepath.Join(corpus, "manifest.tsv"))
+	if err != nil {
+		t.Skipf("shared corpus not found: %v", err)
+	}
+	defer f.Close()
+	rd := csv.NewReader(f)
+	rd.Comma, rd.LazyQuotes, rd.FieldsPerRecord = '\t', true, -1
+	rows, err := rd.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows = rows[1:]
+	args := []string{"scan", "--format", "json", "--fail-on", "never"}
+	for _, row := range rows {
+		data, err := os.ReadFile(filepath.Join(corpus, "files", row[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, writeRepo(t, map[string]string{row[2]: string(data)}))
+	}
+	r := run(t, testEnv, args...)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	var doc struct {
+		Repos []struct {
+			Error  string         `json:"error"`
+			Result rewrite.Result `json:"result"`
+		} `json:"repos"`
+	}
+	if err := json.Unmarshal([]byte(r.out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]rewrite.Credential{"classic-or-unknown-token": rewrite.CredToken, "token+provenance": rewrite.CredTokenProvenance, "oidc": rewrite.CredOIDC, "none": rewrite.CredNone}
+	agree := 0
+	for i, row := range rows {
+		got := doc.Repos[i].Result
+		if got.Publishes == (row[5] == "yes") && got.Credential == want[row[6]] {
+			agree++
+		} else {
+			t.Logf("disagreement: %s: got publishes=%v credential=%s, manifest %s %s", row[0], got.Publishes, got.Credential, row[5], row[6])
+		}
+	}
+	if ratio := float64(agree) / float64(len(rows)); ratio < 0.98 {
+		t.Errorf("agreement %d/%d below 98%%", agree, len(rows))
+	}
+}
