@@ -14,8 +14,9 @@ type Options struct {
 	// Registry is the npm registry URL publishes must target to count.
 	// Empty means every publish counts.
 	Registry string
-	// ManualDocs are file names (any case) whose text is searched for a
-	// documented manual publish; nil means the built-in list (RELEASING.md,
+	// ManualDocs are files (any case) whose text is searched for a
+	// documented manual publish: a bare name matches in any directory, a
+	// path only itself; nil means the built-in list (RELEASING.md,
 	// CONTRIBUTING.md, Makefile, …).
 	ManualDocs []string
 }
@@ -301,7 +302,7 @@ func (d *detector) manualDocs() {
 		}
 	}
 	for _, p := range d.snap.paths() {
-		if !names[strings.ToLower(path.Base(p))] {
+		if !names[strings.ToLower(path.Base(p))] && !names[strings.ToLower(p)] {
 			continue
 		}
 		for i, line := range strings.Split(string(d.snap.Files[p]), "\n") {

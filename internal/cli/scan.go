@@ -128,7 +128,10 @@ func scanRepos(ctx context.Context, paths []string, registry string, maxBytes in
 			}
 			snap, err := checkout.Read(p, checkout.Options{
 				MaxFileBytes: maxBytes,
-				Extra:        func(rel string) bool { return !strings.Contains(rel, "/") && docs[strings.ToLower(path.Base(rel))] },
+				Extra: func(rel string) bool {
+					l := strings.ToLower(rel)
+					return docs[l] || !strings.Contains(l, "/") && docs[path.Base(l)]
+				},
 			})
 			if err != nil {
 				out[i].Error = err.Error()
