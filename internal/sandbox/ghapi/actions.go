@@ -489,4 +489,3 @@ func (s *Server) SetOrgVariable(org, varName, value, visibility string) {
 	ow.Variables[strings.ToUpper(varName)] = &variable{Name: strings.ToUpper(varName), Value: value,
 		Visibility: orDefault(visibility, "all"), CreatedAt: now, UpdatedAt: now}
 }
-

@@ -83,4 +83,3 @@ func (s *Server) SyncRepo(owner, name string) {
 		s.runCI(owner, name, sha)
 	}
 }
-

@@ -433,8 +433,8 @@ func TestContract(t *testing.T) {
 			})
 			t.Run("environments", func(t *testing.T) {
 				env := ok(gh.Repositories.CreateUpdateEnvironment(ctx, "acme", "widget", "release", &github.CreateUpdateEnvironment{
-					WaitTimer: github.Int(30),
-					Reviewers: []*github.EnvReviewers{{Type: github.String("User"), ID: github.Int64(f.api.AddToken("t2", ghapi.Identity{Login: "dave"}).ID)}},
+					WaitTimer:              github.Int(30),
+					Reviewers:              []*github.EnvReviewers{{Type: github.String("User"), ID: github.Int64(f.api.AddToken("t2", ghapi.Identity{Login: "dave"}).ID)}},
 					DeploymentBranchPolicy: &github.BranchPolicy{ProtectedBranches: github.Bool(true), CustomBranchPolicies: github.Bool(false)},
 				})).must(t)
 				if env.GetName() != "release" || len(env.ProtectionRules) != 3 {

@@ -620,4 +620,3 @@ func (c *call) listBranches() {
 		c.json(http.StatusOK, out)
 	})
 }
-

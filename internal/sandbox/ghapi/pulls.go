@@ -76,7 +76,7 @@ func (c *call) pullJSON(rp *repo, is *issue, mergeable *bool, mergeableState str
 		"issue_url": c.api + "repos/" + full + "/issues/" + n, "commits_url": api + "/commits",
 		"comments_url": c.api + "repos/" + full + "/issues/" + n + "/comments",
 		"statuses_url": c.api + "repos/" + full + "/statuses/" + p.HeadSHA,
-		"head": branch(p.HeadRef, p.HeadSHA), "base": branch(p.BaseRef, p.BaseSHA),
+		"head":         branch(p.HeadRef, p.HeadSHA), "base": branch(p.BaseRef, p.BaseSHA),
 		"_links": map[string]any{"self": map[string]string{"href": api}, "html": map[string]string{"href": html}},
 	}
 }
@@ -514,4 +514,3 @@ func (s *Server) mergeCommits(r *git.Repository, owner, name string, baseRef *pl
 	}
 	return newTip, 0, ""
 }
-
