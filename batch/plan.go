@@ -1,0 +1,188 @@
+package batch
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/cutover/cutover/rewrite"
+)
+
+// Candidate is one inventoried repository as planning sees it.
+type Candidate struct {
+	Repo       string
+	Visibility string
+	Result     *rewrite.Result
+}
+
+// PlanOptions shape the waves. The zero value picks three canaries and puts
+// everything else in one wave.
+type PlanOptions struct {
+	// Canaries names the canary repositories; empty means pick one
+	// monorepo, one single-package repository and one with a private
+	// (restricted) package from the inventory.
+	Canaries []string
+	// Sizes are the sizes of the waves after the canaries; the repositories
+	// left over form a last wave.
+	Sizes []int
+}
+
+// Wave is a planned wave.
+type Wave struct {
+	Number int      `json:"number"`
+	Name   string   `json:"name"`
+	Repos  []string `json:"repos"`
+	// Why says, per canary, why it was picked.
+	Why map[string]string `json:"why,omitempty"`
+}
+
+// Skip is a repository left out of the waves, with the reason.
+type Skip struct {
+	Repo   string `json:"repo"`
+	Reason string `json:"reason"`
+}
+
+// Plan is the campaign's waves and what is left out.
+type Plan struct {
+	Waves   []Wave              `json:"waves"`
+	Skipped []Skip              `json:"skipped"`
+	Trust   []rewrite.TrustNeed `json:"trust"`
+}
+
+// kind classifies a repository for canary selection.
+func kind(c Candidate) (monorepo, single, private bool) {
+	pub := 0
+	for _, p := range c.Result.Packages {
+		if !p.Publishable {
+			continue
+		}
+		pub++
+		if strings.HasPrefix(p.Name, "@") && p.Access != "public" {
+			private = true
+		}
+	}
+	if c.Visibility == "private" {
+		private = true
+	}
+	return pub >= 2 || c.Result.WorkspaceKind != "" && pub >= 1 && len(c.Result.Packages) > 1, pub == 1 && c.Result.WorkspaceKind == "", private
+}
+
+// eligible says whether a repository needs the oidc playbook, or why not.
+func eligible(c Candidate) (bool, string) {
+	r := c.Result
+	switch {
+	case r == nil:
+		return false, "not inventoried"
+	case !r.Publishes:
+		return false, "does not publish to npm"
+	case r.Credential == rewrite.CredOIDC:
+		return false, "already publishes with OIDC"
+	case r.Credential == rewrite.CredNone:
+		return false, "publishes with no credential cutover can see"
+	}
+	for _, p := range r.Pipelines {
+		if p.SelfHosted {
+			return false, fmt.Sprintf("%s#%s runs on a self-hosted runner: use the token-bridge playbook", p.Workflow, p.Job)
+		}
+	}
+	return true, ""
+}
+
+func findingCount(c Candidate) int {
+	n := 0
+	for _, f := range c.Result.Findings {
+		if f.Severity != rewrite.SevInfo {
+			n++
+		}
+	}
+	return n
+}
+
+// MakePlan assigns eligible repositories to waves: wave 0 holds the
+// canaries, then waves of opts.Sizes, then the rest. The result is
+// deterministic for a given input.
+func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
+	var plan Plan
+	var pool []Candidate
+	byName := map[string]Candidate{}
+	for _, c := range cands {
+		byName[c.Repo] = c
+		if ok, why := eligible(c); !ok {
+			plan.Skipped = append(plan.Skipped, Skip{c.Repo, why})
+			continue
+		}
+		pool = append(pool, c)
+	}
+	sort.SliceStable(pool, func(i, j int) bool {
+		fi, fj := findingCount(pool[i]), findingCount(pool[j])
+		if fi != fj {
+			return fi < fj
+		}
+		return pool[i].Repo < pool[j].Repo
+	})
+	taken := map[string]bool{}
+	canary := Wave{Number: 0, Name: "canary", Why: map[string]string{}}
+	if len(opts.Canaries) > 0 {
+		for _, name := range opts.Canaries {
+			c, ok := byName[name]
+			if !ok {
+				return plan, fmt.Errorf("canary %q is not in the inventory", name)
+			}
+			if ok, why := eligible(c); !ok {
+				return plan, fmt.Errorf("canary %q cannot be migrated: %s", name, why)
+			}
+			canary.Repos = append(canary.Repos, name)
+			canary.Why[name] = "named in the configuration"
+			taken[name] = true
+		}
+	} else {
+		picks := []struct {
+			label string
+			match func(Candidate) bool
+		}{
+			{"monorepo", func(c Candidate) bool { m, _, _ := kind(c); return m }},
+			{"single-package repository", func(c Candidate) bool { _, s, _ := kind(c); return s }},
+			{"repository with a private package", func(c Candidate) bool { _, _, p := kind(c); return p }},
+		}
+		for _, p := range picks {
+			for _, c := range pool {
+				if !taken[c.Repo] && p.match(c) {
+					canary.Repos = append(canary.Repos, c.Repo)
+					canary.Why[c.Repo] = p.label
+					taken[c.Repo] = true
+					break
+				}
+			}
+		}
+	}
+	if len(canary.Repos) > 0 {
+		plan.Waves = append(plan.Waves, canary)
+	}
+	var rest []string
+	for _, c := range pool {
+		if !taken[c.Repo] {
+			rest = append(rest, c.Repo)
+		}
+	}
+	n := len(plan.Waves)
+	for _, size := range opts.Sizes {
+		if len(rest) == 0 {
+			break
+		}
+		if size <= 0 {
+			return plan, fmt.Errorf("wave size %d: sizes must be positive", size)
+		}
+		k := min(size, len(rest))
+		plan.Waves = append(plan.Waves, Wave{Number: n, Name: fmt.Sprintf("wave %d", n), Repos: rest[:k]})
+		rest, n = rest[k:], n+1
+	}
+	if len(rest) > 0 {
+		plan.Waves = append(plan.Waves, Wave{Number: n, Name: fmt.Sprintf("wave %d", n), Repos: rest})
+	}
+	for _, w := range plan.Waves {
+		for _, r := range w.Repos {
+			plan.Trust = append(plan.Trust, byName[r].Result.Trust...)
+		}
+	}
+	return plan, nil
+}
