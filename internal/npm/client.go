@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,9 +75,15 @@ type Client struct {
 	// UserAgent is sent with every request; "" means "cutover".
 	UserAgent string
 
-	mu       sync.Mutex
-	otp      string
-	otpSince time.Time
+	// remembered is the last approved OTP; a pointer, so that printing a
+	// Client value shows an address, never the code.
+	remembered atomic.Pointer[otpMemo]
+}
+
+// otpMemo is an approved OTP and when it was approved; never mutated.
+type otpMemo struct {
+	otp   string
+	since time.Time
 }
 
 // String describes the client without its credentials.
@@ -141,26 +147,20 @@ func (c *Client) window() time.Duration {
 
 // rememberedOTP returns the last approved OTP while its window lasts.
 func (c *Client) rememberedOTP() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.otp != "" && c.now().Before(c.otpSince.Add(c.window())) {
-		return c.otp
+	m := c.remembered.Load()
+	if m != nil && c.now().Before(m.since.Add(c.window())) {
+		return m.otp
 	}
-	c.otp = ""
 	return ""
 }
 
 func (c *Client) rememberOTP(otp string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.otp, c.otpSince = otp, c.now()
+	c.remembered.Store(&otpMemo{otp: otp, since: c.now()})
 }
 
 func (c *Client) forgetOTP(otp string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.otp == otp {
-		c.otp = ""
+	if m := c.remembered.Load(); m != nil && m.otp == otp {
+		c.remembered.CompareAndSwap(m, nil)
 	}
 }
 
@@ -169,14 +169,20 @@ func (c *Client) redact(s string) string {
 	if c.Token != "" {
 		s = strings.ReplaceAll(s, string(c.Token), redacted)
 	}
-	c.mu.Lock()
-	otp := c.otp
-	c.mu.Unlock()
-	if len(otp) >= 4 {
-		s = strings.ReplaceAll(s, otp, redacted)
+	if m := c.remembered.Load(); m != nil && len(m.otp) >= 4 {
+		s = strings.ReplaceAll(s, m.otp, redacted)
 	}
 	return s
 }
+
+// redactedError carries a transport error whose text had credentials removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 func (c *Client) base() (*url.URL, error) {
 	if c.BaseURL == "" {
@@ -335,7 +341,10 @@ func (c *Client) roundTrip(ctx context.Context, cl call, otp string) (reply, err
 		}
 		if !retryable || attempt >= maxRetries {
 			if err != nil {
-				return reply{}, errors.New(c.redact(err.Error()))
+				if ctx.Err() != nil {
+					return reply{}, ctx.Err()
+				}
+				return reply{}, &redactedError{msg: c.redact(err.Error()), err: err}
 			}
 			return rep, nil
 		}

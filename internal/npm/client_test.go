@@ -535,3 +535,23 @@ func TestNoTokenLeak(t *testing.T) {
 		t.Error("nothing was logged; the test proves nothing")
 	}
 }
+
+func TestCancelledInFlight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	release := make(chan struct{})
+	defer close(release)
+	w.setWrap(func(rw http.ResponseWriter, r *http.Request, next http.Handler) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err := w.client(aliceToken, nil).Packument(ctx, "solo")
+	var e *npm.Error
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &e) || e.Package != "solo" {
+		t.Fatalf("error %v, want a deadline *npm.Error for solo", err)
+	}
+}

@@ -18,19 +18,18 @@ import (
 const maxBody = 32 << 20
 
 // response is a handler's answer, built under the lock and written after it.
+// A value is encoded after the lock is released, so it must not share
+// mutable state with the registry.
 type response struct {
 	status int
 	body   []byte
+	value  any
 	ctype  string
 	header http.Header
 }
 
 func jsonResp(status int, v any) response {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return response{status: 500, body: []byte(`{"error":"internal error"}`), ctype: "application/json"}
-	}
-	return response{status: status, body: b, ctype: "application/json"}
+	return response{status: status, value: v, ctype: "application/json"}
 }
 
 func errResp(e *Error) response {
@@ -91,6 +90,14 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 func (r *Registry) write(w http.ResponseWriter, resp response) {
+	if resp.value != nil {
+		b, err := json.Marshal(resp.value)
+		if err != nil {
+			resp = response{status: 500, body: []byte(`{"error":"internal error"}`), ctype: "application/json"}
+		} else {
+			resp.body = b
+		}
+	}
 	h := w.Header()
 	maps.Copy(h, resp.header)
 	if resp.ctype != "" {
@@ -264,7 +271,7 @@ func (r *Registry) distTagsLocked(m string, rc reqCtx, name string, rest []strin
 		if e != nil {
 			return errResp(e)
 		}
-		return jsonResp(200, p.distTags)
+		return jsonResp(200, maps.Clone(p.distTags))
 	}
 	if len(rest) != 1 || rest[0] == "" || (m != http.MethodPut && m != http.MethodDelete) {
 		return errResp(methodNotAllowed)
@@ -296,7 +303,7 @@ func (r *Registry) distTagsLocked(m string, rc reqCtx, name string, rest []strin
 		delete(p.distTags, tag)
 	}
 	p.modified = r.now()
-	return jsonResp(200, p.distTags)
+	return jsonResp(200, maps.Clone(p.distTags))
 }
 
 type trustBody struct {

@@ -442,3 +442,30 @@ func sha512Hex(b []byte) string {
 	s := sha512.Sum512(b)
 	return hex.EncodeToString(s[:])
 }
+
+// Packages lists the package names, sorted.
+func (r *Registry) Packages() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	names := slices.Collect(maps.Keys(r.packages))
+	slices.Sort(names)
+	return names
+}
+
+// Versions lists a package's versions in publish order.
+func (r *Registry) Versions(pkgName string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.packages[pkgName]
+	if !ok {
+		return nil
+	}
+	vs := slices.Collect(maps.Keys(p.versions))
+	slices.SortFunc(vs, func(a, b string) int {
+		if c := p.versions[a].published.Compare(p.versions[b].published); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return vs
+}

@@ -539,3 +539,75 @@ func TestTOTP(t *testing.T) {
 		t.Errorf("TOTP = %q, want 287082", got)
 	}
 }
+
+func TestTokenCreate(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	body := map[string]any{"name": "release", "password": "", "expires": 30, "cidr_whitelist": []string{"10.0.0.0/8"}, "bypass_2fa": true}
+	if got := w.do(t, "POST", "/-/npm/v1/tokens", w.alice.Value, "", body); got.status != 401 {
+		t.Fatalf("create without OTP: %d", got.status)
+	}
+	if got := w.do(t, "POST", "/-/npm/v1/tokens", w.bot.Value, "123456", body); got.status != 403 {
+		t.Fatalf("create with a bypass token: %d", got.status)
+	}
+	got := w.do(t, "POST", "/-/npm/v1/tokens", w.alice.Value, "123456", body)
+	if got.status != 201 || got.body["expires"] != "2026-12-02T09:00:00.000Z" || got.body["name"] != "release" {
+		t.Fatalf("create: %d %s", got.status, got.raw)
+	}
+	value := got.body["token"].(string)
+	if who := w.do(t, "GET", "/-/whoami", value, "", nil); who.body["username"] != "alice" {
+		t.Errorf("new token whoami: %s", who.raw)
+	}
+	body["expires"] = 91
+	if got := w.do(t, "POST", "/-/npm/v1/tokens", w.alice.Value, "123456", body); got.status != 400 {
+		t.Errorf("a 91-day write token: %d", got.status)
+	}
+	w.clk.Advance(30 * 24 * time.Hour)
+	if who := w.do(t, "GET", "/-/whoami", value, "", nil); who.status != 401 {
+		t.Errorf("expired token whoami: %d", who.status)
+	}
+}
+
+func TestHTTPPublishWithToken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	body := func(name, version string) map[string]any {
+		tgz := npmreg.Tarball(name, version)
+		return map[string]any{
+			"name":      name,
+			"access":    "public",
+			"dist-tags": map[string]string{"next": version},
+			"versions":  map[string]any{version: map[string]any{"name": name, "version": version}},
+			"_attachments": map[string]any{
+				name + "-" + version + ".tgz": map[string]any{"data": base64.StdEncoding.EncodeToString(tgz), "length": len(tgz)},
+			},
+		}
+	}
+	// A web-auth account gets an interactive EOTP on publish.
+	if got := w.do(t, "PUT", "/plain", w.bob.Value, "", body("plain", "1.1.0")); got.status != 401 || got.body["authUrl"] == nil {
+		t.Fatalf("web account without OTP: %d %s", got.status, got.raw)
+	}
+	if got := w.do(t, "PUT", "/plain", w.alice.Value, "123456", body("plain", "1.1.0")); got.status != 200 {
+		t.Fatalf("publish with OTP: %d %s", got.status, got.raw)
+	}
+	doc := versionDoc(t, w, "plain", "1.1.0")
+	if diff := cmp.Diff(map[string]any{"name": "alice", "email": "alice@example.invalid"}, doc["_npmUser"]); diff != "" {
+		t.Errorf("_npmUser (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]string{"latest": "1.0.0", "next": "1.1.0"}, w.reg.DistTags("plain")); diff != "" {
+		t.Errorf("dist-tags (-want +got):\n%s", diff)
+	}
+	// A first publish creates the package with the publisher as maintainer.
+	if got := w.do(t, "PUT", "/@acme%2fnew", w.bot.Value, "", body("@acme/new", "0.1.0")); got.status != 200 {
+		t.Fatalf("first publish: %d %s", got.status, got.raw)
+	}
+	if got := w.do(t, "GET", "/@acme%2fnew", "", "", nil); got.status != 200 || got.body["maintainers"].([]any)[0].(map[string]any)["name"] != "alice" {
+		t.Errorf("new package: %d %s", got.status, got.raw)
+	}
+	if got := w.do(t, "PUT", "/plain", "", "", body("plain", "1.2.0")); got.status != 401 {
+		t.Errorf("anonymous publish: %d", got.status)
+	}
+	if got := w.do(t, "PUT", "/plain", "npm_unknown", "", body("plain", "1.2.0")); got.status != 404 || got.header.Get("npm-notice") == "" {
+		t.Errorf("unknown token publish: %d", got.status)
+	}
+}
