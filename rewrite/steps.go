@@ -33,7 +33,7 @@ func (d *detector) scriptCalls(script, workspace string, depth int, seen map[str
 	for _, sc := range splitCommands(script) {
 		pc, ok := classify(sc.words, 0)
 		if !ok {
-			if c, ok := d.hiddenScript(sc.words); ok {
+			if c, ok := d.hiddenScript(sc.words, depth, seen); ok {
 				out = append(out, c)
 			}
 			continue
@@ -93,8 +93,10 @@ func provenancePrefix(words []string) bool {
 }
 
 // hiddenScript recognises a script file run directly (node scripts/publish.js,
-// ./release.sh) whose name says it publishes.
-func (d *detector) hiddenScript(words []string) (call, bool) {
+// ./release.sh) whose name says it publishes. A shell script in the snapshot
+// is read instead, once per step and to depth 8, so scripts that run each
+// other end.
+func (d *detector) hiddenScript(words []string, depth int, seen map[string]bool) (call, bool) {
 	words = commandWords(words)
 	if len(words) == 0 {
 		return call{}, false
@@ -120,7 +122,11 @@ func (d *detector) hiddenScript(words []string) (call, bool) {
 	clean := path.Clean(strings.TrimPrefix(file, "./"))
 	if ext == ".sh" {
 		if body, ok := d.snap.Files[clean]; ok {
-			cs := d.scriptCalls(string(body), "", 1, map[string]bool{})
+			if seen["\x00file\x00"+clean] || depth >= 8 {
+				return call{}, false
+			}
+			seen["\x00file\x00"+clean] = true
+			cs := d.scriptCalls(string(body), "", depth+1, seen)
 			if len(cs) > 0 {
 				return cs[0], true
 			}
