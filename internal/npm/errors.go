@@ -50,6 +50,7 @@ type Error struct {
 	write bool // a 404 on a write, which may hide an auth failure
 }
 
+// Error says what failed, for which package, and what the registry answered.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("could not ")

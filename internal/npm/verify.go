@@ -84,6 +84,7 @@ const (
 	EvidenceTrustedPublisher                 // published through OIDC trusted publishing
 )
 
+// String names the evidence level.
 func (e Evidence) String() string {
 	switch e {
 	case EvidenceTrustedPublisher:

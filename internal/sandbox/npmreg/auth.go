@@ -25,6 +25,7 @@ type Error struct {
 	otp        bool   // www-authenticate: OTP
 }
 
+// Error gives the status, npm code and message.
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("%s: %s", e.Code, e.Message)

@@ -15,7 +15,9 @@
 // runner would receive, [Registry.Approve] approves a pending web login, and
 // [Registry.PublishCanary] publishes the way the npm CLI does in a release job.
 //
-// The registry URL is always the emulator's own loopback address (or the
-// Options.Prefix below it); no real registry is ever contacted. The facts it
-// models are in ../shared/research/npm.md sections 2 and 3 of the design notes.
+// The registry URL is always the emulator's own loopback address (with
+// Options.Prefix below it); no real registry is ever contacted. The behaviour
+// it models is described in npm's docs "trusted-publishers",
+// "about-access-tokens" and "cli/v11/commands/npm-trust", and in the npm CLI's
+// lib/utils/oidc.js and npm-registry-fetch.
 package npmreg
