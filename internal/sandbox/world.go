@@ -60,11 +60,12 @@ type World struct {
 	done      chan error
 	closeOnce sync.Once
 	closeErr  error
+	stop      chan struct{}
 }
 
 // Start starts a World; it runs until Close or until ctx is done.
 func Start(ctx context.Context, opts Options) (*World, error) {
-	w := &World{Dir: opts.Dir, done: make(chan error, 2)}
+	w := &World{Dir: opts.Dir, done: make(chan error, 2), stop: make(chan struct{})}
 	if w.Dir == "" {
 		d, err := os.MkdirTemp("", "cutover-sandbox-*")
 		if err != nil {
@@ -132,8 +133,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		w.serve(gitLn, w.Git)
 	}
 	go func() {
-		<-ctx.Done()
-		w.shutdown()
+		select {
+		case <-ctx.Done():
+			w.shutdown()
+		case <-w.stop:
+		}
 	}()
 	return w, nil
 }
@@ -159,6 +163,7 @@ func (w *World) shutdown() {
 // Close stops the servers and removes the world's folder when it was temporary.
 func (w *World) Close() error {
 	w.closeOnce.Do(func() {
+		close(w.stop)
 		w.shutdown()
 		for range w.servers {
 			w.closeErr = errors.Join(w.closeErr, <-w.done)
