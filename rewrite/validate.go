@@ -69,3 +69,17 @@ func lint(p string, src []byte) ([]lintError, error) {
 	}
 	return out, nil
 }
+
+// LintWorkflow reports the actionlint errors of one workflow file as
+// "line N: message [kind]" strings; an empty list means it is clean.
+func LintWorkflow(p string, src []byte) ([]string, error) {
+	errs, err := lint(p, src)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, fmt.Sprintf("line %d: %s [%s]", e.line, e.msg, e.kind))
+	}
+	return out, nil
+}
