@@ -61,7 +61,8 @@ func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
 	}
 }
 
-// addStepEnv sets NAME: value on a step, in its env block or a new one.
+// addStepEnv schedules NAME: value on a step; flushStepEnv writes every
+// variable a step gets into its env block or one new block.
 func (r *rewriter) addStepEnv(fw *fileWork, st *Step, name, value, desc string) {
 	if _, ok := lookup(st.Env, name, false); ok {
 		return
@@ -69,26 +70,56 @@ func (r *rewriter) addStepEnv(fw *fileWork, st *Step, name, value, desc string) 
 	if !r.once(fmt.Sprintf("stepenv:%s:%d:%s", fw.path, st.Line, name)) {
 		return
 	}
-	why := Edit{Line: st.Line, Description: desc}
-	if st.EnvNode != nil {
-		if st.EnvNode.Kind != yaml.MappingNode || st.EnvNode.Style&yaml.FlowStyle != 0 || len(st.EnvNode.Content) == 0 {
-			fw.manualf(st.Line, "step env is not a block mapping; set %s on the publish step by hand", name)
-			return
+	if fw.envAdds == nil {
+		fw.envAdds = map[*Step][]envAdd{}
+	}
+	if len(fw.envAdds[st]) == 0 {
+		fw.envOrder = append(fw.envOrder, st)
+	}
+	fw.envAdds[st] = append(fw.envAdds[st], envAdd{name, value, desc})
+}
+
+// envAdd is one variable to set on a step.
+type envAdd struct{ name, value, desc string }
+
+// flushStepEnv writes the scheduled step variables.
+func (r *rewriter) flushStepEnv(fw *fileWork) {
+	for _, st := range fw.envOrder {
+		adds := fw.envAdds[st]
+		why := Edit{Line: st.Line, Description: adds[0].desc}
+		for _, a := range adds[1:] {
+			if a.desc != why.Description {
+				why.Description += "; " + a.desc
+			}
 		}
-		last := st.EnvNode.Content[len(st.EnvNode.Content)-2]
-		ind := strings.Repeat(" ", st.EnvNode.Content[0].Column-1)
-		fw.d.insertLines(fw.t.entryEnd(last)+1, []string{ind + name + ": " + value}, why)
-		return
+		if st.EnvNode != nil {
+			if st.EnvNode.Kind != yaml.MappingNode || st.EnvNode.Style&yaml.FlowStyle != 0 || len(st.EnvNode.Content) == 0 {
+				fw.manualf(st.Line, "step env is not a block mapping; set %s on the step by hand", adds[0].name)
+				continue
+			}
+			last := st.EnvNode.Content[len(st.EnvNode.Content)-2]
+			ind := strings.Repeat(" ", st.EnvNode.Content[0].Column-1)
+			var lines []string
+			for _, a := range adds {
+				lines = append(lines, ind+a.name+": "+a.value)
+			}
+			fw.d.insertLines(fw.t.entryEnd(last)+1, lines, why)
+			continue
+		}
+		if st.Node.Kind != yaml.MappingNode || st.Node.Style&yaml.FlowStyle != 0 || len(st.Node.Content) == 0 {
+			fw.manualf(st.Line, "step is not a block mapping; set %s on it by hand", adds[0].name)
+			continue
+		}
+		keyCol := st.Node.Content[0].Column
+		ind := strings.Repeat(" ", keyCol-1)
+		lines := []string{ind + "env:"}
+		for _, a := range adds {
+			lines = append(lines, ind+fw.unit()+a.name+": "+a.value)
+		}
+		last := st.Node.Content[len(st.Node.Content)-2]
+		fw.d.insertLines(fw.t.entryEnd(last)+1, lines, why)
 	}
-	if st.Node.Kind != yaml.MappingNode || st.Node.Style&yaml.FlowStyle != 0 || len(st.Node.Content) == 0 {
-		fw.manualf(st.Line, "step is not a block mapping; set %s on it by hand", name)
-		return
-	}
-	keyCol := st.Node.Content[0].Column
-	unit := 2
-	last := st.Node.Content[len(st.Node.Content)-2]
-	ind := strings.Repeat(" ", keyCol-1)
-	fw.d.insertLines(fw.t.entryEnd(last)+1, []string{ind + "env:", ind + strings.Repeat(" ", unit) + name + ": " + value}, why)
+	fw.envAdds, fw.envOrder = nil, nil
 }
 
 // addProvenance asks for provenance on the publish steps (public repos).

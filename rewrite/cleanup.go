@@ -27,9 +27,30 @@ func (r *rewriter) cleanup() {
 		}
 		for _, f := range p.Feeds {
 			r.removeFeed(fw, j, p, f)
+			r.callerSecret(fw, p, f)
 		}
 		r.unflagSteps(fw, j, p)
 		r.unguardWhoami(fw, j)
+	}
+}
+
+// callerSecret reports the callers that still pass a reusable workflow the
+// secret whose feed was removed.
+func (r *rewriter) callerSecret(fw *fileWork, p Pipeline, f TokenFeed) {
+	if f.Secret == "" {
+		return
+	}
+	for _, ref := range p.Callers {
+		cp, cj := splitRef(ref)
+		wf := r.parsed[cp]
+		if wf == nil {
+			continue
+		}
+		if job := jobByID(wf, cj); job != nil {
+			if s, ok := lookup(job.Secrets, f.Secret, false); ok {
+				fw.stepf("%s line %d still passes %s to this workflow, which no longer reads it: remove it there and from on.workflow_call.secrets", cp, s.Line, f.Secret)
+			}
+		}
 	}
 }
 
@@ -63,12 +84,47 @@ func (r *rewriter) removeFeed(fw *fileWork, j *Job, p Pipeline, f TokenFeed) {
 			fw.manualf(st.RunLine, "token written to .npmrc is not guarded by vars.%s: run the oidc playbook first", r.opts.FlagVar)
 			return
 		}
-		if r.onlyWritesNpmrc(st) {
+		switch {
+		case r.onlyWritesNpmrc(st):
 			r.deleteStep(fw, st, "remove the step that wrote the token into .npmrc")
-		} else {
+		case !r.deleteNpmrcLines(fw, st):
 			fw.stepf("line %d: the script still writes an (empty) token into .npmrc; remove that line by hand", st.RunLine)
 		}
 	}
+}
+
+// deleteNpmrcLines removes, from a literal block script, the guarded lines
+// that do nothing but write the token into .npmrc. It reports whether no
+// guarded line is left.
+func (r *rewriter) deleteNpmrcLines(fw *fileWork, st *Step) bool {
+	v := st.RunNode
+	if v == nil || v.Style&yaml.LiteralStyle == 0 {
+		return false
+	}
+	var del []int
+	end := lastLine(v, 0)
+	for n := v.Line + 1; n <= end; n++ {
+		line := fw.d.line(n)
+		if !r.isGuarded(line) {
+			continue
+		}
+		cs := splitCommands(line)
+		ok := len(cs) > 0 && !strings.HasSuffix(strings.TrimSpace(line), "\\") && !strings.HasSuffix(strings.TrimSpace(fw.d.line(n-1)), "\\")
+		for _, c := range cs {
+			ok = ok && npmrcWriteRe.MatchString(strings.Join(c.words, " "))
+		}
+		if !ok {
+			return false
+		}
+		del = append(del, n)
+	}
+	for _, n := range del {
+		if !r.once(fmt.Sprintf("delline:%s:%d", fw.path, n)) {
+			continue
+		}
+		fw.d.deleteLines(n, n, Edit{Line: n, Description: "remove the line that wrote the token into .npmrc"})
+	}
+	return len(del) > 0
 }
 
 // onlyWritesNpmrc reports whether a step's script does nothing but write
@@ -85,29 +141,73 @@ func (r *rewriter) onlyWritesNpmrc(st *Step) bool {
 	return true
 }
 
-// deleteEntry removes a mapping entry, and its parent key when it was the
-// only entry.
+// deleteEntry schedules the removal of a mapping entry; flushDeletes
+// removes the mapping's own key instead when every entry goes.
 func (r *rewriter) deleteEntry(fw *fileWork, key *yaml.Node, desc string) {
-	if !r.once(fmt.Sprintf("delete:%s:%d", fw.path, key.Line)) {
+	if !r.once(fmt.Sprintf("delete:%s:%d:%d", fw.path, key.Line, key.Column)) {
 		return
 	}
-	m := fw.t.parent[key]
-	if m != nil && m.Kind == yaml.MappingNode && len(m.Content) == 2 {
-		if pm := fw.t.parent[m]; pm != nil && pm.Kind == yaml.MappingNode {
-			for i := 1; i < len(pm.Content); i += 2 {
-				if pm.Content[i] == m {
-					pk := pm.Content[i-1]
-					fw.d.deleteLines(pk.Line, fw.t.entryEnd(pk), Edit{Line: pk.Line, Description: desc})
-					return
+	fw.dels = append(fw.dels, pendingDelete{m: fw.t.parent[key], key: key, desc: desc})
+}
+
+// pendingDelete is a mapping entry to remove.
+type pendingDelete struct {
+	m, key *yaml.Node
+	desc   string
+}
+
+// flushDeletes applies the scheduled entry removals of a file. A mapping
+// that loses every entry goes with its key (an empty env: would not
+// validate); comments above an entry and comments inside it go with it.
+func (r *rewriter) flushDeletes(fw *fileWork) {
+	count := map[*yaml.Node]int{}
+	for _, d := range fw.dels {
+		count[d.m]++
+	}
+	done := map[*yaml.Node]bool{}
+	for _, d := range fw.dels {
+		m, key := d.m, d.key
+		if m != nil && m.Kind == yaml.MappingNode && 2*count[m] == len(m.Content) {
+			if pk := parentKey(fw.t, m); pk != nil {
+				if !done[m] {
+					done[m] = true
+					r.deleteKeyLines(fw, pk, d.desc)
 				}
+				continue
 			}
 		}
+		if m != nil && m.Style&yaml.FlowStyle != 0 {
+			fw.manualf(key.Line, "flow-style mapping: %s by hand", d.desc)
+			continue
+		}
+		r.deleteKeyLines(fw, key, d.desc)
 	}
-	if m != nil && m.Style&yaml.FlowStyle != 0 {
-		fw.manualf(key.Line, "flow-style mapping: %s by hand", desc)
+	fw.dels = nil
+}
+
+// parentKey returns the key whose value is the node n, if any.
+func parentKey(t *tree, n *yaml.Node) *yaml.Node {
+	pm := t.parent[n]
+	if pm == nil || pm.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 1; i < len(pm.Content); i += 2 {
+		if pm.Content[i] == n {
+			return pm.Content[i-1]
+		}
+	}
+	return nil
+}
+
+// deleteKeyLines removes the lines of a block mapping entry.
+func (r *rewriter) deleteKeyLines(fw *fileWork, key *yaml.Node, desc string) {
+	line := fw.d.line(key.Line)
+	if key.Column-1 > len(line) || strings.TrimSpace(line[:key.Column-1]) != "" {
+		fw.manualf(key.Line, "%s shares its line with other YAML; %s by hand", key.Value, desc)
 		return
 	}
-	fw.d.deleteLines(key.Line, fw.t.entryEnd(key), Edit{Line: key.Line, Description: desc})
+	end := fw.d.innerComments(fw.t.entryEnd(key), key.Column)
+	fw.d.deleteLines(fw.d.commentStart(key.Line), end, Edit{Line: key.Line, Description: desc})
 }
 
 // deleteStep removes a whole step with the comments above it.
@@ -115,26 +215,65 @@ func (r *rewriter) deleteStep(fw *fileWork, st *Step, desc string) {
 	if !r.once(fmt.Sprintf("delstep:%s:%d", fw.path, st.Line)) {
 		return
 	}
-	fw.d.deleteLines(fw.d.commentStart(st.Node.Line), fw.t.entryEnd(st.Node), Edit{Line: st.Line, Description: desc})
+	start := fw.d.commentStart(st.Node.Line)
+	if prev := strings.TrimSpace(fw.d.line(start - 1)); start > 1 && (prev == "-" || strings.HasSuffix(prev, ": -")) {
+		fw.manualf(st.Line, "step starts on the line of its dash; %s by hand", desc)
+		return
+	}
+	fw.d.deleteLines(start, fw.d.innerComments(fw.t.entryEnd(st.Node), st.Node.Column), Edit{Line: st.Line, Description: desc})
 }
 
 // unflagSteps makes the npm upgrade step unconditional, or drops it where
-// the runner's Node already ships npm 11.5.1+.
+// the runner's Node already ships npm 11.5.1+. A step the oidc playbook
+// gated on the publish step's condition as well keeps that condition.
 func (r *rewriter) unflagSteps(fw *fileWork, j *Job, p Pipeline) {
 	cond := "vars." + r.opts.FlagVar + " == 'true'"
 	node, known := parseVersion(p.NodeVersion)
 	for _, st := range j.Steps {
-		if strings.TrimSpace(st.If) != cond || !npmUpgradeRe.MatchString(st.Run) {
+		c := strings.TrimSpace(st.If)
+		rest, gated := strings.CutPrefix(c, cond+" && ")
+		if c != cond && !gated || !npmUpgradeRe.MatchString(st.Run) {
 			continue
 		}
 		if known && node[0] >= 24 {
 			r.deleteStep(fw, st, "drop the npm upgrade: Node 24+ ships npm 11.5.1 or later")
 			continue
 		}
-		if k := keyNode(st.Node, "if"); k != nil {
+		k := keyNode(st.Node, "if")
+		if k == nil {
+			continue
+		}
+		if !gated {
 			r.deleteEntry(fw, k, "npm upgrade step runs always now")
+			continue
+		}
+		_, v, _ := (&walker{}).mapGet(st.Node, "if")
+		if v == nil || v.Kind != yaml.ScalarNode || v.Style != 0 || v.Line != k.Line || strings.Contains(v.Value, "\n") {
+			continue
+		}
+		start := fw.d.offset(v.Line, v.Column)
+		fw.d.replace(start, start+len(v.Value), unparen(rest), Edit{Line: v.Line, Description: "npm upgrade step runs whenever the publish step does"})
+	}
+}
+
+// unparen strips one pair of parentheses around a whole expression.
+func unparen(s string) string {
+	if !strings.HasPrefix(s, "(") || !strings.HasSuffix(s, ")") {
+		return s
+	}
+	depth := 0
+	for i, c := range s {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 && i != len(s)-1 {
+				return s
+			}
 		}
 	}
+	return s[1 : len(s)-1]
 }
 
 var guardedWhoamiRe = regexp.MustCompile(`\$\{\{ vars\.[A-Za-z0-9_]+ != '+true'+ && '+npm whoami'+ \|\| '+true'+ \}\}(\s*(;|&&)\s*)?`)

@@ -104,14 +104,19 @@ func (d *doc) apply() ([]byte, error) {
 	es := append([]textEdit(nil), d.edits...)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].start < es[j].start })
 	var b strings.Builder
-	pos := 0
+	pos, lastDeleted := 0, false
 	for _, e := range es {
 		if e.start < pos {
+			if lastDeleted && e.text == "" {
+				// Two deletions that overlap delete their union.
+				pos = max(pos, e.end)
+				continue
+			}
 			return nil, fmt.Errorf("line %d: overlapping edits", e.why.Line)
 		}
 		b.Write(d.src[pos:e.start])
 		b.WriteString(e.text)
-		pos = e.end
+		pos, lastDeleted = e.end, e.text == "" && e.end > e.start
 	}
 	b.Write(d.src[pos:])
 	return []byte(b.String()), nil
@@ -149,6 +154,20 @@ func (d *doc) contentEnd(from, before int) int {
 		}
 	}
 	return from
+}
+
+// innerComments extends the last line of an entry whose key is at column
+// col over the comment lines right after it that are indented deeper (they
+// sit inside the entry).
+func (d *doc) innerComments(end, col int) int {
+	for n := end + 1; n <= d.numLines(); n++ {
+		t := strings.TrimSpace(d.line(n))
+		if !strings.HasPrefix(t, "#") || len(d.indentOf(n)) < col {
+			break
+		}
+		end = n
+	}
+	return end
 }
 
 // commentStart moves up from line n over the comment lines directly above it

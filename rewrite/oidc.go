@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -87,8 +88,15 @@ func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
 			}
 		}
 	}
-	if hasAnchorOrAlias(j.Node, 0) || j.Node != nil && j.Node.Style&yaml.FlowStyle != 0 {
-		fw.manualf(j.Line, "job %q uses YAML anchors, aliases or flow style on the path to edit; edit it by hand", j.ID)
+	switch a := firstAnchorOrAlias(j.Node, 0); {
+	case a != nil && a.Kind == yaml.AliasNode:
+		fw.manualf(a.Line, "job %q reuses YAML anchor &%s through the alias *%s; an edit would not apply where it is defined, edit it by hand", j.ID, a.Value, a.Value)
+		ok = false
+	case a != nil:
+		fw.manualf(a.Line, "job %q defines YAML anchor &%s; an edit there would also change every *%s, edit it by hand", j.ID, a.Anchor, a.Anchor)
+		ok = false
+	case j.Node != nil && j.Node.Style&yaml.FlowStyle != 0:
+		fw.manualf(j.Line, "job %q is a flow-style mapping that cutover cannot splice; edit it by hand", j.ID)
 		ok = false
 	}
 	return ok
@@ -229,6 +237,15 @@ func (r *rewriter) guardWhoami(fw *fileWork, j *Job, p Pipeline) {
 		if st.RunNode == nil || !whoamiRe.MatchString(st.Run) {
 			continue
 		}
+		if onlyWhoami(st.Run) {
+			// The step does nothing else with the token it is handed.
+			isToken := (&detector{opts: Options{Registry: NormalizeRegistry(r.opts.Registry)}}).isTokenEnv
+			for _, f := range st.Env {
+				if _, cred := credentialValue(f.Value); cred && isToken(f.Key) {
+					r.guardScalar(fw, f.VNode, f.Key)
+				}
+			}
+		}
 		from, to := st.RunNode.Line, lastLine(st.RunNode, 0)
 		if st.RunNode.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			from++
@@ -251,6 +268,17 @@ func (r *rewriter) guardWhoami(fw *fileWork, j *Job, p Pipeline) {
 			}
 		}
 	}
+}
+
+// onlyWhoami reports whether a script runs npm whoami and nothing else.
+func onlyWhoami(script string) bool {
+	cs := splitCommands(script)
+	for _, c := range cs {
+		if len(c.words) < 2 || c.words[0] != "npm" || c.words[1] != "whoami" {
+			return false
+		}
+	}
+	return len(cs) > 0
 }
 
 // scope is one permission line.
@@ -283,6 +311,16 @@ func (r *rewriter) ensureIDToken(fw *fileWork, j *Job, p Pipeline) {
 			}
 		}
 		why.Description += " (job-level block copies the workflow-level permissions it replaces)"
+	case fw.path == p.Workflow && len(p.Callers) > 0:
+		// A called workflow without permissions runs with its caller's.
+		var ok, all bool
+		if scopes, all, ok = r.callerScopes(p); all {
+			return
+		} else if !ok {
+			fw.manualf(j.Line, "job %q runs with the permissions of its callers, which differ or cutover cannot read; add id-token: write by hand", j.ID)
+			return
+		}
+		why.Description += " (job-level block copies the permissions it had from its caller)"
 	default:
 		scopes = inferScopes(j, p)
 		names := make([]string, 0, len(scopes))
@@ -293,6 +331,49 @@ func (r *rewriter) ensureIDToken(fw *fileWork, j *Job, p Pipeline) {
 	}
 	scopes = append(scopes, scope{"id-token", "write"})
 	r.insertPermissions(fw, j, scopes, why)
+}
+
+// callerScopes returns the permissions, id-token aside, that every caller
+// of a reusable workflow gives it (after the caller's own rewrite), when
+// they agree; all is true when every caller grants write-all.
+func (r *rewriter) callerScopes(p Pipeline) (scopes []scope, all, ok bool) {
+	all = true
+	for i, ref := range p.Callers {
+		cp, cj := splitRef(ref)
+		wf := r.parsed[cp]
+		if wf == nil {
+			return nil, false, false
+		}
+		job := jobByID(wf, cj)
+		if job == nil {
+			return nil, false, false
+		}
+		perm := job.Permissions
+		if !perm.Set {
+			perm = wf.Permissions
+		}
+		var these []scope
+		switch {
+		case perm.Set && perm.All == "write-all":
+			these = []scope{{"write-all", ""}}
+		case perm.Set && perm.All != "":
+			return nil, false, false
+		case perm.Set:
+			for _, s := range orderedScopes(perm) {
+				if s.Name != "id-token" {
+					these = append(these, s)
+				}
+			}
+		default:
+			these = inferScopes(job, p)
+		}
+		all = all && perm.All == "write-all"
+		if i > 0 && !slices.Equal(these, scopes) {
+			return nil, false, false
+		}
+		scopes = these
+	}
+	return scopes, all, !all
 }
 
 // orderedScopes lists a permissions mapping in file order.
@@ -347,8 +428,19 @@ func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why E
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		if v.Content[i].Value == "id-token" {
 			val := v.Content[i+1]
+			if val.Kind != yaml.ScalarNode || strings.ContainsAny(val.Value, "\n'\"\\") {
+				fw.manualf(val.Line, "job %q: id-token permission cutover cannot read; set it to write by hand", j.ID)
+				return
+			}
+			text, n := "write", len(val.Value)
+			switch {
+			case val.Style&yaml.SingleQuotedStyle != 0:
+				text, n = "'write'", n+2
+			case val.Style&yaml.DoubleQuotedStyle != 0:
+				text, n = `"write"`, n+2
+			}
 			start := fw.d.offset(val.Line, val.Column)
-			fw.d.replace(start, start+len(fw.d.line(val.Line))-(val.Column-1)-len(trailingComment(fw.d.line(val.Line)[val.Column-1:])), "write", why)
+			fw.d.replace(start, start+n, text, why)
 			return
 		}
 	}
@@ -360,14 +452,6 @@ func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why E
 	end := fw.t.entryEnd(last)
 	indent := strings.Repeat(" ", v.Content[0].Column-1)
 	fw.d.insertLines(end+1, []string{indent + "id-token: write"}, why)
-}
-
-// trailingComment returns the " # …" part of a line fragment, if any.
-func trailingComment(s string) string {
-	if i := strings.Index(s, " #"); i >= 0 {
-		return s[i:]
-	}
-	return ""
 }
 
 // flowInsert adds id-token: write to a one-line flow mapping.
@@ -446,7 +530,9 @@ func (r *rewriter) upgradeNPM(fw *fileWork, j *Job, p Pipeline) {
 	r.insertStepBefore(fw, j.Steps[first], r.opts.FlagVar, "npm older than 11.5.1 cannot use trusted publishing: install npm "+r.opts.NPMVersion+" when the flag is on")
 }
 
-// insertStepBefore inserts the npm upgrade step before st.
+// insertStepBefore inserts the npm upgrade step before st. The step runs
+// only when the flag is on and, when st has a one-line if:, only when st
+// runs too (a release-please job publishes on few of its runs).
 func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 	line := fw.d.line(st.Node.Line)
 	col := st.Node.Column - 1
@@ -455,13 +541,12 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		return
 	}
 	prefix := line[:col]
-	dash := strings.TrimRight(prefix, " ")
-	if !strings.HasSuffix(dash, "-") || strings.TrimSpace(dash) != "-" {
+	if strings.TrimSpace(prefix) != "-" {
 		fw.manualf(st.Line, "step is not written as '- key: value'; add the npm upgrade step by hand")
 		return
 	}
 	text, err := render("workflow/npm-upgrade-step.yaml.tmpl", map[string]any{
-		"Dash": dash[:len(dash)-1], "Key": strings.Repeat(" ", col), "FlagVar": flag, "NPMVersion": r.opts.NPMVersion,
+		"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": upgradeCond(flag, st), "NPMVersion": r.opts.NPMVersion,
 	})
 	if err != nil {
 		fw.manualf(st.Line, "template: %v", err)
@@ -471,18 +556,45 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 	fw.d.insertLines(at, strings.Split(strings.TrimRight(text, "\n"), "\n"), Edit{Line: st.Node.Line, Description: desc})
 }
 
+// upgradeCond is the if: of the npm upgrade step: the flag, and the publish
+// step's own one-line condition when it can be written as a plain scalar.
+func upgradeCond(flag string, st *Step) string {
+	cond := "vars." + flag + " == 'true'"
+	c := strings.TrimSpace(st.If)
+	if inner, ok := strings.CutPrefix(c, "${{"); ok {
+		if inner, ok = strings.CutSuffix(inner, "}}"); ok {
+			c = strings.TrimSpace(inner)
+		}
+	}
+	if c == "" || strings.ContainsAny(c, "\n\r\t") || strings.Contains(c, "${{") || strings.Contains(c, "}}") ||
+		strings.Contains(c, ": ") || strings.Contains(c, " #") || strings.HasSuffix(c, ":") {
+		return cond
+	}
+	if strings.Contains(c, "||") {
+		c = "(" + c + ")"
+	}
+	return cond + " && " + c
+}
+
 // oidcSteps records the follow-ups outside the workflow file.
 func (r *rewriter) oidcSteps(fw *fileWork, j *Job, p Pipeline) {
 	if v, ok := parseVersion(p.NodeVersion); ok && v.less(nodeNPM11) {
 		fw.stepf("job %q uses Node %s: npm 11 needs Node 20.17 or newer (24 recommended); raise node-version before turning the flag on", j.ID, p.NodeVersion)
 	}
+	old := map[string]bool{} // tools a finding already names as too old
 	for _, f := range r.det.Findings {
 		if f.Code == "tool-old" && (f.File == fw.path || f.File == "package.json") {
 			fw.stepf("%s", f.Message)
+			for _, t := range []string{"semantic-release", "lerna"} {
+				if strings.Contains(f.Message, t) {
+					old[t] = true
+				}
+			}
 		}
 	}
 	for _, s := range p.Steps {
 		switch {
+		case old[s.Tool]:
 		case s.Tool == "semantic-release" && s.Version == "":
 			fw.stepf("make sure @semantic-release/npm is 13.1.0 or later (semantic-release 25) before turning the flag on")
 		case s.Tool == "yarn-berry":

@@ -10,6 +10,7 @@ import (
 	"text/template"
 
 	"github.com/cutover/cutover/templates"
+	"gopkg.in/yaml.v3"
 )
 
 // Playbook names a set of rewrites.
@@ -153,6 +154,24 @@ type fileWork struct {
 	t      *tree
 	manual []string
 	steps  []string
+	dels   []pendingDelete
+	// envAdds are variables to set on steps, in envOrder.
+	envAdds  map[*Step][]envAdd
+	envOrder []*Step
+}
+
+// unit is the file's indentation step: the indentation of the first key
+// nested under a top-level key, two spaces when there is none.
+func (fw *fileWork) unit() string {
+	root := fw.wf.Root
+	for i := 1; i < len(root.Content); i += 2 {
+		if v := root.Content[i]; v.Kind == yaml.MappingNode && len(v.Content) > 0 && v.Style&yaml.FlowStyle == 0 {
+			if n := v.Content[0].Column - root.Content[i-1].Column; n > 0 {
+				return strings.Repeat(" ", n)
+			}
+		}
+	}
+	return "  "
 }
 
 type rewriter struct {
@@ -232,6 +251,8 @@ func (r *rewriter) finish() *RewriteResult {
 			res.Files = append(res.Files, fr)
 			continue
 		}
+		r.flushDeletes(fw)
+		r.flushStepEnv(fw)
 		fr.ManualSteps = fw.steps
 		if len(fw.manual) > 0 {
 			fr.Status, fr.Reasons = StatusManual, fw.manual

@@ -129,6 +129,23 @@ func hasAnchorOrAlias(n *yaml.Node, depth int) bool {
 	return false
 }
 
+// firstAnchorOrAlias returns the first node of a subtree, in document
+// order, that defines a YAML anchor or is an alias.
+func firstAnchorOrAlias(n *yaml.Node, depth int) *yaml.Node {
+	if n == nil || depth > 200 {
+		return nil
+	}
+	if n.Anchor != "" || n.Kind == yaml.AliasNode {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := firstAnchorOrAlias(c, depth+1); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
 // keyNode returns the key node of key in mapping m.
 func keyNode(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
