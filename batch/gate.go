@@ -1,12 +1,23 @@
 package batch
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
+
+func (g Gate) require() []string {
+	if len(g.Require) == 0 {
+		return []string{"checks"}
+	}
+	return g.Require
+}
 
 // Gate is what a wave must reach before the next one may start.
 type Gate struct {
-	// Require is checks (PR checks green), merged (PR merged) or verified
-	// (a canary release verified on the registry).
-	Require string `json:"require"`
+	// Require lists the conditions every member must meet: checks (PR
+	// checks green), merged (PR merged), verified (a canary release
+	// verified on the registry). Empty means checks.
+	Require []string `json:"require"`
 	// MaxFailureRatio is the largest share of failed repositories tolerated.
 	MaxFailureRatio float64 `json:"max_failure_ratio"`
 }
@@ -41,14 +52,16 @@ func (g Gate) Evaluate(members []MemberState) GateResult {
 			res.Failed++
 			continue
 		}
-		ok := false
-		switch g.Require {
-		case "merged":
-			ok = m.Merged
-		case "verified":
-			ok = m.Verified
-		default:
-			ok = m.Checks == "success" || m.Merged
+		ok := true
+		for _, r := range g.require() {
+			switch r {
+			case "merged":
+				ok = ok && m.Merged
+			case "verified":
+				ok = ok && m.Verified
+			default:
+				ok = ok && (m.Checks == "success" || m.Merged)
+			}
 		}
 		if ok {
 			res.Passed++
@@ -64,10 +77,7 @@ func (g Gate) Evaluate(members []MemberState) GateResult {
 		res.Reasons = append(res.Reasons, fmt.Sprintf("%d of %d repositories failed or need manual work (%.0f%%, limit %.0f%%)", res.Failed, res.Members, 100*ratio, 100*g.MaxFailureRatio))
 	}
 	if len(pending) > 0 {
-		what := map[string]string{"merged": "merged", "verified": "verified"}[g.Require]
-		if what == "" {
-			what = "green checks"
-		}
+		what := strings.Join(g.require(), " and ")
 		shown := pending
 		if len(shown) > 5 {
 			shown = shown[:5]

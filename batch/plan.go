@@ -25,6 +25,10 @@ type PlanOptions struct {
 	// Sizes are the sizes of the waves after the canaries; the repositories
 	// left over form a last wave.
 	Sizes []int
+	// NoCanaries plans no canary wave (the canaries already ran).
+	NoCanaries bool
+	// First is the number of the first wave planned.
+	First int
 }
 
 // Wave is a planned wave.
@@ -121,8 +125,10 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 		return pool[i].Repo < pool[j].Repo
 	})
 	taken := map[string]bool{}
-	canary := Wave{Number: 0, Name: "canary", Why: map[string]string{}}
-	if len(opts.Canaries) > 0 {
+	canary := Wave{Number: opts.First, Name: "canary", Why: map[string]string{}}
+	switch {
+	case opts.NoCanaries:
+	case len(opts.Canaries) > 0:
 		for _, name := range opts.Canaries {
 			c, ok := byName[name]
 			if !ok {
@@ -135,7 +141,7 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 			canary.Why[name] = "named in the configuration"
 			taken[name] = true
 		}
-	} else {
+	default:
 		picks := []struct {
 			label string
 			match func(Candidate) bool
@@ -164,7 +170,7 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 			rest = append(rest, c.Repo)
 		}
 	}
-	n := len(plan.Waves)
+	n := opts.First + len(plan.Waves)
 	for _, size := range opts.Sizes {
 		if len(rest) == 0 {
 			break

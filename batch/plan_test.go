@@ -91,13 +91,13 @@ func TestGate(t *testing.T) {
 		ok      bool
 		reason  string
 	}{
-		{"checks green", Gate{Require: "checks"}, []MemberState{ok, merged}, true, ""},
-		{"checks pending", Gate{Require: "checks"}, []MemberState{ok, pending}, false, "without green checks"},
-		{"failure over ratio", Gate{Require: "checks", MaxFailureRatio: 0.2}, []MemberState{ok, failed}, false, "1 of 2 repositories failed"},
-		{"failure under ratio", Gate{Require: "checks", MaxFailureRatio: 0.5}, []MemberState{ok, failed}, true, ""},
-		{"merged required", Gate{Require: "merged"}, []MemberState{ok, merged}, false, "without merged"},
-		{"verified", Gate{Require: "verified"}, []MemberState{verified}, true, ""},
-		{"empty wave", Gate{Require: "checks"}, nil, false, "no members"},
+		{"checks green", Gate{Require: []string{"checks"}}, []MemberState{ok, merged}, true, ""},
+		{"checks pending", Gate{Require: []string{"checks"}}, []MemberState{ok, pending}, false, "without checks"},
+		{"failure over ratio", Gate{Require: []string{"checks"}, MaxFailureRatio: 0.2}, []MemberState{ok, failed}, false, "1 of 2 repositories failed"},
+		{"failure under ratio", Gate{Require: []string{"checks"}, MaxFailureRatio: 0.5}, []MemberState{ok, failed}, true, ""},
+		{"merged required", Gate{Require: []string{"merged"}}, []MemberState{ok, merged}, false, "without merged"},
+		{"verified", Gate{Require: []string{"verified"}}, []MemberState{verified}, true, ""},
+		{"empty wave", Gate{Require: []string{"checks"}}, nil, false, "no members"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,155 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/rewrite"
+)
+
+// Options configure an Engine. Zero values mean the defaults.
+type Options struct {
+	// Campaign names the campaign (ledger, PR bodies).
+	Campaign string
+	// Org is the organisation whose repositories are inventoried.
+	Org string
+	// List filters the portfolio.
+	List forge.ListOptions
+	// Registry is the npm registry URL publishes must target.
+	Registry string
+	// FlagVar is the repository variable that selects the OIDC path.
+	FlagVar string
+	// NPMVersion is the npm range the upgrade step installs.
+	NPMVersion string
+	// Branch is the campaign branch; default "cutover/npm-oidc".
+	Branch string
+	// Author signs campaign commits.
+	Author forge.Author
+	// PR configures pull requests.
+	PR PROptions
+	// Plan shapes the waves.
+	Plan PlanOptions
+	// Gate is what each wave must meet before the next starts.
+	Gate Gate
+	// Concurrency bounds the repositories worked on at once; default 8.
+	Concurrency int
+}
+
+// PROptions configure campaign pull requests.
+type PROptions struct {
+	Draft         bool
+	Labels        []string
+	Reviewers     []string
+	TeamReviewers []string
+	Assignees     []string
+}
+
+// Engine runs campaign steps over a forge and records them in a ledger.
+type Engine struct {
+	Forge  forge.Forge
+	Ledger *ledger.Ledger
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now  func() time.Time
+	Opts Options
+	// Progress, when set, is told about each repository done in a phase.
+	Progress func(phase string, done, failed, total int)
+}
+
+func (e *Engine) defaults() {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
+	}
+	if e.Opts.Concurrency <= 0 {
+		e.Opts.Concurrency = 8
+	}
+	if e.Opts.Branch == "" {
+		e.Opts.Branch = "cutover/npm-oidc"
+	}
+	if e.Opts.FlagVar == "" {
+		e.Opts.FlagVar = rewrite.DefaultFlagVar
+	}
+	if e.Opts.NPMVersion == "" {
+		e.Opts.NPMVersion = rewrite.DefaultNPMVersion
+	}
+	if e.Opts.Author.Name == "" {
+		e.Opts.Author = forge.Author{Name: "cutover", Email: "cutover@users.noreply.github.com"}
+	}
+	if e.Opts.Campaign == "" {
+		e.Opts.Campaign = "npm-oidc"
+	}
+}
+
+// each runs fn for every item in a bounded pool and returns the outcomes in
+// input order. A worker checks the context first and turns its own panic
+// into a failed outcome.
+func each[T any](ctx context.Context, e *Engine, phase string, items []T, name func(T) string, fn func(context.Context, T) Outcome) []Outcome {
+	out := make([]Outcome, len(items))
+	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
+	g.SetLimit(e.Opts.Concurrency)
+	var done, failed int
+	progress := make(chan Outcome, len(items))
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for o := range progress {
+			done++
+			if o.Kind == Failed {
+				failed++
+			}
+			if e.Progress != nil {
+				e.Progress(phase, done, failed, len(items))
+			}
+		}
+	}()
+	for i, it := range items {
+		if ctx.Err() != nil {
+			out[i] = Outcome{Repo: name(it), Kind: Skipped, Reason: "interrupted", Detail: "stopped before this repository started", Hint: "run the command again to continue"}
+			continue
+		}
+		g.Go(func() error {
+			defer func() {
+				if r := recover(); r != nil {
+					out[i] = Outcome{Repo: name(it), Kind: Failed, Reason: "internal error", Detail: fmt.Sprintf("panic: %v", r), Hint: "report this with the log: " + firstLine(debug.Stack())}
+				}
+				progress <- out[i]
+			}()
+			if ctx.Err() != nil {
+				out[i] = Outcome{Repo: name(it), Kind: Skipped, Reason: "interrupted", Detail: "stopped before this repository started", Hint: "run the command again to continue"}
+				return nil
+			}
+			out[i] = fn(gctx, it)
+			if out[i].Repo == "" {
+				out[i].Repo = name(it)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	close(progress)
+	<-finished
+	return out
+}
+
+func firstLine(b []byte) string {
+	for i, c := range b {
+		if c == '\n' {
+			return string(b[:i])
+		}
+	}
+	return string(b)
+}
+
+func failed(repo, reason string, err error, hint string) Outcome {
+	return Outcome{Repo: repo, Kind: Failed, Reason: reason, Detail: err.Error(), Hint: hint}
+}

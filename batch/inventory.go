@@ -1,0 +1,127 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/rewrite"
+)
+
+// Inventory lists the portfolio, snapshots and classifies every repository
+// concurrently and records the results. A repository whose default branch
+// did not move since the last inventory keeps its recorded classification.
+func (e *Engine) Inventory(ctx context.Context) (Summary, error) {
+	e.defaults()
+	sum := Summary{Step: "inventory"}
+	if e.Opts.Org == "" {
+		return sum, fmt.Errorf("no organisation to inventory: set [github] org or CUTOVER_ORG")
+	}
+	repos, err := e.Forge.Repos(ctx, e.Opts.Org, e.Opts.List)
+	if err != nil {
+		return sum, fmt.Errorf("list repositories of %q: %w", e.Opts.Org, err)
+	}
+	e.Logger.Info("inventory", "org", e.Opts.Org, "repos", len(repos))
+	e.event(ctx, "inventory.start", "", nil, fmt.Sprintf("inventory of %d repositories", len(repos)))
+	sum.Outcomes = each(ctx, e, "inventory", repos, func(r forge.Repo) string { return r.FullName }, e.inventoryRepo)
+	e.event(ctx, "inventory.done", "", nil, fmt.Sprintf("%d ok, %d failed", sum.Count(OK), sum.Count(Failed)))
+	return sum, nil
+}
+
+func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
+	log := e.Logger.With("repo", r.FullName)
+	known, err := e.Ledger.Repo(ctx, r.FullName)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return failed(r.FullName, "ledger error", err, "check the ledger file")
+	}
+	snap, unchanged, err := e.Forge.Snapshot(ctx, r, known.Commit, rewrite.Relevant)
+	if err != nil {
+		o := failed(r.FullName, "snapshot failed", err, "check the token can read the repository's contents")
+		e.step(ctx, "inventory", o)
+		return o
+	}
+	row := ledger.Repo{
+		FullName: r.FullName, ID: r.ID, DefaultBranch: r.DefaultBranch, Visibility: r.Visibility,
+		CloneURL: r.CloneURL, Owner: known.Owner,
+	}
+	if unchanged && known.Classification != nil {
+		if err := e.Ledger.UpsertRepo(ctx, row); err != nil {
+			return failed(r.FullName, "ledger error", err, "check the ledger file")
+		}
+		o := Outcome{Repo: r.FullName, Kind: OK, Detail: "unchanged since " + short(known.Commit)}
+		e.step(ctx, "inventory", o)
+		return o
+	}
+	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})
+	if o := codeOwner(snap.Files); o != "" {
+		row.Owner = o
+	}
+	if err := e.Ledger.UpsertRepo(ctx, row); err != nil {
+		return failed(r.FullName, "ledger error", err, "check the ledger file")
+	}
+	if err := e.Ledger.RecordDetection(ctx, r.FullName, snap.Commit, res); err != nil {
+		return failed(r.FullName, "ledger error", err, "check the ledger file")
+	}
+	log.Debug("classified", "publishes", res.Publishes, "credential", res.Credential, "pipelines", len(res.Pipelines))
+	o := Outcome{Repo: r.FullName, Kind: OK, Detail: fmt.Sprintf("publishes=%v credential=%s", res.Publishes, res.Credential)}
+	e.step(ctx, "inventory", o)
+	return o
+}
+
+// codeOwner returns the first owner of the catch-all CODEOWNERS rule.
+func codeOwner(files map[string][]byte) string {
+	for _, p := range []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"} {
+		b, ok := files[p]
+		if !ok {
+			continue
+		}
+		owner := ""
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "*" {
+				owner = f[1] // the last matching rule wins
+			}
+		}
+		return owner
+	}
+	return ""
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
+
+// step records a repository's step outcome; ledger errors are logged.
+func (e *Engine) step(ctx context.Context, name string, o Outcome) {
+	s := ledger.Step{Repo: o.Repo, Name: name, Reason: o.Reason, Hint: o.Hint}
+	switch o.Kind {
+	case Failed, Manual:
+		s.Outcome, s.Error = ledger.OutcomeFailed, o.Detail
+		if o.Kind == Manual {
+			s.Reason = "manual: " + o.Reason
+		}
+	case Skipped:
+		s.Outcome = ledger.OutcomeSkipped
+		if s.Reason == "" {
+			s.Reason = o.Detail
+		}
+	default:
+		s.Outcome = ledger.OutcomeOK
+	}
+	if err := e.Ledger.RecordStep(ctx, s); err != nil {
+		e.Logger.Error("ledger: record step", "repo", o.Repo, "step", name, "error", err)
+	}
+}
+
+// event appends to the ledger's event log; errors are logged.
+func (e *Engine) event(ctx context.Context, kind, repo string, wave *int, msg string) {
+	if _, err := e.Ledger.AppendEvent(ctx, ledger.Event{Kind: kind, Repo: repo, Wave: wave, Message: msg}); err != nil {
+		e.Logger.Error("ledger: append event", "kind", kind, "error", err)
+	}
+}

@@ -1,0 +1,95 @@
+package batch
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Outcome kinds of one repository in one step.
+const (
+	OK      = "ok"
+	Skipped = "skipped"
+	Failed  = "failed"
+	Manual  = "manual"
+)
+
+// Outcome is what a step did to one repository: a value, not an error, so
+// one repository's failure never stops the others.
+type Outcome struct {
+	Repo   string `json:"repo"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail,omitempty"`
+	// Reason is a short, stable cause for grouping ("push rejected").
+	Reason string `json:"reason,omitempty"`
+	// Hint says what a person can do about it.
+	Hint string `json:"hint,omitempty"`
+	// URL points at the pull request or issue, when there is one.
+	URL string `json:"url,omitempty"`
+	// Diff is the unified diff a dry run would apply.
+	Diff string `json:"diff,omitempty"`
+}
+
+// Summary is the outcome of a step over many repositories, in input order.
+type Summary struct {
+	Step     string    `json:"step"`
+	Outcomes []Outcome `json:"outcomes"`
+}
+
+// Failed reports whether any repository failed.
+func (s Summary) Failed() bool {
+	for _, o := range s.Outcomes {
+		if o.Kind == Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// Count returns how many outcomes have the kind.
+func (s Summary) Count(kind string) int {
+	n := 0
+	for _, o := range s.Outcomes {
+		if o.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Write prints the summary grouped by outcome and, for failures, by reason.
+func (s Summary) Write(w io.Writer) {
+	fmt.Fprintf(w, "%s: %d repositories: %d ok, %d skipped, %d manual, %d failed\n",
+		s.Step, len(s.Outcomes), s.Count(OK), s.Count(Skipped), s.Count(Manual), s.Count(Failed))
+	groups := map[string][]Outcome{}
+	for _, o := range s.Outcomes {
+		if o.Kind == Failed || o.Kind == Manual {
+			key := o.Kind + ": " + o.Reason
+			groups[key] = append(groups[key], o)
+		}
+	}
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		os := groups[k]
+		fmt.Fprintf(w, "  %s (%d)\n", k, len(os))
+		if os[0].Hint != "" {
+			fmt.Fprintf(w, "    hint: %s\n", os[0].Hint)
+		}
+		for i, o := range os {
+			if i == 10 {
+				fmt.Fprintf(w, "    … and %d more\n", len(os)-10)
+				break
+			}
+			d := o.Detail
+			if len(d) > 200 {
+				d = d[:200] + "…"
+			}
+			fmt.Fprintf(w, "    %s: %s\n", o.Repo, strings.ReplaceAll(d, "\n", " "))
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/ledger"
+)
+
+// PlanCampaign plans waves from the inventory in the ledger and records
+// them. Waves that already started keep their members; the repositories
+// not in them are planned into the waves that follow.
+func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
+	e.defaults()
+	repos, err := e.Ledger.Repos(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	existing, err := e.Ledger.Waves(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	var kept []ledger.Wave
+	inKept := map[string]bool{}
+	for _, w := range existing {
+		if w.State != ledger.WavePlanned {
+			kept = append(kept, w)
+			for _, m := range w.Members {
+				inKept[m] = true
+			}
+		}
+	}
+	var cands []Candidate
+	for _, r := range repos {
+		if inKept[r.FullName] {
+			continue
+		}
+		cands = append(cands, Candidate{Repo: r.FullName, Visibility: r.Visibility, Result: r.Classification})
+	}
+	opts := e.Opts.Plan
+	opts.First = len(kept)
+	opts.NoCanaries = len(kept) > 0
+	plan, err := MakePlan(cands, opts)
+	if err != nil {
+		return plan, err
+	}
+	gate := ledger.Gate{Require: e.Opts.Gate.Require, MaxFailureRatio: e.Opts.Gate.MaxFailureRatio}
+	waves := append([]ledger.Wave(nil), kept...)
+	for _, w := range plan.Waves {
+		waves = append(waves, ledger.Wave{Number: w.Number, Name: w.Name, Gate: gate, State: ledger.WavePlanned, Members: w.Repos})
+	}
+	if err := e.Ledger.SetWaves(ctx, waves); err != nil {
+		return plan, err
+	}
+	kw := make([]Wave, 0, len(kept))
+	for _, w := range kept {
+		kw = append(kw, Wave{Number: w.Number, Name: w.Name, Repos: w.Members})
+	}
+	plan.Waves = append(kw, plan.Waves...)
+	e.event(ctx, "plan", "", nil, fmt.Sprintf("%d waves planned, %d repositories skipped", len(plan.Waves), len(plan.Skipped)))
+	return plan, nil
+}
+
+// WaveStatus is a wave's state and gate after a status refresh.
+type WaveStatus struct {
+	Number int        `json:"number"`
+	Name   string     `json:"name"`
+	State  string     `json:"state"`
+	Gate   GateResult `json:"gate"`
+}
+
+// Status refreshes every campaign pull request's state and checks from the
+// forge, records them, and marks gated waves done when they meet their gate.
+func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
+	e.defaults()
+	sum := Summary{Step: "status"}
+	changes, err := e.Ledger.Changes(ctx)
+	if err != nil {
+		return sum, nil, err
+	}
+	sum.Outcomes = each(ctx, e, "status", changes, func(c ledger.Change) string { return c.Repo }, func(ctx context.Context, c ledger.Change) Outcome {
+		if c.PRNumber == 0 {
+			return Outcome{Kind: Skipped, Reason: "no pull request yet", Detail: "branch pushed, pull request not opened: run apply again"}
+		}
+		row, err := e.Ledger.Repo(ctx, c.Repo)
+		if err != nil {
+			return failed(c.Repo, "ledger error", err, "check the ledger file")
+		}
+		pr, err := e.Forge.PR(ctx, e.forgeRepo(row), c.PRNumber)
+		if err != nil {
+			return failed(c.Repo, "status failed", err, "run status again")
+		}
+		before := c.State + "/" + c.Checks
+		c.State, c.Checks, c.Mergeable, c.Draft = prState(pr.State), pr.Checks, pr.Mergeable, pr.Draft
+		if err := e.Ledger.RecordChange(ctx, c); err != nil {
+			return failed(c.Repo, "ledger error", err, "check the ledger file")
+		}
+		if now := c.State + "/" + c.Checks; now != before {
+			e.event(ctx, "pr.status", c.Repo, nil, fmt.Sprintf("#%d %s -> %s", c.PRNumber, before, now))
+		}
+		return Outcome{Kind: OK, Detail: fmt.Sprintf("#%d %s, checks %s", pr.Number, c.State, c.Checks), URL: pr.URL}
+	})
+	waves, err := e.Ledger.Waves(ctx)
+	if err != nil {
+		return sum, nil, err
+	}
+	var ws []WaveStatus
+	for _, w := range waves {
+		res, err := e.gate(ctx, waves, w.Number)
+		if err != nil {
+			return sum, nil, err
+		}
+		state := w.State
+		if w.State == ledger.WaveGated && res.OK {
+			if err := e.Ledger.SetWaveState(ctx, w.Number, ledger.WaveDone, ""); err != nil {
+				return sum, nil, err
+			}
+			n := w.Number
+			e.event(ctx, "wave.done", "", &n, fmt.Sprintf("wave %d met its gate", w.Number))
+			state = ledger.WaveDone
+		}
+		ws = append(ws, WaveStatus{Number: w.Number, Name: w.Name, State: state, Gate: res})
+	}
+	return sum, ws, nil
+}
+
+// FlagTarget selects repositories for Flag: a wave, or named repositories.
+type FlagTarget struct {
+	Wave  *int
+	Repos []string
+}
+
+// Flag sets the feature-flag variable on the targeted repositories: on
+// switches publishing to OIDC, off is the rollback. Turning it on is
+// skipped where the campaign's pull request is not merged yet (the flag
+// would do nothing there); off always applies.
+func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary, error) {
+	e.defaults()
+	value, kind := "false", "flag.off"
+	if on {
+		value, kind = "true", "flag.on"
+	}
+	sum := Summary{Step: kind}
+	names := target.Repos
+	if target.Wave != nil {
+		w, err := e.Ledger.Wave(ctx, *target.Wave)
+		if err != nil {
+			return sum, err
+		}
+		names = w.Members
+	}
+	if len(names) == 0 {
+		return sum, errors.New("no repositories selected: give --wave N or --repo OWNER/NAME")
+	}
+	sum.Outcomes = each(ctx, e, kind, names, func(s string) string { return s }, func(ctx context.Context, name string) Outcome {
+		row, err := e.Ledger.Repo(ctx, name)
+		if err != nil {
+			return failed(name, "not inventoried", err, "run cutover inventory")
+		}
+		if on {
+			ch, err := e.Ledger.Change(ctx, name)
+			if err != nil || ch.State != ledger.ChangeMerged {
+				return Outcome{Kind: Skipped, Reason: "pull request not merged", Detail: "the workflows on the default branch do not read the flag yet", Hint: "merge the campaign pull request (cutover status shows it), then flip the flag"}
+			}
+		}
+		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
+			o := failed(name, "set variable failed", err, "the token needs the variables (actions_variables) write permission")
+			e.step(ctx, "flag", o)
+			return o
+		}
+		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
+			return failed(name, "ledger error", err, "check the ledger file")
+		}
+		e.event(ctx, kind, name, target.Wave, fmt.Sprintf("%s=%s on %s", e.Opts.FlagVar, value, name))
+		o := Outcome{Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
+		e.step(ctx, "flag", o)
+		return o
+	})
+	return sum, ctx.Err()
+}
+
+// Retry redoes the repositories whose last step failed: inventory and apply
+// (executed) are redone here; other steps are redone by their own commands.
+func (e *Engine) Retry(ctx context.Context) (Summary, error) {
+	e.defaults()
+	sum := Summary{Step: "retry"}
+	steps, err := e.Ledger.FailedRepos(ctx)
+	if err != nil {
+		return sum, err
+	}
+	sum.Outcomes = each(ctx, e, "retry", steps, func(s ledger.Step) string { return s.Repo }, func(ctx context.Context, s ledger.Step) Outcome {
+		switch s.Name {
+		case "inventory":
+			row, err := e.Ledger.Repo(ctx, s.Repo)
+			if err != nil {
+				return failed(s.Repo, "ledger error", err, "check the ledger file")
+			}
+			return e.inventoryRepo(ctx, forge.Repo{FullName: row.FullName, ID: row.ID, DefaultBranch: row.DefaultBranch, Visibility: row.Visibility, CloneURL: row.CloneURL})
+		case "apply":
+			o := e.applyRepo(ctx, s.Repo, true)
+			e.step(ctx, "apply", o)
+			return o
+		}
+		return Outcome{Kind: Skipped, Reason: "retry with its own command", Detail: fmt.Sprintf("last step %q failed: run cutover %s again", s.Name, s.Name)}
+	})
+	return sum, ctx.Err()
+}
