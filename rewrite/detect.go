@@ -29,6 +29,7 @@ type detector struct {
 	callers   map[string][]callSite
 	actions   map[string]*Workflow // local composite actions by directory
 	repoFeeds []TokenFeed          // committed .npmrc and .yarnrc.yml auth lines
+	ciScripts map[string]bool      // shell scripts that workflow steps run
 }
 
 type callSite struct {
@@ -81,13 +82,13 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow) {
 	d.committedAuth()
 	d.leaks()
 	d.parseWorkflows()
-	d.manualDocs()
 	for _, wp := range d.workflowPaths() {
 		wf := d.workflows[wp]
 		for _, j := range wf.Jobs {
 			d.job(wf, j)
 		}
 	}
+	d.manualDocs() // after the jobs: scripts CI runs are not manual
 	d.summarise()
 	sort.SliceStable(d.res.Findings, func(i, j int) bool {
 		a, b := d.res.Findings[i], d.res.Findings[j]
@@ -302,7 +303,7 @@ func (d *detector) manualDocs() {
 		}
 	}
 	for _, p := range d.snap.paths() {
-		if !names[strings.ToLower(path.Base(p))] && !names[strings.ToLower(p)] {
+		if !names[strings.ToLower(path.Base(p))] && !names[strings.ToLower(p)] || d.ciScripts[p] {
 			continue
 		}
 		for i, line := range strings.Split(string(d.snap.Files[p]), "\n") {

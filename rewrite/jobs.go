@@ -149,11 +149,12 @@ func (d *detector) finish(wf *Workflow, j *Job, p *Pipeline) {
 		if len(p.TrustedWorkflow) > 1 {
 			d.finding(SevWarning, "trust-ambiguous", wf.Path, j.Line, fmt.Sprintf("reusable workflow is called from %d workflows; npm allows one trusted publisher per package, naming one calling workflow (%s)", len(p.TrustedWorkflow), strings.Join(p.TrustedWorkflow, ", ")))
 		}
+	} else if len(wf.Triggers) == 1 && wf.Triggers[0] == "workflow_call" {
+		// The caller, in another repository, is what npm will see.
+		p.TrustedWorkflow = []string{}
+		d.finding(SevWarning, "reusable-no-caller", wf.Path, j.Line, "publishing reusable workflow has no caller in this repository; npm's trusted publisher must name the calling repository and workflow file, which cutover cannot see")
 	} else {
 		p.TrustedWorkflow = []string{path.Base(wf.Path)}
-		if len(wf.Triggers) == 1 && wf.Triggers[0] == "workflow_call" {
-			d.finding(SevWarning, "reusable-no-caller", wf.Path, j.Line, "publishing reusable workflow has no caller in this repository; npm's trusted publisher must name the calling workflow file, which cutover cannot see")
-		}
 	}
 	switch {
 	case len(p.Feeds) > 0 && (p.Provenance || p.IDToken):

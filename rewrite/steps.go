@@ -126,8 +126,15 @@ func (d *detector) hiddenScript(words []string, depth int, seen map[string]bool)
 				return call{}, false
 			}
 			seen["\x00file\x00"+clean] = true
+			if d.ciScripts == nil {
+				d.ciScripts = map[string]bool{}
+			}
+			d.ciScripts[clean] = true
 			cs := d.scriptCalls(string(body), "", depth+1, seen)
 			if len(cs) > 0 {
+				if cs[0].Script == "" {
+					cs[0].Script = clean
+				}
 				return cs[0], true
 			}
 			return call{}, false

@@ -101,6 +101,9 @@ func exprRef(v, prefix string) (string, bool) {
 // publishing, and reports npm@latest upgrades and too-old Node versions.
 func (d *detector) nodeAndNPM(wf *Workflow, j *Job, p *Pipeline) {
 	p.NodeVersion = nodeVersion(wf, j)
+	if pin := matrixPin(j, p); pin != "" {
+		p.NodeVersion = pin
+	}
 	last := -1
 	for _, s := range p.Steps {
 		if s.Step > last {
@@ -145,6 +148,15 @@ func (d *detector) nodeAndNPM(wf *Workflow, j *Job, p *Pipeline) {
 	default:
 		p.NPMReady = "unknown"
 	}
+	if len(p.Steps) > 0 {
+		own := true
+		for _, s := range p.Steps {
+			own = own && d.bundlesNPM(s)
+		}
+		if own {
+			p.NPMReady = "yes"
+		}
+	}
 	if p.NPMUpgrade == "latest" || p.NPMUpgrade == "next" {
 		d.finding(SevWarning, "npm-latest", wf.Path, j.Line, fmt.Sprintf("job %q installs npm@%s, which is now npm 12 (new engines, install scripts off by default); pin npm@^11.5.1 unless the project is ready for npm 12", j.ID, p.NPMUpgrade))
 	}
@@ -154,6 +166,68 @@ func (d *detector) nodeAndNPM(wf *Workflow, j *Job, p *Pipeline) {
 	if p.Credential == CredOIDC && p.NPMReady == "no" {
 		d.finding(SevWarning, "npm-too-old", wf.Path, j.Line, fmt.Sprintf("job %q publishes without a token but its npm may be older than 11.5.1 (Node %s); add npm install -g npm@^11.5.1 before publishing", j.ID, p.NodeVersion))
 	}
+}
+
+// matrixPin returns the matrix value every publish step is gated on (if:
+// matrix.node == '24') when setup-node reads its version from that matrix
+// key: the publish runs on that Node only.
+func matrixPin(j *Job, p *Pipeline) string {
+	key := ""
+	for _, st := range j.Steps {
+		if strings.HasPrefix(actionName(st.Uses), "actions/setup-node") {
+			if f, ok := lookup(st.With, "node-version", false); ok {
+				key, _ = exprRef(strings.TrimSpace(f.Value), "matrix.")
+			}
+			break
+		}
+	}
+	if key == "" || len(p.Steps) == 0 {
+		return ""
+	}
+	re := regexp.MustCompile(`matrix\.` + regexp.QuoteMeta(key) + `\s*==\s*['"]?([\w.*-]+)`)
+	pin := ""
+	for _, s := range p.Steps {
+		if s.Step < 0 || s.Step >= len(j.Steps) {
+			return ""
+		}
+		m := re.FindStringSubmatch(j.If + " " + j.Steps[s.Step].If)
+		if m == nil || pin != "" && pin != m[1] {
+			return ""
+		}
+		pin = m[1]
+	}
+	return pin
+}
+
+// bundlesNPM reports whether a publish step runs an npm of its own that is
+// new enough for trusted publishing, whatever the runner has: npx
+// npm@11.5.1+ publish, or semantic-release 25 (@semantic-release/npm 13.1+),
+// which depends on npm 11 and runs it.
+func (d *detector) bundlesNPM(s PublishStep) bool {
+	switch s.Tool {
+	case "npm":
+		if s.Version == "latest" || s.Version == "next" {
+			return true
+		}
+		v, ok := parseVersion(s.Version)
+		return ok && !v.less(npmOIDCMin)
+	case "semantic-release":
+		if s.Version != "" {
+			v, ok := parseVersion(s.Version)
+			return ok && v[0] >= 25
+		}
+		rp, ok := d.rootPackage()
+		if !ok {
+			return false
+		}
+		if spec, ok := rp.Deps["@semantic-release/npm"]; ok {
+			v, ok := parseVersion(spec)
+			return ok && !v.less(semver{13, 1, 0})
+		}
+		v, ok := parseVersion(rp.Deps["semantic-release"])
+		return ok && v[0] >= 25
+	}
+	return false
 }
 
 // toolFindings reports publisher tools and versions that cannot do OIDC.
@@ -225,7 +299,8 @@ func (d *detector) summarise() {
 		}
 	}
 	owner := map[string]TrustNeed{}
-	for _, pl := range r.Pipelines {
+	ownerPipeline := map[string]int{}
+	for i, pl := range r.Pipelines {
 		if pl.Credential == CredNone && len(pl.Feeds) == 0 && !pl.IDToken {
 			continue
 		}
@@ -240,12 +315,13 @@ func (d *detector) summarise() {
 			for _, n := range names {
 				t := TrustNeed{Package: n, Repository: r.Repo, Workflow: wfName, Environment: pl.Environment}
 				if prev, ok := owner[n]; ok {
-					if prev != t {
+					// Callers of one reusable workflow are reported as trust-ambiguous.
+					if prev != t && ownerPipeline[n] != i {
 						d.finding(SevWarning, "trust-conflict", pl.Workflow, pl.JobLine, fmt.Sprintf("package %s is published from %s (environment %q) and %s (environment %q); npm allows one trusted publisher per package", orUnknown(n), prev.Workflow, prev.Environment, t.Workflow, t.Environment))
 					}
 					continue
 				}
-				owner[n] = t
+				owner[n], ownerPipeline[n] = t, i
 				r.Trust = append(r.Trust, t)
 			}
 		}
