@@ -25,6 +25,54 @@ type Config struct {
 	Scan Scan `toml:"scan"`
 	// Rewrite configures the workflow rewrites.
 	Rewrite Rewrite `toml:"rewrite"`
+	// Campaign configures the campaign engine.
+	Campaign Campaign `toml:"campaign"`
+	// Waves configures how repositories are planned into waves.
+	Waves Waves `toml:"waves"`
+	// PR configures the campaign's pull requests.
+	PR PR `toml:"pr"`
+}
+
+// Campaign is the [campaign] table.
+type Campaign struct {
+	// Name names the campaign in the ledger, pull requests and reports.
+	Name string `toml:"name"`
+	// Ledger is the path of the campaign's SQLite ledger.
+	Ledger string `toml:"ledger"`
+	// Branch is the campaign branch pushed to each repository.
+	Branch string `toml:"branch"`
+	// Concurrency bounds how many repositories are worked on at once.
+	Concurrency int `toml:"concurrency"`
+	// AuthorName signs campaign commits.
+	AuthorName string `toml:"author_name"`
+	// AuthorEmail signs campaign commits.
+	AuthorEmail string `toml:"author_email"`
+}
+
+// Waves is the [waves] table.
+type Waves struct {
+	// Canaries names the canary repositories ("owner/name"); empty means pick them from the inventory.
+	Canaries []string `toml:"canaries"`
+	// Sizes are the sizes of the waves after the canaries; the rest form a last wave.
+	Sizes []int `toml:"sizes"`
+	// Require lists what every repository of a wave must reach before the next wave: checks, merged, verified.
+	Require []string `toml:"require"`
+	// MaxFailureRatio is the largest share of failed repositories a wave may have and still pass its gate.
+	MaxFailureRatio float64 `toml:"max_failure_ratio"`
+}
+
+// PR is the [pr] table.
+type PR struct {
+	// Draft opens campaign pull requests as drafts.
+	Draft bool `toml:"draft"`
+	// Labels are added to every campaign pull request.
+	Labels []string `toml:"labels"`
+	// Reviewers are users asked to review.
+	Reviewers []string `toml:"reviewers"`
+	// TeamReviewers are teams ("org/team" or "team") asked to review.
+	TeamReviewers []string `toml:"team_reviewers"`
+	// Assignees are users assigned.
+	Assignees []string `toml:"assignees"`
 }
 
 // NPM is the [npm] table.
@@ -105,6 +153,34 @@ func (c *Config) ApplyDefaults() {
 	}
 	setString(&c.Rewrite.FlagVar, "CUTOVER_NPM_OIDC")
 	setString(&c.Rewrite.NPMVersion, "^11.5.1")
+	setString(&c.Campaign.Name, "npm-oidc")
+	setString(&c.Campaign.Ledger, "cutover.db")
+	setString(&c.Campaign.Branch, "cutover/npm-oidc")
+	if c.Campaign.Concurrency == 0 {
+		c.Campaign.Concurrency = 8
+	}
+	setString(&c.Campaign.AuthorName, "cutover")
+	setString(&c.Campaign.AuthorEmail, "cutover@users.noreply.github.com")
+	if c.Waves.Canaries == nil {
+		c.Waves.Canaries = []string{}
+	}
+	if c.Waves.Sizes == nil {
+		c.Waves.Sizes = []int{10, 50}
+	}
+	if c.Waves.Require == nil {
+		c.Waves.Require = []string{"checks"}
+	}
+	if c.Waves.MaxFailureRatio == 0 {
+		c.Waves.MaxFailureRatio = 0.1
+	}
+	if c.PR.Labels == nil {
+		c.PR.Labels = []string{"cutover", "npm-oidc"}
+	}
+	for _, p := range []*[]string{&c.PR.Reviewers, &c.PR.TeamReviewers, &c.PR.Assignees} {
+		if *p == nil {
+			*p = []string{}
+		}
+	}
 }
 
 func setString(p *string, def string) {
@@ -215,12 +291,49 @@ func (c *Config) validate() []fieldError {
 	case v == "latest" || v == "*" || v == "x" || v == "next":
 		add(fmt.Sprintf("%q is not allowed; pin a range such as \"^11.5.1\" (latest is npm 12)", v), "rewrite", "npm_version")
 	case !npmRangeRE.MatchString(v):
-		add(fmt.Sprintf("%q is not an npm version range such as \"^11.5.1\"", v), "rewrite", "npm_version")
+		add(fmt.Sprintf("%q is not an npm version range such as \"^11.5.1\" (a version, or one prefixed with ^ or ~)", v), "rewrite", "npm_version")
+	}
+	if strings.TrimSpace(c.Campaign.Name) == "" {
+		add("must not be empty", "campaign", "name")
+	}
+	if !branchRE.MatchString(c.Campaign.Branch) || strings.Contains(c.Campaign.Branch, "..") {
+		add(fmt.Sprintf("%q is not a valid branch name", c.Campaign.Branch), "campaign", "branch")
+	}
+	if c.Campaign.Concurrency < 1 || c.Campaign.Concurrency > 256 {
+		add(fmt.Sprintf("%d is out of range; want 1 to 256", c.Campaign.Concurrency), "campaign", "concurrency")
+	}
+	if !strings.Contains(c.Campaign.AuthorEmail, "@") {
+		add(fmt.Sprintf("%q is not an e-mail address", c.Campaign.AuthorEmail), "campaign", "author_email")
+	}
+	for _, r := range c.Waves.Canaries {
+		if !repoRE.MatchString(r) {
+			add(fmt.Sprintf("%q is not a repository full name (owner/name)", r), "waves", "canaries")
+		}
+	}
+	for _, n := range c.Waves.Sizes {
+		if n < 1 {
+			add(fmt.Sprintf("%d: wave sizes must be positive", n), "waves", "sizes")
+		}
+	}
+	for _, r := range c.Waves.Require {
+		if !slices.Contains(gateRequires, r) {
+			add(fmt.Sprintf("%q is not a gate condition; want one of %s", r, strings.Join(gateRequires, ", ")), "waves", "require")
+		}
+	}
+	if c.Waves.MaxFailureRatio < 0 || c.Waves.MaxFailureRatio > 1 {
+		add(fmt.Sprintf("%g is out of range; want 0 to 1", c.Waves.MaxFailureRatio), "waves", "max_failure_ratio")
 	}
 	return errs
 }
 
-var npmRangeRE = regexp.MustCompile(`^(\^|~|>=|=)?v?\d+(\.\d+){0,2}(-[0-9A-Za-z.-]+)?$`)
+var (
+	npmRangeRE = regexp.MustCompile(`^(\^|~)?\d+(\.\d+){0,2}$`)
+	branchRE   = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
+	repoRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+)
+
+// gateRequires are the accepted values of waves.require.
+var gateRequires = []string{"checks", "merged", "verified"}
 
 // logLevels are the accepted values of log.level.
 var logLevels = []string{"debug", "info", "warn", "error"}

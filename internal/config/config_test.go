@@ -142,8 +142,8 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown table reported once",
-			src:  "# waves\n[waves]\nsize = 3\nname = \"x\"\n",
-			want: []string{`config "c.toml": line 2: unknown table [waves] (want one of: npm, github, log, secrets, scan, rewrite)`},
+			src:  "# zzz\n[zzz]\nsize = 3\nname = \"x\"\n",
+			want: []string{`config "c.toml": line 2: unknown table [zzz] (want one of: npm, github, log, secrets, scan, rewrite, campaign, waves, pr)`},
 		},
 		{
 			name: "misspelt table",
