@@ -1,6 +1,9 @@
 package ledger
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Snapshot is everything reports need, read from the ledger in one read
 // transaction so that its parts agree with each other. It is plain data:
@@ -55,4 +58,119 @@ type RepoState struct {
 	Secrets []Secret `json:"secrets"`
 	// Reminders are its reminder issues, by topic.
 	Reminders []Reminder `json:"reminders"`
+}
+
+// Snapshot reads everything reports need in one read transaction.
+func (l *Ledger) Snapshot(ctx context.Context) (*Snapshot, error) {
+	s := &Snapshot{SchemaVersion: l.version, TakenAt: l.now().UTC()}
+	err := l.read(ctx, "read ledger snapshot", func(r *reader) error {
+		var err error
+		if s.Campaign, err = readCampaign(r); err != nil {
+			return err
+		}
+		repos, err := collect(r, scanRepo, `SELECT `+repoColumns+` FROM repos ORDER BY full_name`)
+		if err != nil {
+			return err
+		}
+		s.Repos = make([]RepoState, len(repos))
+		idx := make(map[string]*RepoState, len(repos))
+		for i, repo := range repos {
+			s.Repos[i] = RepoState{Repo: repo, Packages: []Package{}, Flags: []Flag{},
+				Verifications: []Verification{}, Tokens: []Token{}, Revocations: []Revocation{},
+				Secrets: []Secret{}, Reminders: []Reminder{}}
+			idx[repo.FullName] = &s.Repos[i]
+		}
+		// each adds rows of one table to their repositories.
+		each := func(repo string, add func(*RepoState)) {
+			if rs := idx[repo]; rs != nil {
+				add(rs)
+			}
+		}
+
+		if s.Waves, err = readWaves(r); err != nil {
+			return err
+		}
+		for _, w := range s.Waves {
+			for _, m := range w.Members {
+				each(m, func(rs *RepoState) { rs.Wave = &w.Number })
+			}
+		}
+		pkgs, err := collect(r, scanPackage, `SELECT `+packageColumns+` FROM packages ORDER BY repo, name`)
+		if err != nil {
+			return err
+		}
+		for _, p := range pkgs {
+			each(p.Repo, func(rs *RepoState) { rs.Packages = append(rs.Packages, p) })
+		}
+		steps, err := collect(r, scanStep, `SELECT `+stepColumns+` FROM steps`)
+		if err != nil {
+			return err
+		}
+		for _, st := range steps {
+			each(st.Repo, func(rs *RepoState) { rs.Step = &st })
+		}
+		changes, err := collect(r, scanChange, `SELECT `+changeColumns+` FROM changes`)
+		if err != nil {
+			return err
+		}
+		for _, c := range changes {
+			each(c.Repo, func(rs *RepoState) { rs.Change = &c })
+		}
+		flags, err := collect(r, scanFlag, `SELECT repo, variable, value, updated FROM flags ORDER BY repo, variable`)
+		if err != nil {
+			return err
+		}
+		for _, f := range flags {
+			each(f.Repo, func(rs *RepoState) { rs.Flags = append(rs.Flags, f) })
+		}
+		vs, err := collect(r, scanVerification, `SELECT `+verificationColumns+` FROM verifications ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			each(v.Repo, func(rs *RepoState) { rs.Verifications = append(rs.Verifications, v) })
+		}
+		if s.Tokens, err = collect(r, scanToken, `SELECT `+tokenColumns+` FROM tokens ORDER BY key`); err != nil {
+			return err
+		}
+		for _, tok := range s.Tokens {
+			each(tok.Repo, func(rs *RepoState) { rs.Tokens = append(rs.Tokens, tok) })
+		}
+		if s.Revocations, err = collect(r, scanRevocation, `SELECT `+revocationColumns+`
+			FROM revocations v JOIN tokens k ON k.key = v.key ORDER BY v.revoked_at, v.key`); err != nil {
+			return err
+		}
+		for _, v := range s.Revocations {
+			each(v.Repo, func(rs *RepoState) { rs.Revocations = append(rs.Revocations, v) })
+		}
+		secrets, err := collect(r, scanSecret, `SELECT `+secretColumns+` FROM secrets
+			ORDER BY ifnull(repo, ''), scope, environment, name`)
+		if err != nil {
+			return err
+		}
+		s.OrgSecrets = []Secret{}
+		for _, sec := range secrets {
+			if sec.Scope == ScopeOrg {
+				s.OrgSecrets = append(s.OrgSecrets, sec)
+				continue
+			}
+			each(sec.Repo, func(rs *RepoState) { rs.Secrets = append(rs.Secrets, sec) })
+		}
+		reminders, err := collect(r, scanReminder, `SELECT `+reminderColumns+` FROM reminders ORDER BY repo, topic`)
+		if err != nil {
+			return err
+		}
+		for _, rem := range reminders {
+			each(rem.Repo, func(rs *RepoState) { rs.Reminders = append(rs.Reminders, rem) })
+		}
+		if s.ScheduleRuns, err = collect(r, scanRun, `SELECT `+runColumns+` FROM schedule_runs ORDER BY id`); err != nil {
+			return err
+		}
+		s.Events, err = collect(r, scanEvent, `SELECT `+eventColumns+` FROM events ORDER BY id`)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
