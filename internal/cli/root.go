@@ -39,6 +39,12 @@ func commands(app *App) []*cobra.Command {
 	return []*cobra.Command{
 		newScanCmd(app),
 		newRewriteCmd(app),
+		newInventoryCmd(app),
+		newPlanCmd(app),
+		newApplyCmd(app),
+		newStatusCmd(app),
+		newFlagCmd(app),
+		newRetryCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
 		// cobra adds "completion" and "help" itself.

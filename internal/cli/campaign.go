@@ -1,0 +1,463 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/forge"
+	gh "github.com/cutover/cutover/internal/forge/github"
+	"github.com/cutover/cutover/internal/ledger"
+)
+
+// campaignFlags are the flags every campaign command shares.
+type campaignFlags struct {
+	ledger   string
+	registry string
+	format   string
+}
+
+func (f *campaignFlags) register(cmd *cobra.Command, withFormat bool) {
+	cmd.Flags().StringVar(&f.ledger, "ledger", "", "campaign ledger file (default: [campaign] ledger, cutover.db)")
+	cmd.Flags().StringVar(&f.registry, "registry", "", "npm registry URL (default: config, NPM_CONFIG_REGISTRY, npm config)")
+	if withFormat {
+		cmd.Flags().StringVar(&f.format, "format", "table", "output format: table or json")
+		_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("table", "json"))
+	}
+}
+
+// newForge builds the GitHub forge from the configuration; tests replace it.
+var newForge = func(ctx context.Context, app *App) (forge.Forge, error) {
+	token := app.Getenv(app.Config.GitHub.TokenEnv)
+	return gh.New(ctx, gh.Options{
+		APIURL: app.Config.GitHub.APIURL, Token: token, Getenv: app.Getenv, Logger: app.Logger,
+		Author: forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
+	})
+}
+
+// engine opens the ledger and builds the engine for a campaign command.
+func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*batch.Engine, func(), error) {
+	ctx := cmd.Context()
+	if f.format != "" && f.format != "table" && f.format != "json" {
+		return nil, nil, usageErrorf(cmd, "--format %q: use table or json", f.format)
+	}
+	c := app.Config
+	path := f.ledger
+	if path == "" {
+		path = c.Campaign.Ledger
+	}
+	reg, err := app.Registry(cmd, f.registry)
+	if err != nil {
+		return nil, nil, err
+	}
+	led, err := ledger.Open(ctx, path, ledger.Options{Now: app.Now})
+	if err != nil {
+		return nil, nil, err
+	}
+	digest := ""
+	if app.ConfigPath != "" {
+		if b, err := os.ReadFile(app.ConfigPath); err == nil {
+			digest = fmt.Sprintf("sha256:%x", sha256.Sum256(b))
+		}
+	}
+	if err := led.SetCampaign(ctx, c.Campaign.Name, digest); err != nil {
+		led.Close()
+		return nil, nil, err
+	}
+	e := &batch.Engine{Ledger: led, Logger: app.Logger, Now: app.Now, Opts: batch.Options{
+		Campaign: c.Campaign.Name, Org: c.GitHub.Org, Registry: reg,
+		FlagVar: c.Rewrite.FlagVar, NPMVersion: c.Rewrite.NPMVersion, Branch: c.Campaign.Branch,
+		Author:      forge.Author{Name: c.Campaign.AuthorName, Email: c.Campaign.AuthorEmail},
+		PR:          batch.PROptions{Draft: c.PR.Draft, Labels: c.PR.Labels, Reviewers: c.PR.Reviewers, TeamReviewers: c.PR.TeamReviewers, Assignees: c.PR.Assignees},
+		Plan:        batch.PlanOptions{Canaries: c.Waves.Canaries, Sizes: c.Waves.Sizes},
+		Gate:        batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
+		Concurrency: c.Campaign.Concurrency,
+	}}
+	if needForge {
+		fg, err := newForge(ctx, app)
+		if err != nil {
+			led.Close()
+			return nil, nil, err
+		}
+		e.Forge = fg
+	}
+	e.Progress = app.progress()
+	return e, func() { led.Close() }, nil
+}
+
+// progress reports phase progress on stderr: a bar line on a terminal,
+// a log line every 10% otherwise.
+func (app *App) progress() func(phase string, done, failed, total int) {
+	last := -1
+	return func(phase string, done, failed, total int) {
+		if total == 0 {
+			return
+		}
+		pct := 100 * done / total
+		if app.Color {
+			width := 30
+			fill := width * done / total
+			fmt.Fprintf(app.Err, "\r%-22s [%s%s] %d/%d (%d failed)", phase, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, failed)
+			if done == total {
+				fmt.Fprintln(app.Err)
+			}
+			return
+		}
+		if pct/10 != last/10 || done == total {
+			last = pct
+			app.Logger.Info("progress", "phase", phase, "done", done, "failed", failed, "total", total)
+		}
+	}
+}
+
+// writeSummary prints a step's summary in the chosen format and returns
+// ErrFindings when a repository failed.
+func (app *App) writeSummary(format string, sum batch.Summary, extra any) error {
+	var b strings.Builder
+	if format == "json" {
+		doc := map[string]any{"schema": "cutover.summary/v1", "summary": sum}
+		if extra != nil {
+			doc["detail"] = extra
+		}
+		out, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		b.Write(out)
+		b.WriteString("\n")
+	} else {
+		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "REPO\tOUTCOME\tDETAIL")
+		for _, o := range sum.Outcomes {
+			d := o.Detail
+			if o.URL != "" {
+				d += " " + o.URL
+			}
+			if o.Reason != "" && o.Kind != batch.OK {
+				d = o.Reason + ": " + d
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Repo, o.Kind, oneLine(d, 160))
+		}
+		tw.Flush()
+		b.WriteString("\n")
+		sum.Write(&b)
+	}
+	if _, err := io.WriteString(app.Out, app.Redactor.Redact(b.String())); err != nil {
+		return err
+	}
+	if sum.Failed() {
+		return ErrFindings
+	}
+	return nil
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}
+
+func newInventoryCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	cmd := &cobra.Command{
+		Use:   "inventory",
+		Short: "List the organisation's repositories and classify how each publishes to npm",
+		Long: `List the organisation's repositories ([github] org or CUTOVER_ORG), read the
+files detection needs from each through the API (no clone), classify how it
+publishes to npm, and record the results in the ledger.
+
+Repositories whose default branch did not move since the last inventory keep
+their recorded classification; blobs are fetched only when they changed.
+A repository that cannot be read is recorded as failed and the inventory
+goes on. Exit code 1 when any repository failed.`,
+		Example: example("CUTOVER_ORG=acme cutover inventory", "cutover --config campaign.toml inventory --format json"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sum, err := e.Inventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return app.writeSummary(f.format, sum, nil)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func newPlanCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Assign the inventoried repositories to waves, canaries first",
+		Long: `Plan the campaign's waves from the inventory in the ledger.
+
+Wave 0 holds the canaries: the repositories named in [waves] canaries, or one
+monorepo, one single-package repository and one repository with a private
+package picked from the inventory (the ones with the fewest findings). The
+other repositories that publish with a token follow in waves of [waves]
+sizes; the rest form a last wave. Repositories that do not publish, already
+use OIDC or run on self-hosted runners are listed as skipped with the reason.
+Waves that already started keep their members.
+
+The plan also lists, per package, the trusted publisher npm will need
+(repository, workflow file, environment).`,
+		Example: example("cutover plan", "cutover plan --format json"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, done, err := app.engine(cmd, f, false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			plan, err := e.PlanCampaign(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return app.writePlan(f.format, plan)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func (app *App) writePlan(format string, plan batch.Plan) error {
+	var b strings.Builder
+	if format == "json" {
+		out, err := json.MarshalIndent(map[string]any{"schema": "cutover.plan/v1", "plan": plan}, "", "  ")
+		if err != nil {
+			return err
+		}
+		b.Write(out)
+		b.WriteString("\n")
+	} else {
+		for _, w := range plan.Waves {
+			fmt.Fprintf(&b, "wave %d (%s): %d repositories\n", w.Number, w.Name, len(w.Repos))
+			for _, r := range w.Repos {
+				if why := w.Why[r]; why != "" {
+					fmt.Fprintf(&b, "  %s  (%s)\n", r, why)
+				} else {
+					fmt.Fprintf(&b, "  %s\n", r)
+				}
+			}
+		}
+		if len(plan.Skipped) > 0 {
+			fmt.Fprintf(&b, "skipped: %d repositories\n", len(plan.Skipped))
+			for _, s := range plan.Skipped {
+				fmt.Fprintf(&b, "  %s: %s\n", s.Repo, s.Reason)
+			}
+		}
+		if len(plan.Trust) > 0 {
+			b.WriteString("\ntrusted publishers npm will need:\n")
+			tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  PACKAGE\tREPOSITORY\tWORKFLOW\tENVIRONMENT")
+			for _, t := range plan.Trust {
+				env := t.Environment
+				if env == "" {
+					env = "-"
+				}
+				pkg := t.Package
+				if pkg == "" {
+					pkg = "(no package.json)"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", pkg, t.Repository, t.Workflow, env)
+			}
+			tw.Flush()
+		}
+	}
+	_, err := io.WriteString(app.Out, app.Redactor.Redact(b.String()))
+	return err
+}
+
+func newApplyCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	var (
+		wave    int
+		execute bool
+		force   string
+	)
+	cmd := &cobra.Command{
+		Use:   "apply --wave N [--execute] [--force REASON]",
+		Short: "Rewrite a wave's repositories and open their pull requests",
+		Long: `Apply the oidc playbook to every repository of a wave.
+
+Without --execute it is a dry run: it reads each repository through the API,
+rewrites its workflows and prints the diffs and what it would do. With
+--execute it commits the edits on the campaign branch, pushes it and opens or
+updates the pull request (labels, reviewers, draft as configured), recording
+every step in the ledger. It never replaces a campaign branch someone else
+changed, and never opens a second pull request for the same branch.
+
+A wave may start only when the previous wave meets its gate ([waves] require
+and max_failure_ratio); --force REASON overrides that and records the reason.
+Stopping it (Ctrl-C) finishes the repositories in flight; running it again
+continues where it stopped. Exit code 1 when a repository failed.`,
+		Example: example("cutover apply --wave 0", "cutover apply --wave 0 --execute", `cutover apply --wave 2 --execute --force "canary checks flaky, verified by hand"`),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("wave") {
+				return usageErrorf(cmd, "--wave is required")
+			}
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force})
+			var ge *batch.GateError
+			if errors.As(err, &ge) {
+				return &ExitError{Code: ExitFindings, Err: err}
+			}
+			if err != nil && len(sum.Outcomes) == 0 {
+				return err
+			}
+			if !execute && f.format != "json" {
+				for _, o := range sum.Outcomes {
+					io.WriteString(app.Out, app.Redactor.Redact(o.Diff))
+				}
+			}
+			if werr := app.writeSummary(f.format, sum, nil); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&wave, "wave", 0, "wave to apply (0 is the canaries)")
+	cmd.Flags().BoolVar(&execute, "execute", false, "push branches and open pull requests (default: dry run)")
+	cmd.Flags().StringVar(&force, "force", "", "start the wave although the previous gate is not met; the reason is recorded")
+	f.register(cmd, true)
+	return cmd
+}
+
+func newStatusCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Refresh pull request states and checks, and evaluate wave gates",
+		Long: `Read every campaign pull request's state, mergeability and checks from the
+forge, record them in the ledger, and mark a wave done when it meets its gate.`,
+		Example: example("cutover status", "cutover status --format json"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sum, waves, err := e.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if f.format != "json" {
+				var b strings.Builder
+				for _, w := range waves {
+					gate := "gate met"
+					if !w.Gate.OK {
+						gate = "gate not met: " + strings.Join(w.Gate.Reasons, "; ")
+					}
+					fmt.Fprintf(&b, "wave %d (%s): %s, %d/%d passed, %d failed; %s\n", w.Number, w.Name, w.State, w.Gate.Passed, w.Gate.Members, w.Gate.Failed, gate)
+				}
+				b.WriteString("\n")
+				io.WriteString(app.Out, app.Redactor.Redact(b.String()))
+			}
+			return app.writeSummary(f.format, sum, waves)
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func newFlagCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	var (
+		wave  int
+		repos []string
+	)
+	cmd := &cobra.Command{
+		Use:   "flag on|off (--wave N | --repo OWNER/NAME...)",
+		Short: "Switch repositories to OIDC publishing, or back",
+		Long: `Set the feature-flag variable ([rewrite] flag_var, CUTOVER_NPM_OIDC) on a
+wave's repositories or on named ones: "on" makes the migrated workflows
+publish with OIDC, "off" is the rollback to the token path, with no revert.
+"on" skips repositories whose campaign pull request is not merged yet.
+Every flip is recorded as an event.`,
+		Example:   example("cutover flag on --wave 0", "cutover flag off --repo acme/widget"),
+		Args:      exactArgs(1, "on|off"),
+		ValidArgs: []string{"on", "off"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "on" && args[0] != "off" {
+				return usageErrorf(cmd, "want on or off, got %q", args[0])
+			}
+			target := batch.FlagTarget{Repos: repos}
+			if cmd.Flags().Changed("wave") {
+				if len(repos) > 0 {
+					return usageErrorf(cmd, "give --wave or --repo, not both")
+				}
+				target.Wave = &wave
+			} else if len(repos) == 0 {
+				return usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
+			}
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sum, err := e.Flag(cmd.Context(), args[0] == "on", target)
+			if err != nil && len(sum.Outcomes) == 0 {
+				return err
+			}
+			return app.writeSummary(f.format, sum, nil)
+		},
+	}
+	cmd.Flags().IntVar(&wave, "wave", 0, "flip every repository of this wave")
+	cmd.Flags().StringSliceVar(&repos, "repo", nil, "flip this repository (repeatable)")
+	f.register(cmd, true)
+	return cmd
+}
+
+func newRetryCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	var onlyFailed bool
+	cmd := &cobra.Command{
+		Use:   "retry --failed",
+		Short: "Redo the repositories whose last step failed",
+		Long: `Redo only the repositories whose last recorded step failed: inventory and
+apply (executed) are redone; other steps are redone by their own commands.`,
+		Example: example("cutover retry --failed"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !onlyFailed {
+				return usageErrorf(cmd, "--failed is required (retry redoes failed repositories only)")
+			}
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			sum, err := e.Retry(cmd.Context())
+			if err != nil && len(sum.Outcomes) == 0 {
+				return err
+			}
+			return app.writeSummary(f.format, sum, nil)
+		},
+	}
+	cmd.Flags().BoolVar(&onlyFailed, "failed", false, "redo the repositories whose last step failed")
+	f.register(cmd, true)
+	return cmd
+}
+
