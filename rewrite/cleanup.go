@@ -199,11 +199,35 @@ func parentKey(t *tree, n *yaml.Node) *yaml.Node {
 	return nil
 }
 
+// nextKey returns the key after key in its mapping, if any.
+func nextKey(t *tree, key *yaml.Node) *yaml.Node {
+	m := t.parent[key]
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+2 < len(m.Content); i += 2 {
+		if m.Content[i] == key {
+			return m.Content[i+2]
+		}
+	}
+	return nil
+}
+
 // deleteKeyLines removes the lines of a block mapping entry.
 func (r *rewriter) deleteKeyLines(fw *fileWork, key *yaml.Node, desc string) {
 	line := fw.d.line(key.Line)
-	if key.Column-1 > len(line) || strings.TrimSpace(line[:key.Column-1]) != "" {
-		fw.manualf(key.Line, "%s shares its line with other YAML; %s by hand", key.Value, desc)
+	if key.Column-1 > len(line) {
+		return
+	}
+	if prefix := strings.TrimSpace(line[:key.Column-1]); prefix != "" {
+		// "- key: …" opens a sequence item: the next entry moves up to
+		// take its place after the dash.
+		next := nextKey(fw.t, key)
+		if prefix != "-" || next == nil || next.Column != key.Column {
+			fw.manualf(key.Line, "%s shares its line with other YAML; %s by hand", key.Value, desc)
+			return
+		}
+		fw.d.replace(fw.d.offset(key.Line, key.Column), fw.d.offset(next.Line, next.Column), "", Edit{Line: key.Line, Description: desc})
 		return
 	}
 	end := fw.d.innerComments(fw.t.entryEnd(key), key.Column)

@@ -138,7 +138,9 @@ func (r *rewriter) guardScalar(fw *fileWork, v *yaml.Node, what string) {
 	if v.Column-1 > len(line) {
 		return
 	}
+	// Only the scalar itself, not a comment after it.
 	rest := line[v.Column-1:]
+	rest = rest[:scalarExtent(rest, v)]
 	if strings.Contains(v.Value, "\n") || !strings.Contains(rest, "}}") && strings.Contains(v.Value, "${{") {
 		fw.manualf(v.Line, "%s spans lines; guard it by hand", what)
 		return
@@ -159,6 +161,35 @@ func (r *rewriter) guardScalar(fw *fileWork, v *yaml.Node, what string) {
 	}
 	start := fw.d.offset(v.Line, v.Column)
 	fw.d.replace(start, start+len(rest), guarded, Edit{Line: v.Line, Description: fmt.Sprintf("%s: token only when vars.%s is not 'true'", what, r.opts.FlagVar)})
+}
+
+// scalarExtent returns how much of s, the text of a line from where the
+// flow scalar v starts, belongs to v; all of s when v goes on past the line.
+func scalarExtent(s string, v *yaml.Node) int {
+	switch {
+	case v.Style&yaml.SingleQuotedStyle != 0:
+		for i := 1; i < len(s); i++ {
+			if s[i] == '\'' {
+				if i+1 < len(s) && s[i+1] == '\'' {
+					i++
+					continue
+				}
+				return i + 1
+			}
+		}
+	case v.Style&yaml.DoubleQuotedStyle != 0:
+		for i := 1; i < len(s); i++ {
+			switch s[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+	case v.Style == 0 && strings.HasPrefix(s, v.Value):
+		return len(v.Value)
+	}
+	return len(s)
 }
 
 // guardBlock rewrites expressions on the lines of a block scalar.
