@@ -16,9 +16,9 @@ var tokenPatterns = []struct {
 	kind string
 	re   *regexp.Regexp
 }{
-	{"npm token", regexp.MustCompile(`npm_[A-Za-z0-9]{36}`)},
-	{"GitHub token", regexp.MustCompile(`gh[pousr]_[A-Za-z0-9]{20,}`)},
-	{"GitHub fine-grained token", regexp.MustCompile(`github_pat_[A-Za-z0-9_]{22,}`)},
+	{"an npm token", regexp.MustCompile(`npm_[A-Za-z0-9]{36}`)},
+	{"a GitHub token", regexp.MustCompile(`gh[pousr]_[A-Za-z0-9]{20,}`)},
+	{"a GitHub fine-grained token", regexp.MustCompile(`github_pat_[A-Za-z0-9_]{22,}`)},
 }
 
 // CheckNoSecret returns an error wrapping ErrSecretValue when s contains
@@ -27,7 +27,7 @@ var tokenPatterns = []struct {
 func CheckNoSecret(s string) error {
 	for _, p := range tokenPatterns {
 		if p.re.MatchString(s) {
-			return fmt.Errorf("refusing a value holding what looks like a %s: %w", p.kind, ErrSecretValue)
+			return fmt.Errorf("refusing a value holding what looks like %s: %w", p.kind, ErrSecretValue)
 		}
 	}
 	return nil
@@ -54,4 +54,35 @@ func checkArgs(args []any) error {
 		}
 	}
 	return nil
+}
+
+// redact replaces everything token-shaped in s.
+func redact(s string) string {
+	for _, p := range tokenPatterns {
+		s = p.re.ReplaceAllLiteralString(s, "[redacted]")
+	}
+	return s
+}
+
+// redactedError is an error whose text had a token cut out; errors.Is and
+// errors.As still see the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// scrub makes sure an error the ledger returns never carries a token in
+// its text, even one the caller passed as a name.
+func scrub(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if r := redact(msg); r != msg {
+		return &redactedError{msg: r, err: err}
+	}
+	return err
 }

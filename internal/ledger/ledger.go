@@ -159,6 +159,10 @@ func (t *tx) query(query string, args ...any) (*sql.Rows, error) {
 // write runs fn in one write transaction, committed when fn returns nil.
 // Errors are prefixed with what, which says what the step was doing.
 func (l *Ledger) write(ctx context.Context, what string, fn func(*tx) error) error {
+	return scrub(l.writeTx(ctx, what, fn))
+}
+
+func (l *Ledger) writeTx(ctx context.Context, what string, fn func(*tx) error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -196,6 +200,10 @@ func (r *reader) query(query string, args ...any) (*sql.Rows, error) {
 // read runs fn in one read-only transaction, which sees one consistent
 // state of the ledger however long it runs.
 func (l *Ledger) read(ctx context.Context, what string, fn func(*reader) error) error {
+	return scrub(l.readTx(ctx, what, fn))
+}
+
+func (l *Ledger) readTx(ctx context.Context, what string, fn func(*reader) error) error {
 	sqlTx, err := l.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return fmt.Errorf("could not %s: %w", what, err)

@@ -239,12 +239,12 @@ func TestWaves(t *testing.T) {
 		t.Errorf("re-plan lost wave 0's state: %+v", w)
 	}
 	for name, bad := range map[string][]Wave{
-		"started wave changes":  {{Number: 0, Members: []string{"acme/c"}}},
-		"started wave removed":  {{Number: 1, Members: []string{"acme/b"}}},
-		"repository twice":      {plan[0], {Number: 1, Members: []string{"acme/a"}}},
-		"unknown repository":    {plan[0], {Number: 1, Members: []string{"acme/zzz"}}},
-		"negative wave":         {plan[0], {Number: -1}},
-		"wave number repeated":  {plan[0], {Number: 1}, {Number: 1}},
+		"started wave changes": {{Number: 0, Members: []string{"acme/c"}}},
+		"started wave removed": {{Number: 1, Members: []string{"acme/b"}}},
+		"repository twice":     {plan[0], {Number: 1, Members: []string{"acme/a"}}},
+		"unknown repository":   {plan[0], {Number: 1, Members: []string{"acme/zzz"}}},
+		"negative wave":        {plan[0], {Number: -1}},
+		"wave number repeated": {plan[0], {Number: 1}, {Number: 1}},
 	} {
 		if err := l.SetWaves(ctx, bad); err == nil {
 			t.Errorf("%s: SetWaves accepted %+v", name, bad)
