@@ -1,0 +1,31 @@
+// Package github implements [forge.Forge] for GitHub.com and GitHub
+// Enterprise Server with go-github v66 and go-git v5.
+//
+// One [Forge] is one identity (a token or a GitHub App installation) and
+// holds the one limiter every request of that identity goes through:
+//   - reads: at most Limits.Reads in flight (8), retried with jittered
+//     backoff after a server error or a broken connection;
+//   - writes: one at a time, at least Limits.WriteInterval (1 s) apart,
+//     never retried blindly: after an unclear failure a lookup decides
+//     whether the write happened;
+//   - content creation (pull requests, issues, comments): evenly spaced
+//     within Limits.ContentPerMinute (80) and Limits.ContentPerHour (400);
+//   - a secondary-limit answer (403 or 429) pauses all writes for its
+//     retry-after, or 60 s doubling on repeats when it gives none, and
+//     halves the creation rate for Limits.Recovery (15 min) at a time;
+//   - a spent primary budget (x-ratelimit-remaining 0) stops every request
+//     until x-ratelimit-reset.
+//
+// Snapshot reads files without cloning (one tree call, then blobs, cached
+// on disk by SHA); Push clones one branch at depth 1 into memory, commits
+// and pushes, replacing a campaign branch only when it is still where
+// cutover last pushed it; EnsurePR and EnsureIssue look before they create,
+// so a retry never opens a second pull request or issue.
+//
+// References:
+//   - https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
+//   - https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api
+//   - https://docs.github.com/en/rest/git/trees#get-a-tree
+//   - https://docs.github.com/en/rest/authentication/permissions-required-for-fine-grained-personal-access-tokens
+//   - https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
+package github
