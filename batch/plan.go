@@ -142,13 +142,15 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 			taken[name] = true
 		}
 	default:
+		// The private-package pick comes before the single-package one so a
+		// repository that is both does not take the only private slot.
 		picks := []struct {
 			label string
 			match func(Candidate) bool
 		}{
 			{"monorepo", func(c Candidate) bool { m, _, _ := kind(c); return m }},
-			{"single-package repository", func(c Candidate) bool { _, s, _ := kind(c); return s }},
 			{"repository with a private package", func(c Candidate) bool { _, _, p := kind(c); return p }},
+			{"single-package repository", func(c Candidate) bool { _, s, p := kind(c); return s && !p }},
 		}
 		for _, p := range picks {
 			for _, c := range pool {

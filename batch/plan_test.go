@@ -44,7 +44,7 @@ func TestMakePlan(t *testing.T) {
 	for _, w := range plan.Waves {
 		got = append(got, w.Repos)
 	}
-	want := [][]string{{"o/b-mono", "o/a-single", "o/c-private"}, {"o/d", "o/e"}, {"o/f"}}
+	want := [][]string{{"o/b-mono", "o/c-private", "o/a-single"}, {"o/d", "o/e"}, {"o/f"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("waves (-want +got):\n%s", diff)
 	}
