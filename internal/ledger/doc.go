@@ -18,7 +18,13 @@
 // through this package is checked by [CheckNoSecret], and a write carrying
 // something shaped like an npm or GitHub token fails with [ErrSecretValue].
 // npm tokens are recorded by the key npm uses to revoke them and by the
-// short prefix npm displays, never by value.
+// short prefix npm displays, never by value. Free text that may quote a
+// token (an error from a push, a command line from a workflow) goes through
+// [Redact] first.
+//
+// A step that finished while the program is being stopped should still be
+// recorded: pass a context that outlives the cancellation
+// (context.WithoutCancel), since a cancelled context rolls the write back.
 //
 // The event log is append-only: there is no method to change or remove an
 // event, and triggers in the schema abort any UPDATE or DELETE on it.

@@ -56,8 +56,12 @@ func checkArgs(args []any) error {
 	return nil
 }
 
-// redact replaces everything token-shaped in s.
-func redact(s string) string {
+// Redact returns s with everything token-shaped replaced by "[redacted]".
+// Free text from elsewhere, such as an error from a failed push or a
+// command line found in a workflow, can be passed through it before it is
+// recorded; the ledger itself refuses token-shaped values rather than
+// altering them silently.
+func Redact(s string) string {
 	for _, p := range tokenPatterns {
 		s = p.re.ReplaceAllLiteralString(s, "[redacted]")
 	}
@@ -71,7 +75,10 @@ type redactedError struct {
 	err error
 }
 
+// Error returns the redacted text.
 func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap returns the original error.
 func (e *redactedError) Unwrap() error { return e.err }
 
 // scrub makes sure an error the ledger returns never carries a token in
@@ -81,7 +88,7 @@ func scrub(err error) error {
 		return nil
 	}
 	msg := err.Error()
-	if r := redact(msg); r != msg {
+	if r := Redact(msg); r != msg {
 		return &redactedError{msg: r, err: err}
 	}
 	return err

@@ -156,3 +156,18 @@ func TestTokenGuard(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	in := "push failed: https://x:" + fakeGitHubToken + "@github.com and NPM_TOKEN=" + fakeNPMToken
+	got := Redact(in)
+	if err := CheckNoSecret(got); err != nil {
+		t.Errorf("Redact left a token: %q", got)
+	}
+	if want := "push failed: https://x:[redacted]@github.com and NPM_TOKEN=[redacted]"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+	if s := "nothing to see"; Redact(s) != s {
+		t.Errorf("Redact changed %q", s)
+	}
+}

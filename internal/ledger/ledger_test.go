@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -60,6 +62,11 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := Open(t.Context(), filepath.Join(t.TempDir(), "missing", "dir", "l.db"), Options{}); err == nil {
 		t.Error("Open in a missing directory: no error")
+	}
+	junk := filepath.Join(t.TempDir(), "junk.db")
+	must(t, os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 512), 0o600))
+	if _, err := Open(t.Context(), junk, Options{}); err == nil || !strings.Contains(err.Error(), junk) {
+		t.Errorf("Open of a file that is no database: %v, want an error naming it", err)
 	}
 }
 
