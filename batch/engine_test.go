@@ -119,7 +119,7 @@ func newFixture(t *testing.T) *fixture {
 			t.Fatal(err)
 		}
 	}
-	fg, err := gh.New(ctx, gh.Options{APIURL: w.URL, Token: testToken, Limits: gh.Limits{}})
+	fg, err := gh.New(ctx, gh.Options{APIURL: w.URL, Token: testToken, Limits: gh.Limits{Disabled: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
