@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -34,7 +35,7 @@ const (
 
 // AppendEvent appends an event to the log and returns it with its ID and
 // time (the ledger's clock). Kind is required; Data, when set, must be a
-// JSON document. Events can never be changed or removed.
+// JSON document, and is stored compacted. Events can never be changed or removed.
 func (l *Ledger) AppendEvent(ctx context.Context, e Event) (Event, error) {
 	err := l.write(ctx, fmt.Sprintf("append event %q", e.Kind), func(t *tx) error {
 		var err error
@@ -51,10 +52,12 @@ func appendEvent(t *tx, e Event) (Event, error) {
 	}
 	var data any
 	if len(e.Data) > 0 {
-		if !json.Valid(e.Data) {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, e.Data); err != nil {
 			return e, errors.New("event data is not valid JSON")
 		}
-		data = string(e.Data)
+		e.Data = buf.Bytes()
+		data = buf.String()
 	}
 	var wave any
 	if e.Wave != nil {

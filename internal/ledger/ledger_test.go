@@ -485,7 +485,7 @@ func TestEvents(t *testing.T) {
 	in := []Event{
 		{Kind: "inventory.done", Message: "3 repositories"},
 		{Kind: "apply.start", Wave: &one},
-		{Kind: "apply.repo", Repo: "acme/a", Wave: &one, Data: json.RawMessage(`{"files":2}`)},
+		{Kind: "apply.repo", Repo: "acme/a", Wave: &one, Data: json.RawMessage(`{ "files": 2 }`)},
 		{Kind: "apply.repo", Repo: "acme/b", Wave: &two},
 	}
 	var stored []Event
@@ -494,6 +494,9 @@ func TestEvents(t *testing.T) {
 		got, err := l.AppendEvent(ctx, e)
 		must(t, err)
 		stored = append(stored, got)
+	}
+	if string(stored[2].Data) != `{"files":2}` {
+		t.Errorf("event data stored as %s, want it compacted", stored[2].Data)
 	}
 	if _, err := l.AppendEvent(ctx, Event{}); err == nil {
 		t.Error("event without kind: no error")
