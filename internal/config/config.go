@@ -31,6 +31,46 @@ type Config struct {
 	Waves Waves `toml:"waves"`
 	// PR configures the campaign's pull requests.
 	PR PR `toml:"pr"`
+	// Schedule lists the jobs `cutover schedule` runs.
+	Schedule Schedule `toml:"schedule"`
+	// Sweep configures the rotation reminders of `cutover sweep`.
+	Sweep Sweep `toml:"sweep"`
+	// Lint configures the policy rules of `cutover lint`.
+	Lint Lint `toml:"lint"`
+}
+
+// Schedule is the [schedule] table.
+type Schedule struct {
+	// Job lists the scheduled jobs, one [[schedule.job]] table each.
+	Job []Job `toml:"job"`
+}
+
+// Job is one [[schedule.job]]: what to run and when.
+type Job struct {
+	// Name names the job in logs, the ledger and --once.
+	Name string `toml:"name"`
+	// Spec is a five-field cron spec or a descriptor such as "@daily", with an optional "CRON_TZ=Zone " prefix.
+	Spec string `toml:"spec"`
+	// Run is what the job does: status, apply-next-wave, sweep or report.
+	Run string `toml:"run"`
+}
+
+// Sweep is the [sweep] table.
+type Sweep struct {
+	// AgeDays is the token age, in days, at which rotation reminders start.
+	AgeDays int `toml:"age_days"`
+	// ExpiryDays is how many days before a token's expiry the reminder escalates.
+	ExpiryDays int `toml:"expiry_days"`
+	// EscalateDays are the days before expiry at which the reminder escalates further, largest first.
+	EscalateDays []int `toml:"escalate_days"`
+	// WebhookURL receives a JSON POST (with a Slack-compatible text field) per sweep that sends reminders.
+	WebhookURL string `toml:"webhook_url"`
+}
+
+// Lint is the [lint] table.
+type Lint struct {
+	// RequireEnvironment makes a publishing job without a GitHub environment a violation.
+	RequireEnvironment bool `toml:"require_environment"`
 }
 
 // Campaign is the [campaign] table.
@@ -181,6 +221,18 @@ func (c *Config) ApplyDefaults() {
 			*p = []string{}
 		}
 	}
+	if c.Schedule.Job == nil {
+		c.Schedule.Job = []Job{}
+	}
+	if c.Sweep.AgeDays == 0 {
+		c.Sweep.AgeDays = 60
+	}
+	if c.Sweep.ExpiryDays == 0 {
+		c.Sweep.ExpiryDays = 14
+	}
+	if c.Sweep.EscalateDays == nil {
+		c.Sweep.EscalateDays = []int{7, 3, 1}
+	}
 }
 
 func setString(p *string, def string) {
@@ -322,6 +374,52 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.Waves.MaxFailureRatio < 0 || c.Waves.MaxFailureRatio > 1 {
 		add(fmt.Sprintf("%g is out of range; want 0 to 1", c.Waves.MaxFailureRatio), "waves", "max_failure_ratio")
+	}
+	errs = append(errs, c.validateOperations()...)
+	return errs
+}
+
+// jobRuns are the accepted values of schedule.job.run.
+var jobRuns = []string{"status", "apply-next-wave", "sweep", "report"}
+
+// validateOperations checks [[schedule.job]], [sweep] and [lint]. Cron specs
+// are parsed by the scheduler, which names the job in its errors.
+func (c *Config) validateOperations() []fieldError {
+	var errs []fieldError
+	add := func(msg string, key ...string) { errs = append(errs, fieldError{key: key, msg: msg}) }
+	seen := map[string]bool{}
+	for i, j := range c.Schedule.Job {
+		switch {
+		case strings.TrimSpace(j.Name) == "":
+			add(fmt.Sprintf("job %d has no name", i+1), "schedule", "job")
+		case seen[j.Name]:
+			add(fmt.Sprintf("job %q is defined twice", j.Name), "schedule", "job")
+		}
+		seen[j.Name] = true
+		if strings.TrimSpace(j.Spec) == "" {
+			add(fmt.Sprintf("job %q has no spec (a cron spec such as \"0 3 * * *\" or \"@daily\")", j.Name), "schedule", "job")
+		}
+		if !slices.Contains(jobRuns, j.Run) {
+			add(fmt.Sprintf("job %q: run %q is not a job kind; want one of %s", j.Name, j.Run, strings.Join(jobRuns, ", ")), "schedule", "job")
+		}
+	}
+	if c.Sweep.AgeDays < 1 || c.Sweep.AgeDays > 365 {
+		add(fmt.Sprintf("%d is out of range; want 1 to 365 days", c.Sweep.AgeDays), "sweep", "age_days")
+	}
+	if c.Sweep.ExpiryDays < 1 || c.Sweep.ExpiryDays > 90 {
+		add(fmt.Sprintf("%d is out of range; want 1 to 90 days", c.Sweep.ExpiryDays), "sweep", "expiry_days")
+	}
+	for i, d := range c.Sweep.EscalateDays {
+		if d < 0 || d >= c.Sweep.ExpiryDays || (i > 0 && d >= c.Sweep.EscalateDays[i-1]) {
+			add(fmt.Sprintf("%v: want days before expiry, largest first, each below expiry_days (%d)", c.Sweep.EscalateDays, c.Sweep.ExpiryDays), "sweep", "escalate_days")
+			break
+		}
+	}
+	if c.Sweep.WebhookURL != "" {
+		// The URL itself is often a secret (chat webhooks): never echo it.
+		if u, err := url.Parse(c.Sweep.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("is not an absolute http(s) URL", "sweep", "webhook_url")
+		}
 	}
 	return errs
 }
