@@ -134,19 +134,9 @@ func (f *Forge) Permissions(ctx context.Context, repo forge.Repo) ([]PermissionC
 		"actions":        {"GET", base + "environments?per_page=1", nil},
 	}
 	var out []PermissionCheck
+	contents := false
 	for _, p := range needs {
 		c := PermissionCheck{Permission: p}
-		if p.Name == "workflows" {
-			c.Status, c.Detail = Unverified, "a fine-grained token's workflows permission shows only when a push touches .github/workflows"
-			if f.probeWF {
-				c.Status, c.Detail, err = f.probeWorkflows(ctx, repo, owner, name, nonce)
-				if err != nil {
-					return nil, err
-				}
-			}
-			out = append(out, c)
-			continue
-		}
 		pr, ok := probes[p.Name]
 		if !ok {
 			c.Status, c.Detail = Unverified, "no probe for this permission"
@@ -170,7 +160,27 @@ func (f *Forge) Permissions(ctx context.Context, repo forge.Repo) ([]PermissionC
 		default:
 			c.Status, c.Detail = Unverified, fmt.Sprintf("%s %s answered %d", pr.method, pr.path, status)
 		}
+		if p.Name == "contents" && c.Status == Granted {
+			contents = true
+		}
 		out = append(out, c)
+	}
+	for i, c := range out {
+		if c.Name != "workflows" {
+			continue
+		}
+		switch {
+		case !f.probeWF:
+			c.Detail = "a fine-grained token's workflows permission shows only when a push touches .github/workflows"
+		case !contents:
+			c.Detail = "without contents write no push can tell"
+		default:
+			c.Status, c.Detail, err = f.probeWorkflows(ctx, repo, owner, name, nonce)
+			if err != nil {
+				return nil, err
+			}
+		}
+		out[i] = c
 	}
 	return out, nil
 }
@@ -185,17 +195,33 @@ func escapeBranch(branch string) string {
 }
 
 // probe sends one request and returns its status and the endpoint's
-// X-Accepted-GitHub-Permissions.
+// X-Accepted-GitHub-Permissions. Probes change nothing, so a server error
+// or a broken connection is simply retried.
 func (f *Forge) probe(ctx context.Context, method, path string, body any) (int, string, error) {
-	req, err := f.client.NewRequest(method, path, body)
-	if err != nil {
-		return 0, "", err
+	var lastErr error
+	for attempt := 0; attempt <= f.lim.lim.Retries; attempt++ {
+		if attempt > 0 {
+			if err := f.sleep(ctx, f.lim.backoff(attempt-1)); err != nil {
+				return 0, "", err
+			}
+		}
+		req, err := f.client.NewRequest(method, path, body)
+		if err != nil {
+			return 0, "", err
+		}
+		resp, err := f.do(ctx, func() (*gh.Response, error) { return f.client.Do(ctx, req, nil) })
+		if resp != nil && resp.Response != nil && resp.StatusCode < 500 {
+			return resp.StatusCode, resp.Header.Get("X-Accepted-Github-Permissions"), nil
+		}
+		if err == nil || !ambiguous(ctx, err) {
+			if resp != nil && resp.Response != nil {
+				return resp.StatusCode, "", nil
+			}
+			return 0, "", err
+		}
+		lastErr = err
 	}
-	resp, err := f.do(ctx, func() (*gh.Response, error) { return f.client.Do(ctx, req, nil) })
-	if resp == nil || resp.Response == nil {
-		return 0, "", err
-	}
-	return resp.StatusCode, resp.Header.Get("X-Accepted-Github-Permissions"), nil
+	return 0, "", lastErr
 }
 
 // probeWorkflows pushes a scratch branch adding a manual-only workflow and
