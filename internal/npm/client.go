@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -78,6 +79,9 @@ type Client struct {
 	// remembered is the last approved OTP; a pointer, so that printing a
 	// Client value shows an address, never the code.
 	remembered atomic.Pointer[otpMemo]
+	// asking lets one request at a time ask OTP for a code.
+	asking  chan struct{}
+	askOnce sync.Once
 }
 
 // otpMemo is an approved OTP and when it was approved; never mutated.
@@ -253,17 +257,41 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		if asked >= 3 {
 			return &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: "the one-time password was rejected three times", Err: ErrOTPRequired}
 		}
-		c.log().Info("npm registry asks for a one-time password", "op", cl.op, "package", cl.pkg, "web", ch.AuthURL != "")
-		next, err := c.OTP.OTP(ctx, ch)
+		next, err := c.askOTP(ctx, cl, ch, rejected)
 		if err != nil {
 			return &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: "no one-time password", Err: fmt.Errorf("%w: %w", ErrOTPRequired, err)}
 		}
 		if next == "" || next == rejected {
 			return &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: "the one-time password was rejected", Err: ErrOTPRequired}
 		}
-		c.rememberOTP(next)
 		otp = next
 	}
+}
+
+// askOTP answers a challenge. Concurrent requests that are challenged
+// together ask the OTPSource one at a time, and a request that waited takes
+// the OTP the one before it got approved (unless that is the one its
+// registry just rejected), so a batch needs one approval per window.
+func (c *Client) askOTP(ctx context.Context, cl call, ch Challenge, rejected string) (string, error) {
+	c.askOnce.Do(func() { c.asking = make(chan struct{}, 1) })
+	select {
+	case c.asking <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-c.asking }()
+	if otp := c.rememberedOTP(); otp != "" && otp != rejected {
+		return otp, nil
+	}
+	c.log().Info("npm registry asks for a one-time password", "op", cl.op, "package", cl.pkg, "web", ch.AuthURL != "")
+	next, err := c.OTP.OTP(ctx, ch)
+	if err != nil {
+		return "", err
+	}
+	if next != "" && next != rejected {
+		c.rememberOTP(next)
+	}
+	return next, nil
 }
 
 // challenge recognises an EOTP answer: 401 with www-authenticate naming OTP,
