@@ -85,7 +85,6 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 		if err := e.Ledger.SetWaveState(ctx, o.Wave, ledger.WaveRunning, ""); err != nil {
 			return sum, err
 		}
-		e.event(ctx, "wave.start", "", &o.Wave, fmt.Sprintf("apply wave %d (%d repositories)", o.Wave, len(members)))
 	}
 	sum.Outcomes = each(ctx, e, sum.Step, members, func(s string) string { return s }, func(ctx context.Context, name string) Outcome {
 		out := e.applyRepo(ctx, name, o.Execute)

@@ -293,7 +293,7 @@ func TestCampaignOnSandbox(t *testing.T) {
 	for _, ev := range snap.Events {
 		kinds[ev.Kind]++
 	}
-	if kinds["pr.opened"] != 6 || kinds["flag.on"] != 3 || kinds["flag.off"] != 1 {
+	if kinds["pr.opened"] != 6 || kinds[ledger.EventFlag] != 4 {
 		t.Errorf("events: %v", kinds)
 	}
 }

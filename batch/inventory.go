@@ -99,17 +99,19 @@ func short(sha string) string {
 
 // step records a repository's step outcome; ledger errors are logged.
 func (e *Engine) step(ctx context.Context, name string, o Outcome) {
-	s := ledger.Step{Repo: o.Repo, Name: name, Reason: o.Reason, Hint: o.Hint}
+	// Error texts may quote anything a forge or registry said: the ledger
+	// refuses token-shaped values, so they are redacted first.
+	s := ledger.Step{Repo: o.Repo, Name: name, Reason: ledger.Redact(o.Reason), Hint: ledger.Redact(o.Hint)}
 	switch o.Kind {
 	case Failed, Manual:
-		s.Outcome, s.Error = ledger.OutcomeFailed, o.Detail
+		s.Outcome, s.Error = ledger.OutcomeFailed, ledger.Redact(o.Detail)
 		if o.Kind == Manual {
 			s.Reason = "manual: " + o.Reason
 		}
 	case Skipped:
 		s.Outcome = ledger.OutcomeSkipped
 		if s.Reason == "" {
-			s.Reason = o.Detail
+			s.Reason = ledger.Redact(o.Detail)
 		}
 	default:
 		s.Outcome = ledger.OutcomeOK
@@ -121,7 +123,7 @@ func (e *Engine) step(ctx context.Context, name string, o Outcome) {
 
 // event appends to the ledger's event log; errors are logged.
 func (e *Engine) event(ctx context.Context, kind, repo string, wave *int, msg string) {
-	if _, err := e.Ledger.AppendEvent(ctx, ledger.Event{Kind: kind, Repo: repo, Wave: wave, Message: msg}); err != nil {
+	if _, err := e.Ledger.AppendEvent(ctx, ledger.Event{Kind: kind, Repo: repo, Wave: wave, Message: ledger.Redact(msg)}); err != nil {
 		e.Logger.Error("ledger: append event", "kind", kind, "error", err)
 	}
 }

@@ -59,7 +59,6 @@ func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 		kw = append(kw, Wave{Number: w.Number, Name: w.Name, Repos: w.Members})
 	}
 	plan.Waves = append(kw, plan.Waves...)
-	e.event(ctx, "plan", "", nil, fmt.Sprintf("%d waves planned, %d repositories skipped", len(plan.Waves), len(plan.Skipped)))
 	return plan, nil
 }
 
@@ -92,13 +91,9 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 		if err != nil {
 			return failed(c.Repo, "status failed", err, "run status again")
 		}
-		before := c.State + "/" + c.Checks
 		c.State, c.Checks, c.Mergeable, c.Draft = prState(pr.State), pr.Checks, pr.Mergeable, pr.Draft
 		if err := e.Ledger.RecordChange(ctx, c); err != nil {
 			return failed(c.Repo, "ledger error", err, "check the ledger file")
-		}
-		if now := c.State + "/" + c.Checks; now != before {
-			e.event(ctx, "pr.status", c.Repo, nil, fmt.Sprintf("#%d %s -> %s", c.PRNumber, before, now))
 		}
 		return Outcome{Kind: OK, Detail: fmt.Sprintf("#%d %s, checks %s", pr.Number, c.State, c.Checks), URL: pr.URL}
 	})
@@ -117,8 +112,6 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 			if err := e.Ledger.SetWaveState(ctx, w.Number, ledger.WaveDone, ""); err != nil {
 				return sum, nil, err
 			}
-			n := w.Number
-			e.event(ctx, "wave.done", "", &n, fmt.Sprintf("wave %d met its gate", w.Number))
 			state = ledger.WaveDone
 		}
 		ws = append(ws, WaveStatus{Number: w.Number, Name: w.Name, State: state, Gate: res})
@@ -138,9 +131,10 @@ type FlagTarget struct {
 // would do nothing there); off always applies.
 func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary, error) {
 	e.defaults()
-	value, kind := "false", "flag.off"
+	// The ledger records every flip as a flag.set event.
+	value, kind := "false", "flag off"
 	if on {
-		value, kind = "true", "flag.on"
+		value, kind = "true", "flag on"
 	}
 	sum := Summary{Step: kind}
 	names := target.Repos
@@ -173,7 +167,6 @@ func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary,
 		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
 			return failed(name, "ledger error", err, "check the ledger file")
 		}
-		e.event(ctx, kind, name, target.Wave, fmt.Sprintf("%s=%s on %s", e.Opts.FlagVar, value, name))
 		o := Outcome{Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
 		e.step(ctx, "flag", o)
 		return o
