@@ -1,0 +1,109 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cutover/cutover/internal/ledger"
+)
+
+// JobFuncs returns the runners of the job kinds the engine does itself:
+// status, apply-next-wave and sweep (executed, with sw). report is the
+// runner of report jobs; nil leaves that kind out.
+func (e *Engine) JobFuncs(sw SweepOptions, report JobFunc) map[string]JobFunc {
+	e.defaults()
+	fns := map[string]JobFunc{
+		JobStatus:        e.statusJob,
+		JobApplyNextWave: e.ApplyNextWave,
+		JobSweep: func(ctx context.Context) (RunResult, error) {
+			o := sw
+			o.Execute = true
+			res, err := e.Sweep(ctx, o)
+			if err != nil {
+				return RunResult{}, err
+			}
+			out := RunResult{Outcome: ledger.OutcomeOK, Message: fmt.Sprintf("%d reminder(s) due, %d new or escalated, %d resolved", len(res.Reminders), len(res.Changed()), len(res.Resolved))}
+			if res.Summary.Failed() || len(res.Problems) > 0 {
+				out.Outcome = ledger.OutcomeFailed
+				out.Message += fmt.Sprintf("; %d repositories failed", res.Summary.Count(Failed))
+				if len(res.Problems) > 0 {
+					out.Message += "; " + strings.Join(res.Problems, "; ")
+				}
+			}
+			return out, nil
+		},
+	}
+	if report != nil {
+		fns[JobReport] = report
+	}
+	return fns
+}
+
+func (e *Engine) statusJob(ctx context.Context) (RunResult, error) {
+	sum, waves, err := e.Status(ctx)
+	if err != nil {
+		return RunResult{}, err
+	}
+	states := map[string]int{}
+	for _, w := range waves {
+		states[w.State]++
+	}
+	var parts []string
+	for _, s := range []string{ledger.WavePlanned, ledger.WaveRunning, ledger.WaveGated, ledger.WaveDone} {
+		if states[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", states[s], s))
+		}
+	}
+	msg := fmt.Sprintf("%d pull requests refreshed, %d failed; waves: %s", sum.Count(OK), sum.Count(Failed), strings.Join(parts, ", "))
+	if len(parts) == 0 {
+		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(OK), sum.Count(Failed))
+	}
+	if sum.Failed() {
+		return RunResult{Outcome: ledger.OutcomeFailed, Message: msg}, nil
+	}
+	return RunResult{Outcome: ledger.OutcomeOK, Message: msg}, nil
+}
+
+// ApplyNextWave applies (executes) the first wave that is planned or was
+// interrupted while running, only when the gate of the wave before it
+// passes; otherwise the run is skipped with the gate's reasons. Wave 0, the
+// canaries, is never started here: a person starts it with
+// `cutover apply --wave 0 --execute`.
+func (e *Engine) ApplyNextWave(ctx context.Context) (RunResult, error) {
+	e.defaults()
+	waves, err := e.Ledger.Waves(ctx)
+	if err != nil {
+		return RunResult{}, err
+	}
+	if len(waves) == 0 {
+		return RunResult{Outcome: ledger.OutcomeSkipped, Message: "no waves planned: run cutover plan"}, nil
+	}
+	var next *ledger.Wave
+	for i := range waves {
+		if waves[i].State == ledger.WavePlanned || waves[i].State == ledger.WaveRunning {
+			next = &waves[i]
+			break
+		}
+	}
+	if next == nil {
+		return RunResult{Outcome: ledger.OutcomeSkipped, Message: "every wave has been applied"}, nil
+	}
+	if next.Number == 0 && next.State == ledger.WavePlanned {
+		return RunResult{Outcome: ledger.OutcomeSkipped, Message: "wave 0 (the canaries) is started by hand: cutover apply --wave 0 --execute"}, nil
+	}
+	sum, err := e.Apply(ctx, ApplyOptions{Wave: next.Number, Execute: true})
+	var gate *GateError
+	if errors.As(err, &gate) {
+		return RunResult{Outcome: ledger.OutcomeSkipped, Message: fmt.Sprintf("wave %d waits: wave %d has not met its gate: %s", gate.Wave, gate.Wave-1, strings.Join(gate.Reasons, "; "))}, nil
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return RunResult{}, err
+	}
+	msg := fmt.Sprintf("wave %d applied: %d ok, %d skipped, %d manual, %d failed", next.Number, sum.Count(OK), sum.Count(Skipped), sum.Count(Manual), sum.Count(Failed))
+	if sum.Failed() {
+		return RunResult{Outcome: ledger.OutcomeFailed, Message: msg}, nil
+	}
+	return RunResult{Outcome: ledger.OutcomeOK, Message: msg}, nil
+}
