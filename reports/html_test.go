@@ -1,0 +1,227 @@
+package reports
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// dataURLs are the links the report's data provides: the only absolute
+// addresses the page may hold.
+func dataURLs(r *Report) map[string]bool {
+	ok := map[string]bool{}
+	add := func(u string) {
+		if u != "" {
+			ok[u] = true
+		}
+	}
+	for _, c := range r.Repos {
+		if c.PR != nil {
+			add(c.PR.URL)
+		}
+		for _, p := range c.Packages {
+			add(p.URL)
+		}
+		for _, tp := range c.TrustedPublishers {
+			add(tp.SettingsURL)
+		}
+		for _, cn := range c.Canaries {
+			add(cn.URL)
+		}
+		for _, m := range c.ManualSteps {
+			add(m.URL)
+		}
+	}
+	return ok
+}
+
+func parseHTML(t *testing.T, page []byte) *html.Node {
+	t.Helper()
+	doc, err := html.Parse(bytes.NewReader(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func walk(n *html.Node, fn func(*html.Node)) {
+	fn(n)
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		walk(c, fn)
+	}
+}
+
+func attr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	walk(n, func(c *html.Node) {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	})
+	return b.String()
+}
+
+func TestHTML(t *testing.T) {
+	t.Parallel()
+	r := Build(loadSnapshot(t), fixtureMeta())
+	page, err := HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := parseHTML(t, page)
+	allowed := dataURLs(r)
+	var scripts, styles []*html.Node
+	var csp string
+	tables, heads := 0, 0
+	walk(doc, func(n *html.Node) {
+		if n.Type != html.ElementNode {
+			return
+		}
+		switch n.DataAtom {
+		case atom.Script:
+			scripts = append(scripts, n)
+		case atom.Style:
+			styles = append(styles, n)
+		case atom.Link, atom.Img, atom.Iframe, atom.Object, atom.Embed, atom.Base, atom.Form:
+			t.Errorf("the page has a <%s> element", n.Data)
+		case atom.Meta:
+			if v, _ := attr(n, "http-equiv"); v == "Content-Security-Policy" {
+				csp, _ = attr(n, "content")
+			}
+		case atom.Table:
+			tables++
+		case atom.Th:
+			heads++
+			if s, _ := attr(n, "scope"); s != "col" && s != "row" {
+				t.Errorf("<th> %q has scope %q, want col or row", textOf(n), s)
+			}
+		}
+		for _, a := range n.Attr {
+			key := strings.ToLower(a.Key)
+			switch {
+			case key == "src" || key == "srcset" || key == "action" || key == "formaction" || key == "xlink:href":
+				t.Errorf("<%s %s=%q>: the page must not load anything", n.Data, a.Key, a.Val)
+			case strings.HasPrefix(key, "on"):
+				t.Errorf("<%s> has an event handler attribute %s=%q", n.Data, a.Key, a.Val)
+			case key == "href" && !strings.HasPrefix(a.Val, "#") && !allowed[a.Val]:
+				t.Errorf("<%s href=%q> is not a link the data provides", n.Data, a.Val)
+			case key == "style":
+				t.Errorf("<%s style=%q>: inline style attributes are blocked by the CSP", n.Data, a.Val)
+			}
+		}
+	})
+	if tables < 5 || heads == 0 {
+		t.Errorf("%d tables with %d headers, want the waves, repositories, failures, revoked tokens and canaries tables", tables, heads)
+	}
+	if len(scripts) != 1 || len(styles) != 1 {
+		t.Fatalf("%d scripts and %d styles, want one of each", len(scripts), len(styles))
+	}
+	for _, el := range []*html.Node{scripts[0], styles[0]} {
+		sum := sha256.Sum256([]byte(textOf(el)))
+		if h := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(csp, h) {
+			t.Errorf("the CSP %q does not allow the inline <%s> (%s)", csp, el.Data, h)
+		}
+	}
+	if !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("the CSP %q does not forbid loading by default", csp)
+	}
+	if css := textOf(styles[0]); strings.Contains(css, "url(") || strings.Contains(css, "@import") {
+		t.Error("the CSS loads something")
+	}
+
+	// Text from repositories is text, never markup.
+	for _, raw := range []string{"<script>alert", "<img src=x", "<b>team</b>"} {
+		if bytes.Contains(page, []byte(raw)) {
+			t.Errorf("the page holds %q unescaped", raw)
+		}
+	}
+	found := map[string]bool{}
+	walk(doc, func(n *html.Node) {
+		if n.Type == html.TextNode {
+			for _, s := range []string{"acme/<script>alert(1)</script>", "xss-<img src=x onerror=alert(1)>", "@acme/<b>team</b>"} {
+				if strings.Contains(n.Data, s) {
+					found[s] = true
+				}
+			}
+		}
+	})
+	if len(found) != 3 {
+		t.Errorf("injection payloads shown as text: %v, want all three", found)
+	}
+
+	// Every repository has its card, and the table links to it.
+	for _, want := range []string{`id="r0"`, `href="#r0"`, `id="r12"`, `id="repo-table"`, `<caption>`, `aria-labelledby="wc-t wc-d"`, `class="line-remaining"`} {
+		if !bytes.Contains(page, []byte(want)) {
+			t.Errorf("the page has no %s", want)
+		}
+	}
+}
+
+// TestHTMLControlsHiddenWithoutScript checks that the page reads without
+// JavaScript: the filter controls, which need it, start hidden.
+func TestHTMLControlsHiddenWithoutScript(t *testing.T) {
+	t.Parallel()
+	page, err := HTML(Build(loadSnapshot(t), fixtureMeta()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(page, []byte(`<div class="controls" hidden>`)) {
+		t.Error("the filter controls are not hidden for readers without JavaScript")
+	}
+}
+
+func TestHTMLSize(t *testing.T) {
+	t.Parallel()
+	r := Build(synth(1000), fixtureMeta())
+	page, err := HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 2 << 20
+	t.Logf("report.html for 1,000 repositories: %d bytes", len(page))
+	if len(page) > limit {
+		t.Errorf("report.html for 1,000 repositories is %d bytes, over %d", len(page), limit)
+	}
+}
+
+// BenchmarkReport builds the report of 500 repositories and renders all three outputs.
+func BenchmarkReport(b *testing.B) {
+	for _, n := range []int{500, 1000} {
+		snap := synth(n)
+		b.Run(fmt.Sprintf("%drepos", n), func(b *testing.B) {
+			var size int
+			for b.Loop() {
+				r := Build(snap, fixtureMeta())
+				j, err := JSON(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h, err := HTML(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := Markdown(r)
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(j) + len(h) + len(m)
+			}
+			b.ReportMetric(float64(size), "bytes/op-output")
+		})
+	}
+}
