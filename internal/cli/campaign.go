@@ -40,6 +40,7 @@ var newForge = func(ctx context.Context, app *App) (forge.Forge, error) {
 	token := app.Getenv(app.Config.GitHub.TokenEnv)
 	return gh.New(ctx, gh.Options{
 		APIURL: app.Config.GitHub.APIURL, Token: token, Getenv: app.Getenv, Logger: app.Logger,
+		Limits: gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author: forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
 	})
 }
@@ -460,4 +461,3 @@ apply (executed) are redone; other steps are redone by their own commands.`,
 	f.register(cmd, true)
 	return cmd
 }
-

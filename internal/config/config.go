@@ -131,6 +131,8 @@ type GitHub struct {
 	APIURL string `toml:"api_url"`
 	// TokenEnv names the environment variable that holds a GitHub token.
 	TokenEnv string `toml:"token_env"`
+	// Pacing is "github" (pace API requests as GitHub advises) or "off" (no pacing, for a server without rate limits such as the sandbox).
+	Pacing string `toml:"pacing"`
 }
 
 // Log is the [log] table.
@@ -176,6 +178,7 @@ func Default() *Config {
 func (c *Config) ApplyDefaults() {
 	setString(&c.NPM.TokenEnv, "NPM_TOKEN")
 	setString(&c.GitHub.TokenEnv, "GITHUB_TOKEN")
+	setString(&c.GitHub.Pacing, "github")
 	setString(&c.Log.Level, "info")
 	setString(&c.Log.Format, "auto")
 	if c.Secrets.Env == nil {
@@ -316,6 +319,9 @@ func (c *Config) validate() []fieldError {
 	}
 	if !envNameRE.MatchString(c.GitHub.TokenEnv) {
 		add(fmt.Sprintf("%q is not an environment variable name", c.GitHub.TokenEnv), "github", "token_env")
+	}
+	if c.GitHub.Pacing != "github" && c.GitHub.Pacing != "off" {
+		add(fmt.Sprintf("%q is not a pacing; want github or off", c.GitHub.Pacing), "github", "pacing")
 	}
 	if !slices.Contains(logLevels, c.Log.Level) {
 		add(fmt.Sprintf("%q is not a log level; want one of %s", c.Log.Level, strings.Join(logLevels, ", ")), "log", "level")

@@ -175,7 +175,7 @@ func TestParseErrors(t *testing.T) {
 			src:  "[npm]\nregistry = \"\"\"\nfake = 1\n\"\"\"\n[github]\nfake = 2\n",
 			want: []string{
 				`config "c.toml": line 2: npm.registry: "fake = 1" is not an absolute http(s) URL`,
-				`config "c.toml": line 6: unknown key "fake" in [github] (want one of: org, api_url, token_env)`,
+				`config "c.toml": line 6: unknown key "fake" in [github] (want one of: org, api_url, token_env, pacing)`,
 			},
 		},
 		{
