@@ -40,8 +40,10 @@ func TestVerifyCanaries(t *testing.T) {
 		failing []string
 	}{
 		{
-			name:    "published through OIDC",
-			publish: func(t *testing.T, e *env) { e.release(t, "acme/widget", "release.yml", "", pkg, "2.0.0-canary.1", "canary") },
+			name: "published through OIDC",
+			publish: func(t *testing.T, e *env) {
+				e.release(t, "acme/widget", "release.yml", "", pkg, "2.0.0-canary.1", "canary")
+			},
 		},
 		{
 			name: "published with a token",
@@ -86,8 +88,10 @@ func TestVerifyCanaries(t *testing.T) {
 			opts: batch.VerifyOptions{Version: "2.0.0-canary.1"},
 		},
 		{
-			name:    "the dist-tag points elsewhere",
-			publish: func(t *testing.T, e *env) { e.release(t, "acme/widget", "release.yml", "", pkg, "2.0.0-canary.1", "next") },
+			name: "the dist-tag points elsewhere",
+			publish: func(t *testing.T, e *env) {
+				e.release(t, "acme/widget", "release.yml", "", pkg, "2.0.0-canary.1", "next")
+			},
 			opts:    batch.VerifyOptions{Version: "2.0.0-canary.1", Tag: "canary"},
 			failing: []string{"dist-tag"},
 		},
