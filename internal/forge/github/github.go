@@ -238,6 +238,7 @@ func (f *Forge) write(ctx context.Context, send func() error, done func() (bool,
 			return err
 		}
 		f.log.Debug("github: a write failed without a clear answer, looking it up", "error", err)
+		f.stats.lookups.Add(1)
 		var ok bool
 		var lerr error
 		for look := 0; look <= lim.Retries; look++ {
@@ -255,6 +256,7 @@ func (f *Forge) write(ctx context.Context, send func() error, done func() (bool,
 			return fmt.Errorf("%w (and the lookup that would tell whether it happened failed: %v)", err, lerr)
 		}
 		if ok {
+			f.stats.lookupsDone.Add(1)
 			return nil
 		}
 	}

@@ -289,7 +289,8 @@ func (l *limiter) recoverLocked(now time.Time) {
 // secondaryHit records a secondary-limit answer: writes (and reads, when a
 // read was refused) pause for retryAfter, or for SecondaryPause doubling
 // with each hit in a row when the answer gave none, and the creation rate
-// halves. It returns how long the refused request should wait.
+// halves, once for refusals that arrive during one pause. It returns how
+// long the refused request should wait.
 func (l *limiter) secondaryHit(kind requestKind, retryAfter time.Duration, given bool) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -302,11 +303,14 @@ func (l *limiter) secondaryHit(kind requestKind, retryAfter time.Duration, given
 	}
 	d += time.Duration(l.rand() * float64(d) / 10)
 	until := now.Add(d)
+	// Requests refused together are one event: halve once per pause.
+	if !now.Before(l.writesPausedUntil) {
+		l.factor = math.Max(minFactor, l.factor/2)
+	}
 	l.writesPausedUntil = later(l.writesPausedUntil, until)
 	if kind == kindRead {
 		l.readsPausedUntil = later(l.readsPausedUntil, until)
 	}
-	l.factor = math.Max(minFactor, l.factor/2)
 	l.lastChange = now
 	l.gen++
 	l.nextContent = later(l.nextContent, until)
@@ -323,8 +327,8 @@ func (l *limiter) secondaryHit(kind requestKind, retryAfter time.Duration, given
 	return d
 }
 
-// writeSucceeded ends a run of secondary hits.
-func (l *limiter) writeSucceeded() {
+// succeeded ends a run of secondary hits.
+func (l *limiter) succeeded() {
 	l.mu.Lock()
 	l.hits = 0
 	l.mu.Unlock()

@@ -31,11 +31,14 @@ type Stats struct {
 	// BlobsFetched and BlobsCached count blobs read from the API and from
 	// the cache by Snapshot.
 	BlobsFetched, BlobsCached int64
+	// Lookups counts writes that failed without a clear answer and were
+	// looked up; LookupsDone those the lookup found done, not sent again.
+	Lookups, LookupsDone int64
 }
 
 // counters are the live Stats.
 type counters struct {
-	requests, content, retries, secondary, primary, blobsFetched, blobsCached atomic.Int64
+	requests, content, retries, secondary, primary, blobsFetched, blobsCached, lookups, lookupsDone atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -43,6 +46,7 @@ func (c *counters) snapshot() Stats {
 		Requests: c.requests.Load(), Content: c.content.Load(), Retries: c.retries.Load(),
 		SecondaryLimits: c.secondary.Load(), PrimaryLimits: c.primary.Load(),
 		BlobsFetched: c.blobsFetched.Load(), BlobsCached: c.blobsCached.Load(),
+		Lookups: c.lookups.Load(), LookupsDone: c.lookupsDone.Load(),
 	}
 }
 
@@ -144,8 +148,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			errTries++
 			continue
 		}
-		if kind != kindRead && resp.StatusCode < 400 {
-			t.lim.writeSucceeded()
+		if resp.StatusCode < 400 {
+			t.lim.succeeded()
 		}
 		return resp, nil
 	}
