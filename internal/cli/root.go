@@ -45,6 +45,7 @@ func commands(app *App) []*cobra.Command {
 		newStatusCmd(app),
 		newFlagCmd(app),
 		newRetryCmd(app),
+		newSandboxCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
 		// cobra adds "completion" and "help" itself.

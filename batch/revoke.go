@@ -1,0 +1,538 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/npm"
+)
+
+// RevokeTokensOptions select the npm tokens RevokeTokens revokes. Every
+// selector given must match (they combine with AND); at least one is
+// required, so an empty selection never means every token.
+type RevokeTokensOptions struct {
+	// Keys selects tokens by key: the full key, or a unique prefix of at least
+	// 8 characters.
+	Keys []string
+	// Name selects tokens whose name matches this glob (path.Match syntax).
+	Name string
+	// CreatedBefore selects tokens created before this time.
+	CreatedBefore time.Time
+	// Migrated selects tokens the ledger records for repositories that are
+	// cut over (flag on) and verified.
+	Migrated bool
+	// Execute revokes the selected tokens; false only shows the plan.
+	Execute bool
+}
+
+func (o RevokeTokensOptions) empty() bool {
+	return len(o.Keys) == 0 && o.Name == "" && o.CreatedBefore.IsZero() && !o.Migrated
+}
+
+// TokenAction is one selected token and what happened to it. It holds what
+// the registry's list shows (key, display prefix, name, dates, CIDR), never
+// a token value.
+type TokenAction struct {
+	// Key is the token's key, by which it is revoked.
+	Key string `json:"key"`
+	// Prefix is the first characters of the token as the registry displays them.
+	Prefix string `json:"prefix,omitempty"`
+	// Name is the token's name.
+	Name string `json:"name,omitempty"`
+	// Created is when the token was created.
+	Created time.Time `json:"created,omitzero"`
+	// Expires is when it expires; nil when it does not or is unknown.
+	Expires *time.Time `json:"expires,omitempty"`
+	// Readonly is true for a read-only token.
+	Readonly bool `json:"readonly,omitempty"`
+	// CIDR lists the address ranges the token is limited to.
+	CIDR []string `json:"cidr,omitempty"`
+	// Repo is the repository the ledger records the token for, if any.
+	Repo string `json:"repo,omitempty"`
+	// Kind is OK (revoked, or would be in a dry run), Skipped or Failed.
+	Kind string `json:"kind"`
+	// Reason is a short, stable cause for grouping.
+	Reason string `json:"reason,omitempty"`
+	// Detail says what happened.
+	Detail string `json:"detail,omitempty"`
+	// Hint says what a person can do about a failure.
+	Hint string `json:"hint,omitempty"`
+	// RevokedAt is when the registry accepted the revocation.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// RevokeTokensReport is the outcome of RevokeTokens.
+type RevokeTokensReport struct {
+	// Step is "revoke tokens" or "revoke tokens (dry run)".
+	Step string `json:"step"`
+	// Listed is how many tokens the registry listed.
+	Listed int `json:"listed"`
+	// Tokens are the selected tokens, oldest first, then keys given that
+	// matched none.
+	Tokens []TokenAction `json:"tokens"`
+}
+
+// Failed reports whether any selected token failed.
+func (r RevokeTokensReport) Failed() bool {
+	return slices.ContainsFunc(r.Tokens, func(t TokenAction) bool { return t.Kind == Failed })
+}
+
+// RevokeTokens lists the account's npm tokens (every page), records them in
+// the ledger (metadata only), selects the ones the options name and, with
+// Execute, revokes them one after another, answering the registry's
+// two-factor challenges once per window, and records each revocation with
+// its time. Without Execute it only returns the plan.
+func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTokensReport, error) {
+	e := n.Engine
+	e.defaults()
+	rep := RevokeTokensReport{Step: "revoke tokens", Tokens: []TokenAction{}}
+	if !o.Execute {
+		rep.Step = "revoke tokens (dry run)"
+	}
+	if o.empty() {
+		return rep, errors.New("no tokens selected: give --key, --name, --created-before or --migrated")
+	}
+	if o.Name != "" {
+		if _, err := path.Match(o.Name, ""); err != nil {
+			return rep, fmt.Errorf("name pattern %q: %w", o.Name, err)
+		}
+	}
+	list, err := n.Registry.Tokens(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Listed = len(list)
+	rows := make([]ledger.Token, 0, len(list))
+	for _, t := range list {
+		rows = append(rows, ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
+			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "registry"})
+	}
+	if len(rows) > 0 {
+		if err := e.Ledger.UpsertTokens(ctx, rows); err != nil {
+			return rep, fmt.Errorf("could not record the token list: %w", err)
+		}
+	}
+	known, err := e.Ledger.Tokens(ctx)
+	if err != nil {
+		return rep, err
+	}
+	repoOf := map[string]string{}
+	for _, t := range known {
+		repoOf[t.Key] = t.Repo
+	}
+
+	// Resolve keys to tokens of the list.
+	want := map[string]bool{}
+	var missing []TokenAction
+	for _, k := range o.Keys {
+		key, err := resolveKey(list, k)
+		if err != nil {
+			missing = append(missing, n.missingKey(ctx, k, err))
+			continue
+		}
+		want[key] = true
+	}
+	migrated := map[string]bool{}
+	sel := make([]npm.Token, 0, len(list))
+	for _, t := range list {
+		if len(o.Keys) > 0 && !want[t.Key] {
+			continue
+		}
+		if o.Name != "" {
+			if ok, _ := path.Match(o.Name, t.Name); !ok {
+				continue
+			}
+		}
+		if !o.CreatedBefore.IsZero() && !t.Created.Before(o.CreatedBefore) {
+			continue
+		}
+		if o.Migrated {
+			repo := repoOf[t.Key]
+			if repo == "" {
+				continue
+			}
+			ok, seen := migrated[repo]
+			if !seen {
+				ok, _, err = e.cutOver(ctx, repo)
+				if err != nil {
+					return rep, err
+				}
+				migrated[repo] = ok
+			}
+			if !ok {
+				continue
+			}
+		}
+		sel = append(sel, t)
+	}
+	sort.SliceStable(sel, func(i, j int) bool { return sel[i].Created.Before(sel[j].Created) })
+
+	var stop stopper
+	for _, t := range sel {
+		a := TokenAction{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires, Readonly: t.Readonly,
+			CIDR: t.CIDRWhitelist, Repo: repoOf[t.Key]}
+		switch {
+		case !o.Execute:
+			a.Kind, a.Detail = OK, "would revoke"
+		case stop.stopped() != nil:
+			a.Kind, a.Reason, a.Detail, a.Hint = Skipped, "not tried", fmt.Sprintf("stopped after an earlier failure: %v", stop.stopped()), "fix the cause and run the command again"
+		case ctx.Err() != nil:
+			a.Kind, a.Reason, a.Detail, a.Hint = Skipped, "interrupted", "stopped before this token", "run the command again to continue"
+		default:
+			a = n.revokeOne(ctx, a, &stop)
+		}
+		rep.Tokens = append(rep.Tokens, a)
+	}
+	rep.Tokens = append(rep.Tokens, missing...)
+	return rep, ctx.Err()
+}
+
+// revokeOne revokes one token and records it.
+func (n *NPM) revokeOne(ctx context.Context, a TokenAction, stop *stopper) TokenAction {
+	e := n.Engine
+	err := n.Registry.RevokeToken(ctx, a.Key)
+	if errors.Is(err, npm.ErrNotFound) {
+		a.Kind, a.Reason, a.Detail = Skipped, "already gone", "the registry no longer has this token"
+		return a
+	}
+	if err != nil {
+		reason, hint, halt := registryFailure(err)
+		if halt {
+			stop.stop(err)
+		}
+		a.Kind, a.Reason, a.Detail, a.Hint = Failed, reason, err.Error(), hint
+		return a
+	}
+	rv, err := e.Ledger.RecordRevocation(ctx, a.Key, n.by())
+	if err != nil {
+		a.Kind, a.Reason, a.Detail, a.Hint = Failed, "ledger error", "revoked on the registry, but not recorded: "+err.Error(), "check the ledger file"
+		return a
+	}
+	at := rv.RevokedAt
+	a.Kind, a.Detail, a.RevokedAt = OK, "revoked", &at
+	e.Logger.Info("revoked npm token", "key", a.Key, "prefix", a.Prefix, "name", a.Name)
+	return a
+}
+
+// missingKey reports a --key that matched no listed token, saying when the
+// ledger recorded its revocation if it did.
+func (n *NPM) missingKey(ctx context.Context, key string, err error) TokenAction {
+	a := TokenAction{Key: key, Kind: Failed, Reason: "no such token", Detail: err.Error(), Hint: "list the tokens with a dry run and use a key it shows"}
+	if revs, rerr := n.Engine.Ledger.Revocations(ctx); rerr == nil {
+		for _, r := range revs {
+			if r.Key == key {
+				a.Kind, a.Reason, a.Hint = Skipped, "already revoked", ""
+				a.Name, a.Prefix = r.Name, r.Prefix
+				a.Detail = fmt.Sprintf("revoked on %s by %s", r.RevokedAt.UTC().Format(time.RFC3339), r.By)
+			}
+		}
+	}
+	return a
+}
+
+// resolveKey finds the listed token with key k, or the one whose key starts
+// with k when k has at least 8 characters and is unique.
+func resolveKey(list []npm.Token, k string) (string, error) {
+	var hits []string
+	for _, t := range list {
+		if t.Key == k {
+			return k, nil
+		}
+		if len(k) >= 8 && strings.HasPrefix(t.Key, k) {
+			hits = append(hits, t.Key)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		return "", fmt.Errorf("no token with key %q on the registry", k)
+	}
+	return "", fmt.Errorf("key prefix %q matches %d tokens; give more of the key", k, len(hits))
+}
+
+// RevokeSecretsOptions select what RevokeSecrets deletes.
+type RevokeSecretsOptions struct {
+	// Target selects the repositories.
+	Target RepoTarget
+	// Execute deletes the secrets; false only shows the plan.
+	Execute bool
+	// By says who deletes, recorded in the ledger; "" means "cutover".
+	By string
+}
+
+// SecretAction is one npm token secret and what happened to it.
+type SecretAction struct {
+	// Repo is the repository the secret belongs to (or was seen from, for an
+	// organisation secret).
+	Repo string `json:"repo"`
+	// Scope is repo, env or org.
+	Scope string `json:"scope"`
+	// Environment names the environment of an env secret.
+	Environment string `json:"environment,omitempty"`
+	// Name is the secret's name.
+	Name string `json:"name"`
+	// UsedBy lists the unmigrated repositories and workflow files that still
+	// read the secret.
+	UsedBy []string `json:"used_by,omitempty"`
+	// Kind is OK (deleted, or would be in a dry run), Manual (kept because it
+	// is still used) or Failed.
+	Kind string `json:"kind"`
+	// Reason is a short, stable cause for grouping.
+	Reason string `json:"reason,omitempty"`
+	// Detail says what happened.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Where names the secret and its scope for people.
+func (s SecretAction) Where() string {
+	switch s.Scope {
+	case ledger.ScopeOrg:
+		return fmt.Sprintf("organisation secret %s", s.Name)
+	case ledger.ScopeEnv:
+		return fmt.Sprintf("%s (environment %s of %s)", s.Name, s.Environment, s.Repo)
+	}
+	return fmt.Sprintf("%s (repository %s)", s.Name, s.Repo)
+}
+
+// RevokeSecretsReport is the outcome of RevokeSecrets.
+type RevokeSecretsReport struct {
+	// Summary has one outcome per repository, then one per organisation
+	// whose secrets were considered.
+	Summary Summary `json:"summary"`
+	// Secrets are the npm token secrets found, in the order handled.
+	Secrets []SecretAction `json:"secrets"`
+}
+
+// npmSecretName matches the conventional names of npm publish token
+// secrets; secrets for installing private packages (NPM_READ_TOKEN and the
+// like) do not match and are only deleted when detection saw them feed a
+// publish.
+var npmSecretName = regexp.MustCompile(`^(NPM|NPMJS|NODE)_(AUTH_|PUBLISH_)?TOKEN$`)
+
+// tokenSecrets returns the upper-case names of the secrets detection saw
+// feeding an npm publish in a repository, with the workflow files.
+func tokenSecrets(r ledger.Repo) map[string][]string {
+	out := map[string][]string{}
+	if r.Classification == nil {
+		return out
+	}
+	for _, p := range r.Classification.Pipelines {
+		for _, f := range p.Feeds {
+			if f.Secret == "" {
+				continue
+			}
+			name := strings.ToUpper(f.Secret)
+			file := f.File
+			if file == "" {
+				file = p.Workflow
+			}
+			if !slices.Contains(out[name], file) {
+				out[name] = append(out[name], file)
+			}
+		}
+	}
+	return out
+}
+
+// RevokeSecrets deletes the npm token secrets of the targeted repositories
+// that are cut over (flag on) and verified (every package's latest canary
+// verification passed): the repository's, its environments' and the
+// organisation's secrets that detection saw feeding a publish, or that carry
+// a conventional npm token name. It refuses to delete an organisation secret
+// that a repository not yet cut over still reads in the inventory, and says
+// which repository and workflow file. Without Execute it only shows the
+// plan. Each deletion is recorded in the ledger with where it was.
+func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (RevokeSecretsReport, error) {
+	e.defaults()
+	rep := RevokeSecretsReport{Summary: Summary{Step: "revoke secrets"}, Secrets: []SecretAction{}}
+	if !o.Execute {
+		rep.Summary.Step = "revoke secrets (dry run)"
+	}
+	by := orDefault(o.By, "cutover")
+	names, err := e.targetRepos(ctx, o.Target)
+	if err != nil {
+		return rep, err
+	}
+	// Who still reads which secret: the repositories not cut over.
+	all, err := e.Ledger.Repos(ctx)
+	if err != nil {
+		return rep, err
+	}
+	usedBy := map[string][]string{} // upper-case secret name -> "repo (file)"
+	for _, r := range all {
+		ok, _, err := e.cutOver(ctx, r.FullName)
+		if err != nil {
+			return rep, err
+		}
+		if ok {
+			continue
+		}
+		for name, files := range tokenSecrets(r) {
+			for _, f := range files {
+				usedBy[name] = append(usedBy[name], fmt.Sprintf("%s (%s)", r.FullName, f))
+			}
+		}
+	}
+
+	type orgSecret struct {
+		owner  string
+		via    forge.Repo
+		secret forge.Secret
+		repo   string
+	}
+	var mu sync.Mutex
+	orgs := map[string]*orgSecret{} // owner + "/" + name
+	per := make([][]SecretAction, len(names))
+	idx := make([]int, len(names))
+	for i := range idx {
+		idx[i] = i
+	}
+	rep.Summary.Outcomes = each(ctx, e, rep.Summary.Step, idx, func(i int) string { return names[i] }, func(ctx context.Context, i int) Outcome {
+		name := names[i]
+		row, err := e.Ledger.Repo(ctx, name)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return Outcome{Kind: Failed, Reason: "not inventoried", Detail: "the repository is not in the ledger", Hint: "run cutover inventory"}
+		}
+		if err != nil {
+			return failed(name, "ledger error", err, "check the ledger file")
+		}
+		ok, why, err := e.cutOver(ctx, name)
+		if err != nil {
+			return failed(name, "ledger error", err, "check the ledger file")
+		}
+		if !ok {
+			return Outcome{Kind: Skipped, Reason: "not cut over and verified", Detail: why, Hint: "secrets are deleted only after the flag is on and a canary passed cutover verify"}
+		}
+		fr := e.forgeRepo(row)
+		list, err := e.Forge.Secrets(ctx, fr)
+		if err != nil {
+			return failed(name, "list secrets failed", err, "the token needs the secrets read permission (and organisation secrets read for organisation secrets)")
+		}
+		mine := tokenSecrets(row)
+		var acts []SecretAction
+		for _, s := range list {
+			up := strings.ToUpper(s.Name)
+			if _, fed := mine[up]; !fed && !npmSecretName.MatchString(up) {
+				continue
+			}
+			if s.Scope == ledger.ScopeOrg {
+				owner, _, _ := strings.Cut(name, "/")
+				mu.Lock()
+				if orgs[owner+"/"+up] == nil {
+					orgs[owner+"/"+up] = &orgSecret{owner: owner, via: fr, secret: s, repo: name}
+				}
+				mu.Unlock()
+				continue
+			}
+			a := SecretAction{Repo: name, Scope: s.Scope, Environment: s.Environment, Name: s.Name}
+			ls := ledger.Secret{Repo: name, Scope: s.Scope, Environment: s.Environment, Name: s.Name, UpdatedAt: s.UpdatedAt}
+			acts = append(acts, e.deleteSecret(ctx, fr, s, ls, a, o.Execute, by))
+		}
+		per[i] = acts
+		return secretsOutcome(name, acts)
+	})
+	for _, acts := range per {
+		rep.Secrets = append(rep.Secrets, acts...)
+	}
+
+	// Organisation secrets: once each, and only when no repository that is
+	// not cut over still reads them.
+	keys := sortedKeys(orgs)
+	byOwner := map[string][]SecretAction{}
+	var owners []string
+	for _, k := range keys {
+		os := orgs[k]
+		if ctx.Err() != nil {
+			break
+		}
+		a := SecretAction{Repo: os.repo, Scope: ledger.ScopeOrg, Name: os.secret.Name}
+		if users := usedBy[strings.ToUpper(os.secret.Name)]; len(users) > 0 {
+			sort.Strings(users)
+			a.UsedBy = users
+			a.Kind, a.Reason = Manual, "still used"
+			a.Detail = fmt.Sprintf("kept: still read by %s", strings.Join(users, ", "))
+			e.npmEvent(ctx, "secret.kept", "", fmt.Sprintf("kept organisation secret %s of %s: still read by %s", os.secret.Name, os.owner, strings.Join(users, ", ")),
+				map[string]any{"scope": ledger.ScopeOrg, "name": os.secret.Name, "org": os.owner, "used_by": users, "dry_run": !o.Execute})
+		} else {
+			ls := ledger.Secret{Scope: ledger.ScopeOrg, Name: os.secret.Name, UpdatedAt: os.secret.UpdatedAt}
+			a = e.deleteSecret(ctx, os.via, os.secret, ls, a, o.Execute, by)
+		}
+		if _, seen := byOwner[os.owner]; !seen {
+			owners = append(owners, os.owner)
+		}
+		byOwner[os.owner] = append(byOwner[os.owner], a)
+		rep.Secrets = append(rep.Secrets, a)
+	}
+	for _, owner := range owners {
+		out := secretsOutcome(owner+" (organisation)", byOwner[owner])
+		rep.Summary.Outcomes = append(rep.Summary.Outcomes, out)
+	}
+	return rep, ctx.Err()
+}
+
+// deleteSecret records the secret as seen and, with execute, deletes it and
+// records the deletion.
+func (e *Engine) deleteSecret(ctx context.Context, fr forge.Repo, s forge.Secret, ls ledger.Secret, a SecretAction, execute bool, by string) SecretAction {
+	if err := e.Ledger.RecordSecret(ctx, ls); err != nil {
+		a.Kind, a.Reason, a.Detail = Failed, "ledger error", err.Error()
+		return a
+	}
+	if !execute {
+		a.Kind, a.Detail = OK, "would delete"
+		return a
+	}
+	if err := e.Forge.DeleteSecret(ctx, fr, s); err != nil {
+		reason := "delete failed"
+		if errors.Is(err, forge.ErrPermission) {
+			reason = "missing permission"
+		}
+		a.Kind, a.Reason, a.Detail = Failed, reason, err.Error()
+		return a
+	}
+	if err := e.Ledger.MarkSecretDeleted(ctx, ls, by); err != nil {
+		a.Kind, a.Reason, a.Detail = Failed, "ledger error", "deleted on the forge, but not recorded: "+err.Error()
+		return a
+	}
+	a.Kind, a.Detail = OK, "deleted"
+	e.Logger.Info("deleted npm token secret", "repo", a.Repo, "scope", a.Scope, "environment", a.Environment, "secret", a.Name)
+	return a
+}
+
+// secretsOutcome sums up the secrets of one repository or organisation.
+func secretsOutcome(repo string, acts []SecretAction) Outcome {
+	if len(acts) == 0 {
+		return Outcome{Repo: repo, Kind: Skipped, Reason: "no npm token secrets", Detail: "no npm token secret found"}
+	}
+	var done, kept, bad []string
+	for _, a := range acts {
+		switch a.Kind {
+		case OK:
+			done = append(done, a.Where()+": "+a.Detail)
+		case Manual:
+			kept = append(kept, a.Where()+": "+a.Detail)
+		default:
+			bad = append(bad, a.Where()+": "+a.Detail)
+		}
+	}
+	all := strings.Join(slices.Concat(bad, kept, done), "; ")
+	switch {
+	case len(bad) > 0:
+		return Outcome{Repo: repo, Kind: Failed, Reason: acts[slices.IndexFunc(acts, func(a SecretAction) bool { return a.Kind != OK && a.Kind != Manual })].Reason, Detail: all,
+			Hint: "run the command again; deleted secrets are recorded"}
+	case len(kept) > 0:
+		return Outcome{Repo: repo, Kind: Manual, Reason: "secret still used by unmigrated repositories", Detail: all,
+			Hint: "cut over and verify the repositories named, then run revoke secrets again"}
+	}
+	return Outcome{Repo: repo, Kind: OK, Detail: all}
+}

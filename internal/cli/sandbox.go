@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/internal/sandbox"
+	"github.com/cutover/cutover/internal/sandbox/ghapi"
+)
+
+func newSandboxCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run a loopback GitHub and npm registry to rehearse a campaign",
+		Long: `Run a loopback world to rehearse a campaign without touching production: a
+GitHub REST API and git server, an npm registry, a simulated CI and a
+simulated release, seeded with a generated organisation.`,
+		Example:     example("cutover sandbox serve --repos 100 --seed 7"),
+		Args:        cobra.ArbitraryArgs,
+		RunE:        groupRunE,
+		Annotations: map[string]string{annotationNoConfig: ""},
+	}
+	cmd.AddCommand(newSandboxServeCmd(app))
+	return cmd
+}
+
+type sandboxServeOptions struct {
+	repos      int
+	seed       int64
+	addr       string
+	dir        string
+	org        string
+	rateLimits bool
+	out        io.Writer
+	logger     *slog.Logger
+}
+
+func newSandboxServeCmd(app *App) *cobra.Command {
+	opts := &sandboxServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Start the sandbox, seed an organisation and print the environment to use it",
+		Long: `Start the sandbox on loopback, seed a generated organisation into it and
+serve until interrupted (Ctrl-C).
+
+The organisation has --repos repositories with the variety real ones have:
+single packages, npm, pnpm and yarn workspaces, lerna monorepos, private
+scoped packages, semantic-release, changesets, release-please, JS-DevTools,
+.npmrc written by hand, reusable workflows, self-hosted runners, repositories
+already on trusted publishing, non-publishers and a few broken workflows,
+with npm token secrets and, on the registry, packages with version histories,
+tokens and trusted publishers. The same --seed gives the same organisation.
+
+Pull requests get a check run from the simulated CI: it fails when a workflow
+at the head does not parse or has actionlint errors. A simulated release of
+a repository's default branch (POST <api>/_sandbox/repos/OWNER/REPO/release
+with the GitHub token) publishes a canary the way its workflow would, through
+OIDC or a token.
+
+On stdout serve prints export lines for a shell: CUTOVER_CONFIG (a config file
+naming the sandbox's API URL, organisation and registry), CUTOVER_ORG,
+GITHUB_TOKEN and NPM_CONFIG_REGISTRY, and NPM_CONFIG_USERCONFIG (an .npmrc
+with the npm maintainer's token). The GitHub token is printed because you
+need it: it has every permission, but only on this loopback sandbox. No npm
+token value is ever printed; it is in the files under --dir, readable by you
+only. The same lines are written to sandbox.env in --dir.`,
+		Example: example(
+			"cutover sandbox serve",
+			"cutover sandbox serve --repos 200 --seed 42 --addr 127.0.0.1:8080 --dir ./sandbox",
+		),
+		Args:        noArgs,
+		Annotations: map[string]string{annotationNoConfig: ""},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.repos < 0 {
+				return usageErrorf(cmd, "--repos %d: want 0 or more", opts.repos)
+			}
+			if err := validOrgName(opts.org); err != nil {
+				return usageErrorf(cmd, "--org %q: %v", opts.org, err)
+			}
+			opts.out, opts.logger = app.Out, app.Logger
+			return runSandboxServe(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.repos, "repos", 40, "number of repositories to generate")
+	f.Int64Var(&opts.seed, "seed", 1, "seed of the generated organisation")
+	f.StringVar(&opts.addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
+	f.StringVar(&opts.dir, "dir", "", "folder for the sandbox's data and the files it writes (default: a temporary folder removed on exit)")
+	f.StringVar(&opts.org, "org", "sandbox-org", "name of the generated organisation")
+	f.BoolVar(&opts.rateLimits, "rate-limits", true, "enforce GitHub's rate limits (false: none, and the config turns pacing off)")
+	_ = cmd.MarkFlagDirname("dir")
+	return cmd
+}
+
+// validOrgName checks a GitHub organisation name.
+func validOrgName(s string) error {
+	if s == "" || len(s) > 39 || strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") {
+		return errors.New("want 1 to 39 letters, digits or inner hyphens")
+	}
+	for _, c := range s {
+		if !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return errors.New("want 1 to 39 letters, digits or inner hyphens")
+		}
+	}
+	return nil
+}
+
+func runSandboxServe(ctx context.Context, opts *sandboxServeOptions) error {
+	if opts.dir != "" {
+		if entries, err := os.ReadDir(filepath.Join(opts.dir, "git")); err == nil && len(entries) > 0 {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("folder %q already holds a sandbox; remove it or give another --dir", opts.dir)}
+		}
+		if err := os.MkdirAll(opts.dir, 0o700); err != nil {
+			return fmt.Errorf("could not create the sandbox folder: %w", err)
+		}
+	}
+	wopts := sandbox.Options{Addr: opts.addr, Dir: opts.dir}
+	if !opts.rateLimits {
+		wopts.Limits = ghapi.Limits{Disabled: true}
+	}
+	w, err := sandbox.Start(ctx, wopts)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	p := sandbox.Generate(opts.seed, opts.repos, sandbox.PortfolioOptions{Org: opts.org})
+	seeded, err := w.Seed(ctx, p)
+	if err != nil {
+		return fmt.Errorf("could not seed the sandbox: %w", err)
+	}
+	kinds := map[sandbox.Kind]int{}
+	for _, r := range p.Repos {
+		kinds[r.Kind]++
+	}
+	var mix []string
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		mix = append(mix, fmt.Sprintf("%s %d", k, kinds[k]))
+	}
+	opts.logger.Info("sandbox seeded", "org", p.Org, "repos", seeded.Repos, "packages", seeded.Packages, "seed", opts.seed, "mix", strings.Join(mix, ", "))
+
+	env, err := writeSandboxFiles(w, seeded, opts.rateLimits)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(opts.out, env); err != nil {
+		return err
+	}
+	opts.logger.Info("serving until interrupted", "api", w.URL)
+	<-ctx.Done()
+	opts.logger.Info("sandbox stopped")
+	return nil
+}
+
+// writeSandboxFiles writes the config file, the .npmrc, and sandbox.env into
+// the World's folder and returns the text to print: the export lines and
+// comments. Files holding tokens are readable by the owner only.
+func writeSandboxFiles(w *sandbox.World, s sandbox.Seeded, rateLimits bool) (string, error) {
+	dir, err := filepath.Abs(w.Dir)
+	if err != nil {
+		return "", err
+	}
+	pacing := "github"
+	if !rateLimits {
+		pacing = "off"
+	}
+	cfgPath := filepath.Join(dir, "cutover.toml")
+	cfg := fmt.Sprintf(`# Written by cutover sandbox serve: the sandbox's GitHub and npm registry.
+[github]
+org = %q
+api_url = %q
+pacing = %q
+
+[npm]
+registry = %q
+`, s.Org, w.URL, pacing, w.RegistryURL)
+	u, err := url.Parse(w.RegistryURL)
+	if err != nil {
+		return "", err
+	}
+	npmrcPath := filepath.Join(dir, "npmrc")
+	npmrc := fmt.Sprintf("registry=%s\n//%s%s:_authToken=%s\n", w.RegistryURL, u.Host, u.Path, s.NPMToken)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "# cutover sandbox: %d repositories of %s, %d npm packages\n", s.Repos, s.Org, s.Packages)
+	fmt.Fprintf(&b, "# GitHub API %s (also %sapi/v3/), git %sOWNER/REPO.git\n", w.URL, w.URL, w.GitURL)
+	fmt.Fprintf(&b, "# npm registry %s; maintainer %s, one-time password %s (or approve in the browser)\n", w.RegistryURL, s.NPMUser, s.NPMOTP)
+	fmt.Fprintf(&b, "# simulated release: POST %s_sandbox/repos/OWNER/REPO/release with the GitHub token\n", w.URL)
+	fmt.Fprintf(&b, "export CUTOVER_CONFIG=%s\n", shellQuote(cfgPath))
+	fmt.Fprintf(&b, "export CUTOVER_ORG=%s\n", shellQuote(s.Org))
+	fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))
+	fmt.Fprintf(&b, "export NPM_CONFIG_REGISTRY=%s\n", shellQuote(w.RegistryURL))
+	fmt.Fprintf(&b, "export NPM_CONFIG_USERCONFIG=%s\n", shellQuote(npmrcPath))
+	env := b.String()
+
+	for _, f := range []struct {
+		path, data string
+		mode       os.FileMode
+	}{
+		{cfgPath, cfg, 0o644},
+		{npmrcPath, npmrc, 0o600},
+		{filepath.Join(dir, "sandbox.env"), env, 0o600},
+	} {
+		if err := os.WriteFile(f.path, []byte(f.data), f.mode); err != nil {
+			return "", fmt.Errorf("could not write %q: %w", f.path, err)
+		}
+	}
+	fmt.Fprintf(&b, "# the same lines are in %s\n", shellQuote(filepath.Join(dir, "sandbox.env")))
+	return b.String(), nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./:@%+=,", c))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

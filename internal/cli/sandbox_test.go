@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/cutover/cutover/internal/config"
+)
+
+// TestSandboxServe starts `cutover sandbox serve` in-process, reads the
+// environment it prints, lists the organisation's repositories with
+// go-github through the printed config, and stops it by cancelling.
+func TestSandboxServe(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "sb")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errb strings.Builder
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, []string{"sandbox", "serve", "--repos", "12", "--seed", "3", "--dir", dir, "--rate-limits=false"},
+			Streams{In: strings.NewReader(""), Out: pw, Err: &lockedWriter{w: &errb}}, func(string) string { return "" })
+		pw.Close()
+		done <- code
+	}()
+
+	env := map[string]string{}
+	var printed strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		printed.WriteString(line + "\n")
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = strings.Trim(v, "'")
+		}
+		if strings.HasPrefix(line, "# the same lines") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	for _, k := range []string{"CUTOVER_CONFIG", "CUTOVER_ORG", "GITHUB_TOKEN", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG"} {
+		if env[k] == "" {
+			t.Fatalf("no %s in the output:\n%s", k, printed.String())
+		}
+	}
+
+	cfg, err := config.Load(env["CUTOVER_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.GitHub.Org != env["CUTOVER_ORG"] || cfg.NPM.Registry != env["NPM_CONFIG_REGISTRY"] || cfg.GitHub.Pacing != "off" {
+		t.Errorf("config %+v does not match the environment %v", cfg, env)
+	}
+	gh, err := github.NewClient(nil).WithAuthToken(env["GITHUB_TOKEN"]).WithEnterpriseURLs(cfg.GitHub.APIURL, cfg.GitHub.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, _, err := gh.Repositories.ListByOrg(ctx, cfg.GitHub.Org, &github.RepositoryListByOrgOptions{ListOptions: github.ListOptions{PerPage: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(repos) != 12 {
+		t.Errorf("%d repositories, want 12", len(repos))
+	}
+
+	// The npm token is in the npmrc file, never on stdout or stderr.
+	npmrc, err := os.ReadFile(env["NPM_CONFIG_USERCONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tok, ok := strings.Cut(string(npmrc), ":_authToken=")
+	tok = strings.TrimSpace(tok)
+	if !ok || tok == "" {
+		t.Fatalf("npmrc holds no token:\n%s", npmrc)
+	}
+	if fi, err := os.Stat(env["NPM_CONFIG_USERCONFIG"]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("npmrc mode %v, %v", fi.Mode(), err)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("exit code %d after cancel\nstderr:\n%s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop after cancel")
+	}
+	if strings.Contains(printed.String(), tok) || strings.Contains(errb.String(), tok) {
+		t.Error("the npm token was printed")
+	}
+	if !strings.Contains(errb.String(), "sandbox seeded") {
+		t.Errorf("stderr lacks the seeding log:\n%s", errb.String())
+	}
+	// A second serve on the same folder refuses.
+	r := run(t, nil, "sandbox", "serve", "--dir", dir)
+	if r.code != ExitUsage || !strings.Contains(r.err, "already holds a sandbox") {
+		t.Errorf("second serve on %s: exit %d\n%s", dir, r.code, r.err)
+	}
+}
+
+func TestSandboxServeUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"sandbox", "serve", "--repos", "-1"},
+		{"sandbox", "serve", "--org", "not an org"},
+		{"sandbox", "serve", "extra"},
+		{"sandbox", "srve"},
+	} {
+		if r := run(t, nil, args...); r.code != ExitUsage {
+			t.Errorf("%q: exit %d, want %d\n%s", args, r.code, ExitUsage, r.err)
+		}
+	}
+	if r := run(t, nil, "sandbox", "serve", "--help"); r.code != ExitOK || !strings.Contains(r.out, "No npm") {
+		t.Errorf("help: exit %d\n%s", r.code, r.out)
+	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
