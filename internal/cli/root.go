@@ -45,6 +45,7 @@ func commands(app *App) []*cobra.Command {
 		newStatusCmd(app),
 		newFlagCmd(app),
 		newRetryCmd(app),
+		newReportCmd(app),
 		newSandboxCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
