@@ -46,6 +46,7 @@ func commands(app *App) []*cobra.Command {
 		newFlagCmd(app),
 		newRetryCmd(app),
 		newReportCmd(app),
+		newReportCmd(app),
 		newSandboxCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
