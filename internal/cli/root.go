@@ -46,7 +46,6 @@ func commands(app *App) []*cobra.Command {
 		newFlagCmd(app),
 		newRetryCmd(app),
 		newReportCmd(app),
-		newReportCmd(app),
 		newSandboxCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),
