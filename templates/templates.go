@@ -7,5 +7,5 @@ import "embed"
 
 // FS holds every template, by path (for example "workflow/npm-upgrade-step.yaml.tmpl").
 //
-//go:embed workflow pr report reminder lint
+//go:embed workflow pr report sandbox reminder lint
 var FS embed.FS
