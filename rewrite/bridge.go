@@ -51,7 +51,17 @@ func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
 		if f.Level == "workflow" && len(fw.wf.Jobs) > 1 {
 			fw.stepf("%s was set for every job; other jobs that relied on it must now set it themselves", f.Name)
 		}
-		value := strings.TrimSpace(fw.d.line(fld.KNode.Line)[fld.VNode.Column-1:])
+		v := fld.VNode
+		line := fw.d.line(v.Line)
+		// The value as written, with any comment after it.
+		value := ""
+		if v.Kind == yaml.ScalarNode && v.Line == fld.KNode.Line && v.Column-1 <= len(line) {
+			value = strings.TrimSpace(line[v.Column-1:])
+		}
+		if !oneLineValue(value, v.Value) {
+			fw.manualf(fld.Line, "%s is not a one-line value; move it to the publish step by hand", f.Name)
+			continue
+		}
 		r.deleteEntry(fw, fld.KNode, fmt.Sprintf("move %s off %s-level env", f.Name, f.Level))
 		for _, s := range p.Steps {
 			if s.Step >= 0 && s.Step < len(j.Steps) {
@@ -59,6 +69,17 @@ func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
 			}
 		}
 	}
+}
+
+// oneLineValue reports whether text, copied after "key: " on a line of its
+// own, reads back as want.
+func oneLineValue(text, want string) bool {
+	var m map[string]any
+	if text == "" || yaml.Unmarshal([]byte("k: "+text), &m) != nil {
+		return false
+	}
+	got, ok := m["k"].(string)
+	return ok && got == want
 }
 
 // addStepEnv schedules NAME: value on a step; flushStepEnv writes every

@@ -302,30 +302,66 @@ func unparen(s string) string {
 
 var guardedWhoamiRe = regexp.MustCompile(`\$\{\{ vars\.[A-Za-z0-9_]+ != '+true'+ && '+npm whoami'+ \|\| '+true'+ \}\}(\s*(;|&&)\s*)?`)
 
-// unguardWhoami removes the guarded npm whoami calls the oidc playbook left.
+// unguardWhoami removes the guarded npm whoami calls the oidc playbook
+// left, with the ; or && that joined them to the next command or the && that
+// joined them to the one before. A step left with nothing to run goes.
 func (r *rewriter) unguardWhoami(fw *fileWork, j *Job) {
+	why := Edit{Description: "remove npm whoami: it needs a token"}
 	for _, st := range j.Steps {
 		if st.RunNode == nil || !strings.Contains(st.Run, "'npm whoami'") {
 			continue
 		}
 		from, to := st.RunNode.Line, lastLine(st.RunNode, 0)
+		type cut struct{ line, start, end int }
+		var cuts []cut
+		emptied, content := 0, 0
 		for n := from; n <= to; n++ {
 			line := fw.d.line(n)
-			loc := guardedWhoamiRe.FindStringIndex(line)
-			if loc == nil {
-				continue
-			}
-			rest := strings.TrimSpace(line[:loc[0]] + line[loc[1]:])
-			if rest == "" || strings.HasSuffix(strings.TrimSpace(line[:loc[0]]), "run:") && strings.TrimSpace(line[loc[1]:]) == "" {
-				if n == st.RunNode.Line {
-					r.deleteStep(fw, st, "remove npm whoami: it needs a token")
-				} else {
-					fw.d.deleteLines(n, n, Edit{Line: n, Description: "remove npm whoami: it needs a token"})
+			if n > st.RunNode.Line || st.RunNode.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
+				if strings.TrimSpace(line) != "" {
+					content++
 				}
+			}
+			locs := guardedWhoamiRe.FindAllStringIndex(line, -1)
+			if len(locs) == 0 {
 				continue
 			}
-			start := fw.d.offset(n, 1) + loc[0]
-			fw.d.replace(start, fw.d.offset(n, 1)+loc[1], "", Edit{Line: n, Description: "remove npm whoami: it needs a token"})
+			loc := locs[0]
+			pre, post := line[:loc[0]], strings.TrimSpace(line[loc[1]:])
+			tpre := strings.TrimSpace(pre)
+			if n == st.RunNode.Line {
+				tpre = strings.TrimSpace(strings.TrimPrefix(tpre, "- "))
+				tpre = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(tpre, "run:"), "run:"))
+			}
+			switch {
+			case len(locs) > 1 || strings.HasPrefix(post, "|") || strings.HasPrefix(post, "&") ||
+				strings.HasSuffix(tpre, "|") || strings.HasSuffix(tpre, "'") || strings.HasSuffix(tpre, `"`):
+				fw.stepf("line %d: remove the guarded npm whoami by hand", n)
+				return
+			case tpre == "" && (post == "" || strings.HasPrefix(post, "#")):
+				emptied++
+				cuts = append(cuts, cut{n, -1, -1})
+			case strings.HasSuffix(tpre, "&&") && (post == "" || strings.HasPrefix(post, "#")):
+				// "cmd && whoami": drop " && whoami".
+				end := strings.LastIndex(pre, "&&")
+				start := len(strings.TrimRight(pre[:end], " "))
+				cuts = append(cuts, cut{n, start, loc[1]})
+			default:
+				cuts = append(cuts, cut{n, loc[0], loc[1]})
+			}
+		}
+		if len(cuts) > 0 && emptied == content {
+			r.deleteStep(fw, st, why.Description)
+			continue
+		}
+		for _, c := range cuts {
+			why.Line = c.line
+			if c.start < 0 {
+				fw.d.deleteLines(c.line, c.line, why)
+				continue
+			}
+			at := fw.d.offset(c.line, 1)
+			fw.d.replace(at+c.start, at+c.end, "", why)
 		}
 	}
 }

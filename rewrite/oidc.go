@@ -358,7 +358,11 @@ func (r *rewriter) ensureIDToken(fw *fileWork, j *Job, p Pipeline) {
 		for _, s := range scopes {
 			names = append(names, s.Name+": "+s.Value)
 		}
-		fw.stepf("job %q had the repository's default token permissions; cutover set %s plus id-token: write. Check that nothing else in the job needs more", j.ID, strings.Join(names, ", "))
+		if j.Uses != "" {
+			fw.stepf("job %q had the repository's default token permissions; cutover set %s plus id-token: write, which also caps the jobs of %s: check what they need", j.ID, strings.Join(names, ", "), j.Uses)
+		} else {
+			fw.stepf("job %q had the repository's default token permissions; cutover set %s plus id-token: write. Check that nothing else in the job needs more", j.ID, strings.Join(names, ", "))
+		}
 	}
 	scopes = append(scopes, scope{"id-token", "write"})
 	r.insertPermissions(fw, j, scopes, why)
@@ -558,7 +562,37 @@ func (r *rewriter) upgradeNPM(fw *fileWork, j *Job, p Pipeline) {
 	if !needs || first < 0 || first >= len(j.Steps) {
 		return
 	}
+	if st := j.Steps[first]; r.actionSetsUpNode(st.Uses) {
+		fw.stepf("%s runs actions/setup-node itself, which puts its own npm first on PATH: install npm %s inside it, after setup-node, when vars.%s is 'true'", st.Uses, r.opts.NPMVersion, r.opts.FlagVar)
+		return
+	}
 	r.insertStepBefore(fw, j.Steps[first], r.opts.FlagVar, "npm older than 11.5.1 cannot use trusted publishing: install npm "+r.opts.NPMVersion+" when the flag is on")
+}
+
+// actionSetsUpNode reports whether uses names a local action in the
+// snapshot that runs actions/setup-node.
+func (r *rewriter) actionSetsUpNode(uses string) bool {
+	if !strings.HasPrefix(uses, "./") {
+		return false
+	}
+	dir := path.Clean(strings.TrimPrefix(uses, "./"))
+	for _, name := range []string{"action.yml", "action.yaml"} {
+		p := dir + "/" + name
+		data, ok := r.snap.Files[p]
+		if !ok {
+			continue
+		}
+		a, err := parseActionYAML(p, data)
+		if err != nil {
+			return false
+		}
+		for _, st := range a.Jobs[0].Steps {
+			if strings.HasPrefix(actionName(st.Uses), "actions/setup-node") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // insertStepBefore inserts the npm upgrade step before st. The step runs

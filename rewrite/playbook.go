@@ -194,6 +194,14 @@ func (r *rewriter) file(p string) *fileWork {
 	d := newDoc(r.snap.Files[p])
 	fw := &fileWork{path: p, wf: wf, d: d, t: newTree(d, wf.Root)}
 	r.docs[p] = fw
+	if n, ok := oddLineBreak(d.src); ok {
+		// YAML counts these as line breaks and cutover's line index does
+		// not, so positions from the tree would be off.
+		fw.manualf(n, "the file has a line break other than LF or CRLF (a lone CR, NEL, LS or PS); edit it by hand")
+	}
+	if k := duplicateKey(wf.Root, 0); k != nil {
+		fw.manualf(k.Line, "key %q is defined twice in its mapping, which GitHub rejects; fix the file first", k.Value)
+	}
 	return fw
 }
 
@@ -218,6 +226,48 @@ func (fw *fileWork) stepf(format string, args ...any) {
 		}
 	}
 	fw.steps = append(fw.steps, msg)
+}
+
+// duplicateKey returns the second occurrence of a key defined twice in
+// one mapping, if any.
+func duplicateKey(n *yaml.Node, depth int) *yaml.Node {
+	if n == nil || depth > 200 {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode {
+				if seen[k.Value] {
+					return k
+				}
+				seen[k.Value] = true
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := duplicateKey(c, depth+1); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// oddLineBreak finds the first line that holds a lone CR, NEL, LS or PS.
+func oddLineBreak(src []byte) (int, bool) {
+	line := 1
+	for i := 0; i < len(src); i++ {
+		switch {
+		case src[i] == '\n':
+			line++
+		case src[i] == '\r' && (i+1 == len(src) || src[i+1] != '\n'),
+			src[i] == 0xC2 && i+1 < len(src) && src[i+1] == 0x85,
+			src[i] == 0xE2 && i+2 < len(src) && src[i+1] == 0x80 && (src[i+2] == 0xA8 || src[i+2] == 0xA9):
+			return line, true
+		}
+	}
+	return 0, false
 }
 
 // once reports whether key is new, marking it done.
