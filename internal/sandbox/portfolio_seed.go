@@ -81,7 +81,7 @@ func (w *World) Seed(ctx context.Context, p Portfolio) (Seeded, error) {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(4, runtime.GOMAXPROCS(0)))
+	g.SetLimit(max(16, 4*runtime.GOMAXPROCS(0)))
 	for _, s := range seeds {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
