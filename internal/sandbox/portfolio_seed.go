@@ -42,7 +42,8 @@ type Seeded struct {
 // every permission. Times are set back from the World's clock by the ages
 // the portfolio holds. Seed turns the lint CI on when the World runs its own
 // CI. The registry side is seeded in order, so the same portfolio gives the
-// same identifiers; repositories are created concurrently.
+// same identifiers; repositories are created concurrently. Seed a World
+// once: a second portfolio's users and packages clash with the first's.
 func (w *World) Seed(ctx context.Context, p Portfolio) (Seeded, error) {
 	now := w.now().UTC()
 	out := Seeded{Org: p.Org, GitHubLogin: p.Org + "-campaign", NPMUser: p.AdminUser, NPMOTP: p.AdminOTP}

@@ -413,6 +413,28 @@ func TestSeededRegistry(t *testing.T) {
 	if toks := w.NPM.Tokens(p.BotUser); len(toks) == 0 {
 		t.Error("the bot has no tokens")
 	}
+	// The maintainer's token manages trusted publishers with the OTP, and
+	// without it gets npm's EOTP challenge with the web flow's URLs.
+	pkg := w.NPM.Packages()[0]
+	for _, tc := range []struct {
+		otp  string
+		code int
+	}{{s.NPMOTP, http.StatusOK}, {"", http.StatusUnauthorized}} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", w.RegistryURL+"-/package/"+strings.ReplaceAll(pkg, "/", "%2f")+"/trust", nil)
+		req.Header.Set("Authorization", "Bearer "+s.NPMToken)
+		if tc.otp != "" {
+			req.Header.Set("npm-otp", tc.otp)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || tc.otp == "" && !strings.Contains(string(body), "authUrl") {
+			t.Errorf("GET trust of %s with OTP %q: %d %s", pkg, tc.otp, resp.StatusCode, body)
+		}
+	}
 	expired := 0
 	for _, tok := range w.NPM.Tokens("") {
 		if !tok.Expires.IsZero() && tok.Expires.Before(time.Now()) {
