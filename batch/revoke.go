@@ -421,12 +421,14 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 		}
 		mine := tokenSecrets(row)
 		var acts []SecretAction
+		var orgNames []string
 		for _, s := range list {
 			up := strings.ToUpper(s.Name)
 			if _, fed := mine[up]; !fed && !npmSecretName.MatchString(up) {
 				continue
 			}
 			if s.Scope == ledger.ScopeOrg {
+				orgNames = append(orgNames, s.Name)
 				owner, _, _ := strings.Cut(name, "/")
 				mu.Lock()
 				if orgs[owner+"/"+up] == nil {
@@ -440,6 +442,11 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 			acts = append(acts, e.deleteSecret(ctx, fr, s, ls, a, o.Execute, by))
 		}
 		per[i] = acts
+		if len(acts) == 0 && len(orgNames) > 0 {
+			owner, _, _ := strings.Cut(name, "/")
+			return Outcome{Kind: Skipped, Reason: "organisation secrets only",
+				Detail: fmt.Sprintf("no repository or environment secret; organisation secret(s) %s are handled under %s (organisation)", strings.Join(orgNames, ", "), owner)}
+		}
 		return secretsOutcome(name, acts)
 	})
 	for _, acts := range per {
@@ -461,6 +468,9 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 			sort.Strings(users)
 			a.UsedBy = users
 			a.Kind, a.Reason = Manual, "still used"
+			if err := e.Ledger.RecordSecret(ctx, ledger.Secret{Scope: ledger.ScopeOrg, Name: os.secret.Name, UpdatedAt: os.secret.UpdatedAt}); err != nil {
+				e.Logger.Error("ledger: record secret", "secret", os.secret.Name, "error", err)
+			}
 			a.Detail = fmt.Sprintf("kept: still read by %s", strings.Join(users, ", "))
 			e.npmEvent(ctx, "secret.kept", "", fmt.Sprintf("kept organisation secret %s of %s: still read by %s", os.secret.Name, os.owner, strings.Join(users, ", ")),
 				map[string]any{"scope": ledger.ScopeOrg, "name": os.secret.Name, "org": os.owner, "used_by": users, "dry_run": !o.Execute})
