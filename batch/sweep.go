@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/lint"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/rewrite"
 )
@@ -584,7 +585,7 @@ func ActiveTokenFeeds(res *rewrite.Result, files map[string][]byte, flagVar stri
 			continue
 		}
 		for _, f := range p.Feeds {
-			if FeedGuarded(files[f.File], f.Line, flagVar) {
+			if lint.FeedGuarded(files[f.File], f.Line, flagVar) {
 				continue
 			}
 			s := fmt.Sprintf("%s:%d (job %s)", f.File, f.Line, p.Job)
@@ -594,19 +595,6 @@ func ActiveTokenFeeds(res *rewrite.Result, files map[string][]byte, flagVar stri
 		}
 	}
 	return out
-}
-
-// FeedGuarded reports whether line (1-based) of src reads the feature-flag
-// variable flagVar, as the token feed of a migrated workflow does.
-func FeedGuarded(src []byte, line int, flagVar string) bool {
-	if flagVar == "" || line < 1 {
-		return false
-	}
-	lines := bytes.Split(src, []byte("\n"))
-	if line > len(lines) {
-		return false
-	}
-	return bytes.Contains(lines[line-1], []byte("vars."+flagVar))
 }
 
 // trustDrift checks each publishable package of the repository: a newest

@@ -1,0 +1,328 @@
+// Package lint is cutover's npm publishing policy check for CI: rules over
+// what rewrite.Detect finds in a repository, reported as text, JSON or SARIF
+// 2.1.0 for GitHub code scanning.
+//
+// The rules, each with a stable ID:
+//   - token-publish: a job publishes to npm with a stored token where
+//     trusted publishing (OIDC) is possible (https://docs.npmjs.com/trusted-publishers);
+//   - token-exposed: an npm token is set on jobs or steps that do not publish;
+//   - literal-token: an npm token value is committed to the repository;
+//   - id-token-untrusted-trigger: id-token: write on a workflow that
+//     pull_request_target, issue_comment or workflow_run can start;
+//   - npm-latest: a job installs npm@latest (npm 12) instead of a pinned range;
+//   - missing-environment: a publishing job has no GitHub environment
+//     (only when the configuration requires one).
+//
+// Levels follow SARIF: error (a violation), warning and note. A token path
+// kept behind the campaign's feature flag, and token publishing on
+// self-hosted runners (where OIDC is not available), are notes.
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/cutover/cutover/rewrite"
+)
+
+// Levels of a result, as SARIF names them.
+const (
+	LevelError   = "error"
+	LevelWarning = "warning"
+	LevelNote    = "note"
+)
+
+// Rule IDs.
+const (
+	RuleTokenPublish       = "token-publish"
+	RuleTokenExposed       = "token-exposed"
+	RuleLiteralToken       = "literal-token"
+	RuleIDTokenUntrusted   = "id-token-untrusted-trigger"
+	RuleNPMLatest          = "npm-latest"
+	RuleMissingEnvironment = "missing-environment"
+)
+
+// Rule describes one policy rule.
+type Rule struct {
+	// ID is the rule's stable identifier.
+	ID string `json:"id"`
+	// Name is the rule's name in PascalCase, as SARIF tools show it.
+	Name string `json:"name"`
+	// Short is a one-line description.
+	Short string `json:"short"`
+	// Help explains the rule and how to fix a violation, in Markdown.
+	Help string `json:"help"`
+	// HelpURI points at the upstream documentation.
+	HelpURI string `json:"help_uri"`
+	// Level is the rule's default level.
+	Level string `json:"level"`
+	// SecuritySeverity is GitHub code scanning's 0-10 severity.
+	SecuritySeverity string `json:"security_severity"`
+}
+
+var rules = []Rule{
+	{
+		ID: RuleTokenPublish, Name: "TokenPublish", Level: LevelError, SecuritySeverity: "7.5",
+		Short:   "npm publishing with a stored token where trusted publishing (OIDC) is possible",
+		HelpURI: "https://docs.npmjs.com/trusted-publishers",
+		Help: "A long-lived npm token in CI can leak and publish anything its owner can. On GitHub-hosted runners npm " +
+			"trusted publishing replaces it: give the publishing job `permissions: id-token: write`, use npm 11.5.1 or " +
+			"later, remove the token from the publish step, and configure a trusted publisher for the package " +
+			"(repository, workflow file and environment) on npm. `cutover rewrite --playbook oidc` makes the change.\n\n" +
+			"See https://docs.npmjs.com/trusted-publishers.",
+	},
+	{
+		ID: RuleTokenExposed, Name: "TokenExposed", Level: LevelWarning, SecuritySeverity: "5.0",
+		Short:   "npm token set beyond the publish step",
+		HelpURI: "https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions",
+		Help: "An npm token set at workflow or job level reaches every step, including third-party actions and " +
+			"install scripts. Set it in the `env:` of the publish step only.\n\n" +
+			"See https://docs.github.com/en/actions/security-for-github-actions/security-guides/using-secrets-in-github-actions.",
+	},
+	{
+		ID: RuleLiteralToken, Name: "LiteralToken", Level: LevelError, SecuritySeverity: "9.0",
+		Short:   "npm token value committed to the repository",
+		HelpURI: "https://docs.npmjs.com/revoking-access-tokens",
+		Help: "A token value in a committed file is public to everyone who can read the repository, and stays in " +
+			"its history. Revoke the token now (`npm token revoke`), remove it from the file and the history, and " +
+			"publish through trusted publishing or a secret.\n\nSee https://docs.npmjs.com/revoking-access-tokens.",
+	},
+	{
+		ID: RuleIDTokenUntrusted, Name: "IDTokenUntrustedTrigger", Level: LevelWarning, SecuritySeverity: "8.0",
+		Short:   "id-token: write on a workflow an untrusted event can start",
+		HelpURI: "https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/",
+		Help: "pull_request_target, issue_comment and workflow_run run with the base repository's permissions on " +
+			"events outsiders can cause. With id-token: write such a run can mint an OIDC token that npm trusted " +
+			"publishing accepts. Move publishing to a workflow started by push, release or workflow_dispatch, or " +
+			"guard the job with a check of the actor's permission and a protected environment.\n\n" +
+			"See https://securitylab.github.com/resources/github-actions-preventing-pwn-requests/ and " +
+			"https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect.",
+	},
+	{
+		ID: RuleNPMLatest, Name: "NPMLatest", Level: LevelWarning, SecuritySeverity: "3.0",
+		Short:   "npm upgraded to @latest instead of a pinned range",
+		HelpURI: "https://docs.npmjs.com/trusted-publishers",
+		Help: "`npm install -g npm@latest` now installs npm 12 (new engines, install scripts off by default), which " +
+			"can break a release without any change in the repository. Trusted publishing needs npm 11.5.1 or later: " +
+			"pin `npm@^11.5.1`.\n\nSee https://docs.npmjs.com/trusted-publishers.",
+	},
+	{
+		ID: RuleMissingEnvironment, Name: "MissingEnvironment", Level: LevelError, SecuritySeverity: "4.0",
+		Short:   "publishing job without a protected GitHub environment",
+		HelpURI: "https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment",
+		Help: "This organisation requires publishing jobs to run in a GitHub environment, whose protection rules " +
+			"(required reviewers, branch restrictions) gate each release; name the same environment in the npm " +
+			"trusted publisher. Add `environment: <name>` to the job.\n\n" +
+			"See https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment.",
+	},
+}
+
+// Rules returns every rule, in a fixed order.
+func Rules() []Rule { return slices.Clone(rules) }
+
+// RuleByID returns the rule with the ID.
+func RuleByID(id string) (Rule, bool) {
+	for _, r := range rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// Options tune Check. The zero value checks publishes to any registry.
+type Options struct {
+	// Registry is the npm registry URL publishes must target to count.
+	Registry string
+	// FlagVar is the campaign's feature-flag variable: a token feed that
+	// reads it is the kept rollback path, reported as a note.
+	FlagVar string
+	// RequireEnvironment makes a publishing job without an environment a violation.
+	RequireEnvironment bool
+}
+
+// Result is one rule violation (or note) at a file and line.
+type Result struct {
+	// Rule is the rule's ID.
+	Rule string `json:"rule"`
+	// Level is LevelError, LevelWarning or LevelNote.
+	Level string `json:"level"`
+	// File is the path, relative to the repository root (or, from the
+	// command, to the working directory).
+	File string `json:"file"`
+	// Line is the 1-based line, or 0 for the whole file.
+	Line int `json:"line,omitempty"`
+	// Message says what was found and what to do.
+	Message string `json:"message"`
+}
+
+// untrustedTriggers are the events outsiders can cause that run with the
+// base repository's permissions.
+var untrustedTriggers = []string{"pull_request_target", "issue_comment", "workflow_run"}
+
+// Check runs every rule over one repository snapshot and returns the
+// results by file, line and rule. It does no I/O.
+func Check(snap rewrite.Snapshot, opts Options) []Result {
+	res := rewrite.Detect(snap, rewrite.Options{Registry: opts.Registry})
+	return CheckResult(snap, res, opts)
+}
+
+// CheckResult is Check over a detection result already made from snap.
+func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Result {
+	var out []Result
+	add := func(rule, level, file string, line int, msg string) {
+		out = append(out, Result{Rule: rule, Level: level, File: file, Line: line, Message: msg})
+	}
+	for _, p := range res.Pipelines {
+		if p.Credential == rewrite.CredToken || p.Credential == rewrite.CredTokenProvenance {
+			file, line := p.Workflow, p.JobLine
+			var secrets, guarded []string
+			active := 0
+			for i, f := range p.Feeds {
+				if i == 0 {
+					file, line = f.File, f.Line
+				}
+				name := f.Secret
+				if name == "" {
+					name = f.Name
+				}
+				if FeedGuarded(snap.Files[f.File], f.Line, opts.FlagVar) {
+					guarded = append(guarded, name)
+					continue
+				}
+				if active == 0 {
+					file, line = f.File, f.Line
+				}
+				active++
+				if name != "" && !slices.Contains(secrets, name) {
+					secrets = append(secrets, name)
+				}
+			}
+			what := "a stored token"
+			if len(secrets) > 0 {
+				what = "the stored token " + strings.Join(secrets, ", ")
+			}
+			switch {
+			case len(p.Feeds) > 0 && active == 0:
+				add(RuleTokenPublish, LevelNote, file, line, fmt.Sprintf("job %q keeps its token path behind %s for rollback; remove it with the cleanup playbook once OIDC releases are verified", p.Job, opts.FlagVar))
+			case p.SelfHosted:
+				add(RuleTokenPublish, LevelNote, file, line, fmt.Sprintf("job %q publishes to npm with %s on a self-hosted runner, where npm trusted publishing is not available; confine the token to the publish step and check it with cutover preflight", p.Job, what))
+			default:
+				trust := strings.Join(p.TrustedWorkflow, ", ")
+				if trust == "" {
+					trust = path.Base(p.Workflow)
+				}
+				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes to npm with %s; use trusted publishing instead: give the job id-token: write, drop the token, and configure a trusted publisher naming workflow %s", p.Job, what, trust))
+			}
+		}
+		if opts.RequireEnvironment && p.Environment == "" {
+			add(RuleMissingEnvironment, LevelError, p.Workflow, p.JobLine, fmt.Sprintf("publishing job %q has no environment; add environment: with protection rules and name it in the npm trusted publisher", p.Job))
+		}
+	}
+	for _, f := range res.Findings {
+		switch f.Code {
+		case "token-exposed":
+			add(RuleTokenExposed, LevelWarning, f.File, f.Line, f.Message)
+		case "literal-token":
+			// The detector's message shows the token's first characters; a
+			// SARIF file is uploaded and kept, so say less.
+			add(RuleLiteralToken, LevelError, f.File, f.Line, "an npm token value is committed here; revoke it now, remove it from the file and from the history")
+		case "npm-latest":
+			add(RuleNPMLatest, LevelWarning, f.File, f.Line, f.Message)
+		}
+	}
+	out = append(out, untrustedIDToken(snap)...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Rule < b.Rule
+	})
+	return slices.CompactFunc(out, func(a, b Result) bool { return a == b })
+}
+
+// untrustedIDToken finds jobs with id-token: write (their own or the
+// workflow's) in workflows an untrusted event can start.
+func untrustedIDToken(snap rewrite.Snapshot) []Result {
+	var out []Result
+	paths := make([]string, 0, len(snap.Files))
+	for p := range snap.Files {
+		if isWorkflow(p) {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		wf, err := rewrite.ParseWorkflow(p, snap.Files[p])
+		if err != nil {
+			continue // Detect reports it
+		}
+		var bad []string
+		for _, t := range wf.Triggers {
+			if slices.Contains(untrustedTriggers, t) {
+				bad = append(bad, t)
+			}
+		}
+		if len(bad) == 0 {
+			continue
+		}
+		for _, j := range wf.Jobs {
+			perms, line := wf.Permissions, wf.Permissions.Line
+			if j.Permissions.Set {
+				perms, line = j.Permissions, j.Permissions.Line
+			}
+			if !perms.IDTokenWrite() {
+				continue
+			}
+			if line == 0 {
+				line = j.Line
+			}
+			msg := fmt.Sprintf("job %q can mint OIDC tokens (id-token: write) in a workflow that %s can start", j.ID, strings.Join(bad, " and "))
+			if j.If != "" {
+				msg += "; its if: condition is the only guard, make sure it checks who triggered the run"
+			} else {
+				msg += "; move publishing to a workflow started by push, release or workflow_dispatch"
+			}
+			out = append(out, Result{Rule: RuleIDTokenUntrusted, Level: LevelWarning, File: p, Line: line, Message: msg})
+		}
+	}
+	return out
+}
+
+func isWorkflow(p string) bool {
+	return strings.HasPrefix(p, ".github/workflows/") && !strings.Contains(strings.TrimPrefix(p, ".github/workflows/"), "/") &&
+		(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml"))
+}
+
+// FeedGuarded reports whether line (1-based) of src reads the feature-flag
+// variable flagVar, as the token feed of a migrated workflow does.
+func FeedGuarded(src []byte, line int, flagVar string) bool {
+	if flagVar == "" || line < 1 {
+		return false
+	}
+	lines := bytes.Split(src, []byte("\n"))
+	if line > len(lines) {
+		return false
+	}
+	return bytes.Contains(lines[line-1], []byte("vars."+flagVar))
+}
+
+// Violations counts the results at level or above (error > warning > note).
+func Violations(results []Result, level string) int {
+	rank := map[string]int{LevelNote: 0, LevelWarning: 1, LevelError: 2}
+	n := 0
+	for _, r := range results {
+		if rank[r.Level] >= rank[level] {
+			n++
+		}
+	}
+	return n
+}
