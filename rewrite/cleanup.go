@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"path"
 	"regexp"
 	"strings"
 
@@ -28,9 +29,29 @@ func (r *rewriter) cleanup() {
 		for _, f := range p.Feeds {
 			r.removeFeed(fw, j, p, f)
 			r.callerSecret(fw, p, f)
+			r.committedReads(fw, f)
 		}
 		r.unflagSteps(fw, j, p)
 		r.unguardWhoami(fw, j)
+	}
+}
+
+// committedReads reports the committed .npmrc and .yarnrc.yml lines that
+// read a token variable cleanup removed: npm and yarn fail on a variable
+// that is not set.
+func (r *rewriter) committedReads(fw *fileWork, f TokenFeed) {
+	if f.Kind != "env" && f.Kind != "npmrc-file" && f.Kind != "yarnrc-file" || f.Name == "" {
+		return
+	}
+	for _, p := range r.snap.paths() {
+		if base := path.Base(p); base != ".npmrc" && base != ".yarnrc.yml" {
+			continue
+		}
+		for i, line := range strings.Split(string(r.snap.Files[p]), "\n") {
+			if strings.Contains(line, "${"+f.Name) || strings.Contains(line, "$"+f.Name) && !strings.Contains(line, "$"+f.Name+"_") {
+				fw.stepf("%s line %d reads %s, which is no longer set: delete that line (npm and yarn fail on an unset variable)", p, i+1, f.Name)
+			}
+		}
 	}
 }
 
@@ -75,6 +96,17 @@ func (r *rewriter) removeFeed(fw *fileWork, j *Job, p Pipeline, f TokenFeed) {
 			return
 		}
 		r.deleteEntry(fw, fld.KNode, fmt.Sprintf("remove %s: the token path is retired", f.Name))
+	case "npmrc-file", "yarnrc-file":
+		// The committed file reads an env var; it was guarded where set.
+		for _, fs := range r.envLevels(fw, j, p) {
+			if fld, ok := lookup(fs, f.Name, false); ok {
+				if !r.isGuarded(fld.Value) {
+					fw.manualf(fld.Line, "%s is not guarded by vars.%s: run the oidc playbook and verify a release before cleanup", f.Name, r.opts.FlagVar)
+					continue
+				}
+				r.deleteEntry(fw, fld.KNode, fmt.Sprintf("remove %s: the token path is retired", f.Name))
+			}
+		}
 	case "npmrc-write":
 		if f.Step < 0 || f.Step >= len(j.Steps) {
 			return
