@@ -123,6 +123,12 @@ const setupNodeDummyToken = "XXXXX-XXXXX-XXXXX-XXXXX"
 // version, the next patch of its latest version with a "-canary.N" suffix.
 // A repository that does not publish is a result with Skipped set; errors
 // are for unknown repositories and unreadable git data.
+//
+// One simplification: a job whose npm is older than 11.5.1 but asks for
+// provenance still tries the exchange (the registry emulator needs the OIDC
+// path to attach provenance), so with a matching trusted publisher it
+// publishes through OIDC where npm would use the token; Path reports what
+// the registry recorded.
 func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (ReleaseResult, error) {
 	res := ReleaseResult{Repo: repo, FlagVar: opts.FlagVar, Packages: []PackageRelease{}}
 	if res.FlagVar == "" {
@@ -246,7 +252,13 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 			}
 		} else {
 			pr.Published = true
-			pr.Provenance = w.hasProvenance(pkg, pr.Version)
+			var viaOIDC bool
+			viaOIDC, pr.Provenance = w.publishedHow(pkg, pr.Version)
+			if viaOIDC {
+				pr.Path = PathOIDC
+			} else if pr.Path == PathOIDC {
+				pr.Path = PathToken
+			}
 		}
 		res.Packages = append(res.Packages, pr)
 	}
@@ -270,14 +282,18 @@ func eventName(triggers []string) string {
 	return "push"
 }
 
-// hasProvenance reports whether pkg@version carries a provenance attestation.
-func (w *World) hasProvenance(pkg, version string) bool {
+// publishedHow reports whether pkg@version was published through trusted
+// publishing and whether it carries a provenance attestation.
+func (w *World) publishedHow(pkg, version string) (oidc, provenance bool) {
 	doc, err := w.NPM.Packument(pkg, w.RegistryURL)
 	if err != nil {
-		return false
+		return false, false
 	}
 	var p struct {
 		Versions map[string]struct {
+			NpmUser struct {
+				TrustedPublisher json.RawMessage `json:"trustedPublisher"`
+			} `json:"_npmUser"`
 			Dist struct {
 				Attestations *struct {
 					Provenance struct {
@@ -288,10 +304,12 @@ func (w *World) hasProvenance(pkg, version string) bool {
 		} `json:"versions"`
 	}
 	if err := json.Unmarshal(doc, &p); err != nil {
-		return false
+		return false, false
 	}
-	a := p.Versions[version].Dist.Attestations
-	return a != nil && a.Provenance.PredicateType == npmreg.SLSAProvenanceV1
+	v := p.Versions[version]
+	a := v.Dist.Attestations
+	return len(v.NpmUser.TrustedPublisher) > 0 && string(v.NpmUser.TrustedPublisher) != "null",
+		a != nil && a.Provenance.PredicateType == npmreg.SLSAProvenanceV1
 }
 
 // canaryVersion is the next patch of the package's latest version (or its
