@@ -225,3 +225,16 @@ func BenchmarkReport(b *testing.B) {
 		})
 	}
 }
+
+// TestHTMLHiddenWins makes sure no author rule shows an element the page
+// hides (the UA's [hidden] rule loses to any display declaration).
+func TestHTMLHiddenWins(t *testing.T) {
+	t.Parallel()
+	page, err := htmlPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(page.css), "[hidden]{display:none!important}") {
+		t.Error("the CSS lets display rules override the hidden attribute")
+	}
+}

@@ -65,6 +65,11 @@
     if (el && el.tagName === "DETAILS") { el.open = true; }
   }
   window.addEventListener("hashchange", openTarget);
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest ? e.target.closest("a[href^='#']") : null;
+    var el = a && document.getElementById(a.getAttribute("href").slice(1));
+    if (el && el.tagName === "DETAILS") { el.open = true; }
+  });
   openTarget();
   var opened = [];
   window.addEventListener("beforeprint", function () {
