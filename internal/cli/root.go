@@ -37,6 +37,7 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 // write newXCmd(app) in its own file and list it here.
 func commands(app *App) []*cobra.Command {
 	return []*cobra.Command{
+		newDemoCmd(app),
 		newScanCmd(app),
 		newRewriteCmd(app),
 		newInventoryCmd(app),
@@ -44,8 +45,15 @@ func commands(app *App) []*cobra.Command {
 		newApplyCmd(app),
 		newStatusCmd(app),
 		newFlagCmd(app),
+		newTrustCmd(app),
+		newVerifyCmd(app),
+		newRevokeCmd(app),
 		newRetryCmd(app),
 		newReportCmd(app),
+		newScheduleCmd(app),
+		newSweepCmd(app),
+		newPreflightCmd(app),
+		newLintCmd(app),
 		newSandboxCmd(app),
 		newConfigCmd(app),
 		newVersionCmd(app),

@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/batch"
+	gh "github.com/cutover/cutover/internal/forge/github"
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/internal/sandbox"
+	"github.com/cutover/cutover/internal/sandbox/ghapi"
+	"github.com/cutover/cutover/internal/sandbox/npmreg"
+)
+
+type demoOptions struct {
+	repos int
+	seed  int64
+	out   string
+	app   *App
+}
+
+func newDemoCmd(app *App) *cobra.Command {
+	o := &demoOptions{app: app}
+	cmd := &cobra.Command{
+		Use:   "demo [--repos N] [--seed S] [--out DIR]",
+		Short: "Run a whole campaign on a loopback sandbox and write its reports",
+		Long: `Start the sandbox (a GitHub API emulator, a git server and an npm registry
+emulator, all on 127.0.0.1), seed a generated organisation of --repos
+repositories, and run a whole campaign on it, as a platform engineer would:
+
+  inventory → plan → for each wave: trust → apply (pull requests) → status
+  (simulated CI lints every PR head) → merge (the demo plays the maintainers)
+  → flag on → a simulated release of each repository through its migrated
+  workflow → verify the canaries on the registry → delete the displaced CI
+  secrets; finally revoke the npm tokens of migrated repositories and write
+  the JSON, HTML and Markdown reports.
+
+Nothing leaves the machine and no account is needed. The ledger and the
+reports are written to --out. A wave whose gate is not met (a repository with
+failing checks, or one that needs manual work) is continued with --force, and
+the reason is recorded, so the report shows the whole journey.`,
+		Example: example("cutover demo", "cutover demo --repos 60 --seed 7 --out /tmp/cutover-demo"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.repos < 3 || o.repos > 2000 {
+				return usageErrorf(cmd, "--repos %d: want 3 to 2000", o.repos)
+			}
+			return runDemo(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().IntVar(&o.repos, "repos", 24, "repositories in the generated organisation")
+	cmd.Flags().Int64Var(&o.seed, "seed", 1, "seed of the generated organisation (same seed, same organisation)")
+	cmd.Flags().StringVar(&o.out, "out", "cutover-demo", "folder for the ledger and the reports")
+	return cmd
+}
+
+// demoStep prints one line per campaign step.
+type demoStep struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (d *demoStep) say(format string, args ...any) {
+	fmt.Fprintf(d.w, "%6.1fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func runDemo(ctx context.Context, o *demoOptions) error {
+	app := o.app
+	out := &demoStep{w: app.Out, start: time.Now()}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return fmt.Errorf("could not create %q: %w", o.out, err)
+	}
+	dbPath := filepath.Join(o.out, "cutover.db")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(dbPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("could not remove the previous demo ledger: %w", err)
+		}
+	}
+
+	w, err := sandbox.Start(ctx, sandbox.Options{Limits: ghapi.Limits{Disabled: true}})
+	if err != nil {
+		return fmt.Errorf("start the sandbox: %w", err)
+	}
+	defer w.Close()
+	portfolio := sandbox.Generate(o.seed, o.repos, sandbox.PortfolioOptions{})
+	seeded, err := w.Seed(ctx, portfolio)
+	if err != nil {
+		return fmt.Errorf("seed the sandbox: %w", err)
+	}
+	out.say("sandbox up at %s: organisation %q with %d repositories, %d npm packages", w.URL, seeded.Org, seeded.Repos, seeded.Packages)
+
+	fg, err := gh.New(ctx, gh.Options{APIURL: w.URL, Token: seeded.GitHubToken, Limits: gh.Limits{Disabled: true}, Logger: app.Logger})
+	if err != nil {
+		return err
+	}
+	led, err := ledger.Open(ctx, dbPath, ledger.Options{})
+	if err != nil {
+		return err
+	}
+	defer led.Close()
+	if err := led.SetCampaign(ctx, "demo", ""); err != nil {
+		return err
+	}
+	size := max(3, (o.repos-3)/3)
+	e := &batch.Engine{Forge: fg, Ledger: led, Logger: app.Logger, Opts: batch.Options{
+		Campaign: "demo", Org: seeded.Org, Registry: w.RegistryURL, Concurrency: 8,
+		Plan: batch.PlanOptions{Sizes: []int{size}},
+		Gate: batch.Gate{Require: []string{"merged", "verified"}, MaxFailureRatio: 0.1},
+	}}
+	reg := &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(seeded.NPMToken), OTP: npm.StaticOTP(seeded.NPMOTP), Logger: app.Logger}
+	n := &batch.NPM{Engine: e, Registry: reg, By: seeded.NPMUser}
+	client, err := github.NewClient(nil).WithAuthToken(seeded.GitHubToken).WithEnterpriseURLs(w.URL, w.URL)
+	if err != nil {
+		return err
+	}
+
+	inv, err := e.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	out.say("inventory: %d repositories read, %d failed", len(inv.Outcomes), inv.Count(batch.Failed))
+	plan, err := e.PlanCampaign(ctx)
+	if err != nil {
+		return err
+	}
+	out.say("plan: %d waves, %d repositories skipped (not publishers, already on OIDC, self-hosted runners)", len(plan.Waves), len(plan.Skipped))
+	// The CI tokens belong to the automation user; the demo logs in as it to
+	// list and revoke them, as its owner would.
+	bot, err := demoBotClient(w, portfolio, app)
+	if err != nil {
+		return err
+	}
+	if err := recordDemoTokens(ctx, led, bot, portfolio); err != nil {
+		return err
+	}
+
+	for _, wave := range plan.Waves {
+		if err := demoWave(ctx, out, w, e, n, client, seeded.Org, wave); err != nil {
+			return err
+		}
+	}
+	botNPM := &batch.NPM{Engine: e, Registry: bot, By: portfolio.BotUser}
+	revoked, err := botNPM.RevokeTokens(ctx, batch.RevokeTokensOptions{Migrated: true, Execute: true})
+	if err != nil {
+		return err
+	}
+	out.say("revoke tokens: %d npm tokens of migrated repositories revoked", revokedCount(revoked))
+	sweep, err := e.Sweep(ctx, batch.SweepOptions{Registry: reg})
+	if err != nil {
+		out.say("sweep: %v", err)
+	} else {
+		out.say("sweep (dry run): %d reminders due for credentials that remain", len(sweep.Reminders))
+	}
+
+	ro := &reportOptions{
+		ledgerPath: dbPath, outDir: o.out, formats: []string{"json", "html", "md"}, campaign: "demo", now: time.Now, out: app.Out,
+	}
+	ro.meta.ToolVersion = buildVersion(debug.ReadBuildInfo)
+	ro.meta.FlagVariable = e.Opts.FlagVar
+	ro.meta.Redactor = app.Redactor
+	led.Close()
+	out.say("reports:")
+	if err := runReport(ctx, ro); err != nil {
+		return err
+	}
+	fmt.Fprintf(app.Out, "\nOpen %s in a browser. The ledger is %s: try `cutover report --ledger %s --out DIR`.\n", filepath.Join(o.out, "report.html"), dbPath, dbPath)
+	return nil
+}
+
+// demoWave runs one wave end to end.
+func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Engine, n *batch.NPM, client *github.Client, org string, wave batch.Wave) error {
+	num := wave.Number
+	target := batch.RepoTarget{Wave: &num}
+	out.say("wave %d (%s): %d repositories", num, wave.Name, len(wave.Repos))
+	tr, err := n.Trust(ctx, batch.TrustOptions{Target: target, Execute: true})
+	if err != nil {
+		return err
+	}
+	ts := tr.Summary()
+	out.say("  trust: %d packages linked to their workflows, %d need a person", ts.Count(batch.OK), ts.Count(batch.Manual)+ts.Count(batch.Failed))
+	for _, p := range tr.Packages {
+		if p.Kind == batch.Manual || p.Kind == batch.Failed {
+			out.say("    %s (%s): %s", p.Package, p.Repo, oneLine(p.Reason+": "+p.Detail, 140))
+		}
+	}
+	ap, err := e.Apply(ctx, batch.ApplyOptions{Wave: num, Execute: true})
+	var ge *batch.GateError
+	if errors.As(err, &ge) {
+		out.say("  gate of wave %d not met: %s", num-1, strings.Join(ge.Reasons, "; "))
+		reason := "demo: continue to show the whole campaign"
+		out.say("  forcing wave %d (recorded: %q)", num, reason)
+		ap, err = e.Apply(ctx, batch.ApplyOptions{Wave: num, Execute: true, Force: reason})
+	}
+	if err != nil {
+		return err
+	}
+	out.say("  apply: %d pull requests, %d need manual work, %d skipped, %d failed", ap.Count(batch.OK), ap.Count(batch.Manual), ap.Count(batch.Skipped), ap.Count(batch.Failed))
+	if _, _, err := e.Status(ctx); err != nil {
+		return err
+	}
+	merged, red := 0, 0
+	for _, repo := range wave.Repos {
+		ch, err := e.Ledger.Change(ctx, repo)
+		if err != nil || ch.PRNumber == 0 || ch.State != ledger.ChangeOpen {
+			continue
+		}
+		if ch.Checks != "success" {
+			red++
+			continue
+		}
+		name := strings.TrimPrefix(repo, org+"/")
+		if _, _, err := client.PullRequests.Merge(ctx, org, name, ch.PRNumber, "", &github.PullRequestOptions{MergeMethod: "squash"}); err != nil {
+			return fmt.Errorf("merge %s#%d: %w", repo, ch.PRNumber, err)
+		}
+		merged++
+	}
+	if _, _, err := e.Status(ctx); err != nil {
+		return err
+	}
+	out.say("  maintainers merged %d pull requests (%d left open with failing checks)", merged, red)
+	fl, err := e.Flag(ctx, true, batch.FlagTarget{Wave: &num})
+	if err != nil {
+		return err
+	}
+	out.say("  flag on: %d repositories publish through OIDC now", fl.Count(batch.OK))
+	oidc, token, failed := 0, 0, 0
+	for _, o := range fl.Outcomes {
+		if o.Kind != batch.OK {
+			continue
+		}
+		res, err := w.Release(ctx, o.Repo, sandbox.ReleaseOptions{FlagVar: e.Opts.FlagVar})
+		if err != nil {
+			return err
+		}
+		for _, p := range res.Packages {
+			switch {
+			case p.Error != "":
+				failed++
+				why := p.Code + " " + p.Error
+				if p.Exchange != "" {
+					why = "OIDC exchange: " + p.Exchange + "; then " + why
+				}
+				out.say("    release of %s (%s) failed: %s", p.Package, o.Repo, oneLine(why, 140))
+			case p.Path == sandbox.PathOIDC:
+				oidc++
+			default:
+				token++
+			}
+		}
+	}
+	out.say("  releases: %d canaries published through OIDC, %d through a token, %d failed", oidc, token, failed)
+	ver, err := n.Verify(ctx, batch.VerifyOptions{Target: target})
+	if err != nil {
+		return err
+	}
+	out.say("  verify: %d repositories' canaries proven, %d failed", ver.Summary.Count(batch.OK), ver.Summary.Count(batch.Failed))
+	sec, err := e.RevokeSecrets(ctx, batch.RevokeSecretsOptions{Target: target, Execute: true, By: "demo"})
+	if err != nil {
+		return err
+	}
+	deleted := 0
+	for _, s := range sec.Secrets {
+		if s.Kind == batch.OK {
+			deleted++
+		}
+	}
+	out.say("  secrets: %d npm token secrets deleted", deleted)
+	return nil
+}
+
+// demoBotClient logs in as the automation user that owns the CI tokens.
+func demoBotClient(w *sandbox.World, p sandbox.Portfolio, app *App) (*npm.Client, error) {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	value := "npm_" + hex.EncodeToString(b)
+	if _, err := w.NPM.AddToken(npmreg.TokenSpec{User: p.BotUser, Value: value, Name: "demo-session", Session: true}); err != nil {
+		return nil, fmt.Errorf("log in as %q: %w", p.BotUser, err)
+	}
+	return &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(value), OTP: npm.StaticOTP(p.AdminOTP), Logger: app.Logger}, nil
+}
+
+// recordDemoTokens tells the ledger which repository each CI token serves,
+// as a campaign's configuration would: the token a repository secret holds
+// serves that repository (organisation secrets serve many and are left out).
+func recordDemoTokens(ctx context.Context, led *ledger.Ledger, bot *npm.Client, p sandbox.Portfolio) error {
+	listed, err := bot.Tokens(ctx)
+	if err != nil {
+		return fmt.Errorf("list the CI tokens: %w", err)
+	}
+	repoOf := map[string]string{}
+	for _, r := range p.Repos {
+		if r.Secret != nil && r.Secret.Scope != "org" {
+			repoOf[r.Secret.Token.Name] = r.FullName(p.Org)
+		}
+	}
+	var rows []ledger.Token
+	for _, t := range listed {
+		if repo, ok := repoOf[t.Name]; ok {
+			rows = append(rows, ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires, Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "config", Repo: repo})
+		}
+	}
+	return led.UpsertTokens(ctx, rows)
+}
+
+func revokedCount(r batch.RevokeTokensReport) int {
+	n := 0
+	for _, t := range r.Tokens {
+		if t.Kind == batch.OK {
+			n++
+		}
+	}
+	return n
+}

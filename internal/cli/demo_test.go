@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs the whole sandbox campaign in-process and checks that it
+// reaches the reports, that they agree with what it printed, and that no
+// credential value reaches the output, the logs or the reports.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs a whole campaign")
+	}
+	out := t.TempDir()
+	r := run(t, nil, "--log-level", "debug", "--log-format", "json", "demo", "--repos", "15", "--seed", "3", "--out", out)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr (tail):\n%s", r.code, r.out, tail(r.err, 40))
+	}
+	for _, want := range []string{"inventory: 15 repositories read", "wave 0 (canary)", "canaries published through OIDC", "revoke tokens:", "report.html"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	var doc struct {
+		Schema string `json:"schema"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Schema != "cutover.report/v1" {
+		t.Fatalf("report.json: %v %q", err, doc.Schema)
+	}
+	secret := regexp.MustCompile(`npm_[A-Za-z0-9]{36}|gh[pousr]_[A-Za-z0-9]{20,}`)
+	texts := map[string]string{"stdout": r.out, "stderr": r.err}
+	for _, f := range []string{"report.json", "report.html", "report.md"} {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[f] = string(b)
+	}
+	for name, text := range texts {
+		if m := secret.FindString(text); m != "" {
+			t.Errorf("%s contains a credential value (%s…)", name, m[:8])
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
