@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -63,12 +64,40 @@ func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
 			continue
 		}
 		r.deleteEntry(fw, fld.KNode, fmt.Sprintf("move %s off %s-level env", f.Name, f.Level))
+		publishing := map[int]bool{}
 		for _, s := range p.Steps {
-			if s.Step >= 0 && s.Step < len(j.Steps) {
-				r.addStepEnv(fw, j.Steps[s.Step], f.Name, value, fmt.Sprintf("%s only on the publish step", f.Name))
+			publishing[s.Step] = true
+		}
+		for _, st := range j.Steps {
+			switch {
+			case publishing[st.Index]:
+				r.addStepEnv(fw, st, f.Name, value, fmt.Sprintf("%s only on the publish step", f.Name))
+			case readsEnv(st, f.Name):
+				// A step that writes .npmrc from the variable needs it too.
+				r.addStepEnv(fw, st, f.Name, value, fmt.Sprintf("%s on the step that reads it", f.Name))
+			case installRe.MatchString(st.Run):
+				fw.stepf("line %d installs packages without %s now; if they include private ones, give that step a read-only token", st.Line, f.Name)
 			}
 		}
 	}
+}
+
+var installRe = regexp.MustCompile(`(?m)(^|[;&|(]\s*)(npm (ci|install|i)|yarn( install)?|pnpm (install|i))(\s|$)`)
+
+// readsEnv reports whether a step reads the variable name in its script or
+// through env.NAME in its inputs and env.
+func readsEnv(st *Step, name string) bool {
+	if envReads(st.Run, name) || strings.Contains(st.Run, "env."+name) {
+		return true
+	}
+	for _, fs := range [][]Field{st.With, st.Env} {
+		for _, f := range fs {
+			if strings.Contains(f.Value, "env."+name) || envReads(f.Value, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // oneLineValue reports whether text, copied after "key: " on a line of its
