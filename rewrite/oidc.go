@@ -213,6 +213,9 @@ func (r *rewriter) guardFeeds(fw *fileWork, j *Job, p Pipeline) {
 			if fld, ok := r.feedField(fw, j, f); ok {
 				r.guardScalar(fw, fld.VNode, f.Name)
 			}
+			if f.Kind == "env" && (f.Level == "job" || f.Level == "workflow") {
+				r.installsLosingToken(fw, j, f)
+			}
 		case "npmrc-write":
 			if f.Step >= 0 && f.Step < len(j.Steps) {
 				r.guardScalar(fw, j.Steps[f.Step].RunNode, "token written to .npmrc")
@@ -223,6 +226,27 @@ func (r *rewriter) guardFeeds(fw *fileWork, j *Job, p Pipeline) {
 				if fld, ok := lookup(fs, f.Name, false); ok {
 					r.guardScalar(fw, fld.VNode, f.Name)
 				}
+			}
+		}
+	}
+}
+
+// installsLosingToken notes the install steps that a guarded job- or
+// workflow-level token also reaches: with the flag on they get none.
+func (r *rewriter) installsLosingToken(fw *fileWork, j *Job, f TokenFeed) {
+	jobs := []*Job{j}
+	if f.Level == "workflow" {
+		jobs = fw.wf.Jobs
+	}
+	for _, job := range jobs {
+		if f.Level == "workflow" {
+			if _, own := lookup(job.Env, f.Name, false); own {
+				continue
+			}
+		}
+		for _, st := range job.Steps {
+			if _, own := lookup(st.Env, f.Name, false); !own && installRe.MatchString(st.Run) {
+				fw.stepf("line %d installs packages with %s, which is empty when the flag is on: if they include private ones, give that step a read-only token", st.Line, f.Name)
 			}
 		}
 	}
