@@ -781,3 +781,43 @@ func TestPreflight(t *testing.T) {
 		}
 	}
 }
+
+func TestEnsureEnvironment(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, sandbox.Options{})
+	f, _ := newForge(t, w, github.Options{APIURL: w.URL}, tokFull)
+	ctx := t.Context()
+	repo := repoOf(t, f, "acme/widget")
+	raw := rawClient(t, w, tokFull)
+	env := github.Environment{Name: "npm/publish", WaitTimer: 5, Reviewers: []github.EnvReviewer{{Type: "Team", ID: 12}},
+		PreventSelfReview: true, ProtectedBranches: true}
+	for range 2 {
+		if err := f.EnsureEnvironment(ctx, repo, env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := raw.Repositories.GetEnvironment(ctx, "acme", "widget", "npm%2Fpublish")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, r := range got.ProtectionRules {
+		types = append(types, r.GetType())
+	}
+	if !slices.Equal(types, []string{"wait_timer", "required_reviewers", "branch_policy"}) || !got.GetCanAdminsBypass() ||
+		!got.GetDeploymentBranchPolicy().GetProtectedBranches() {
+		t.Errorf("environment %+v rules %v", got, types)
+	}
+	// The whole state is sent: what is left out is cleared.
+	if err := f.EnsureEnvironment(ctx, repo, github.Environment{Name: "npm/publish", AdminsCannotBypass: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ = raw.Repositories.GetEnvironment(ctx, "acme", "widget", "npm%2Fpublish")
+	if len(got.ProtectionRules) != 0 || got.GetCanAdminsBypass() || got.DeploymentBranchPolicy != nil {
+		t.Errorf("after clearing: %+v", got)
+	}
+	ro, _ := newForge(t, w, github.Options{APIURL: w.URL}, tokReadOnly)
+	if err := ro.EnsureEnvironment(ctx, repo, env); !errors.Is(err, forge.ErrPermission) || !strings.Contains(err.Error(), "administration=write") {
+		t.Errorf("read-only = %v", err)
+	}
+}

@@ -303,7 +303,9 @@ func isNotFound(err error) bool { return statusOf(err) == http.StatusNotFound }
 // wraps [forge.ErrPermission].
 type permissionError struct{ msg string }
 
+// Error returns the message.
 func (e *permissionError) Error() string { return e.msg }
+// Unwrap returns forge.ErrPermission.
 func (e *permissionError) Unwrap() error { return forge.ErrPermission }
 
 // apiError turns a go-github error into one that says what failed: a

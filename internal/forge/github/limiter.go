@@ -13,7 +13,8 @@ import (
 // minute and 400 an hour, 60 s pause after a secondary limit without
 // retry-after.
 type Limits struct {
-	// Disabled turns pacing off (reads still in flight at most Reads);
+	// Disabled turns pacing off: no write spacing and no content budget
+	// (reads stay at most Reads in flight, writes one at a time), while
 	// rate-limit answers are still waited out. For benchmarks and tests.
 	Disabled bool
 	// Reads is how many reads may be in flight at once; zero means 8.
@@ -102,6 +103,7 @@ const (
 	kindContent
 )
 
+// String names the kind for logs.
 func (k requestKind) String() string {
 	switch k {
 	case kindWrite:

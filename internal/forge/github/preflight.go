@@ -24,12 +24,16 @@ type Permission struct {
 	Level string
 }
 
+// String renders the permission as "name (level)".
 func (p Permission) String() string { return p.Name + " (" + p.Level + ")" }
 
 // Verdicts of a permission check.
 const (
-	Granted    = "granted"
-	Missing    = "missing"
+	// Granted means the identity holds the permission.
+	Granted = "granted"
+	// Missing means it does not.
+	Missing = "missing"
+	// Unverified means no harmless request could tell.
 	Unverified = "unverified"
 )
 

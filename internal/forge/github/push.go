@@ -157,7 +157,21 @@ func (f *Forge) Push(ctx context.Context, repo forge.Repo, ch forge.Change) (for
 		return false, nil
 	})
 	if err != nil {
-		return forge.PushResult{}, f.pushError(ctx, err, owner, name, repo.FullName, ch.Branch, commit.String())
+		err = f.pushError(ctx, err, owner, name, repo.FullName, ch.Branch, commit.String())
+		if !errors.Is(err, forge.ErrPermission) && !errors.Is(err, forge.ErrForeignBranch) {
+			// The branch explains a refused push better than git's words:
+			// it may hold the commit after all, or have moved meanwhile.
+			now, ok, lerr := f.branchHead(ctx, owner, name, ch.Branch)
+			switch {
+			case lerr != nil:
+			case ok && now == commit.String():
+				return forge.PushResult{SHA: now}, nil
+			case ok != exists || now != before:
+				err = fmt.Errorf("could not push %q to %q: the branch moved to %s during the push: %w",
+					ch.Branch, repo.FullName, short(now), forge.ErrForeignBranch)
+			}
+		}
+		return forge.PushResult{}, err
 	}
 	f.log.Info("github: pushed", "repo", repo.FullName, "branch", ch.Branch, "sha", commit.String(), "replaced", exists)
 	return forge.PushResult{SHA: commit.String()}, nil
@@ -253,7 +267,9 @@ func (f *Forge) gitAuth(ctx context.Context) (*githttp.BasicAuth, error) {
 // ambiguousError marks a push whose outcome is unknown.
 type ambiguousError struct{ err error }
 
+// Error returns the underlying message.
 func (e *ambiguousError) Error() string { return e.err.Error() }
+// Unwrap returns the underlying error.
 func (e *ambiguousError) Unwrap() error { return e.err }
 
 // retryableGit reports git errors worth another try: broken connections and
