@@ -305,6 +305,7 @@ type permissionError struct{ msg string }
 
 // Error returns the message.
 func (e *permissionError) Error() string { return e.msg }
+
 // Unwrap returns forge.ErrPermission.
 func (e *permissionError) Unwrap() error { return forge.ErrPermission }
 

@@ -269,6 +269,7 @@ type ambiguousError struct{ err error }
 
 // Error returns the underlying message.
 func (e *ambiguousError) Error() string { return e.err.Error() }
+
 // Unwrap returns the underlying error.
 func (e *ambiguousError) Unwrap() error { return e.err }
 
