@@ -57,7 +57,16 @@ func (r *rewriter) oidc() {
 	}
 }
 
-var trustCheckRe = regexp.MustCompile(`author_association|github\.repository\s*==|head\.repo\.full_name|head_repository\.full_name|github\.actor\s*==|github\.event\.sender\.login|github\.repository_owner\s*==`)
+// trustCheckRe matches the checks that keep a job from running for code or
+// people outside the repository: a same-repository head, a known actor or
+// association, or an event other than the untrusted one.
+var trustCheckRe = regexp.MustCompile(`(head\.repo\.full_name|head_repository\.full_name)\s*==\s*github\.repository\b|github\.repository\s*==\s*github\.event\.[\w.]*full_name|author_association\s*==|contains\([^)]*author_association\s*\)|github\.(actor|triggering_actor|repository_owner|event\.sender\.login)\s*==|github\.event_name\s*==\s*'(push|release|workflow_dispatch|schedule)'`)
+
+// trustChecked reports whether a job's if: holds a trust check that
+// cannot be bypassed: one of trustCheckRe, and no || beside it.
+func trustChecked(cond string) bool {
+	return trustCheckRe.MatchString(cond) && !strings.Contains(cond, "||")
+}
 
 // oidcBlockers records the reasons a pipeline cannot move to OIDC here and
 // reports whether it can.
@@ -68,7 +77,7 @@ func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
 		ok = false
 	}
 	for _, t := range fw.wf.Triggers {
-		if _, bad := untrustedTriggers[t]; bad && !trustCheckRe.MatchString(j.If) {
+		if _, bad := untrustedTriggers[t]; bad && !trustChecked(j.If) {
 			fw.manualf(j.Line, "job %q runs on %s without a trust check in its if:; cutover will not grant it id-token: write", j.ID, t)
 			ok = false
 		}
