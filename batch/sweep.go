@@ -53,6 +53,11 @@ type SweepRegistry interface {
 	Packument(ctx context.Context, name string) (*npm.Packument, error)
 }
 
+// ErrNoRegistryToken is returned (wrapped) by a SweepRegistry's Tokens
+// when it has no credential to list tokens with: the sweep then works from
+// the tokens the ledger knows, without reporting a problem.
+var ErrNoRegistryToken = errors.New("no npm token to list the account's tokens with")
+
 // SweepOptions configure Sweep. The zero value is a dry run with the
 // defaults and no registry.
 type SweepOptions struct {
@@ -209,7 +214,11 @@ func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error)
 	// Tokens: the registry's list, recorded, then everything the ledger knows.
 	var listed map[string]bool
 	if o.Registry != nil {
-		if listed, err = e.recordRegistryTokens(ctx, o.Registry); err != nil {
+		listed, err = e.recordRegistryTokens(ctx, o.Registry)
+		switch {
+		case errors.Is(err, ErrNoRegistryToken):
+			e.Logger.Info("npm tokens not listed from the registry", "reason", err.Error())
+		case err != nil:
 			res.Problems = append(res.Problems, "npm tokens not listed: "+err.Error())
 		}
 	}

@@ -122,6 +122,10 @@ func SARIF(results []Result, version string) ([]byte, error) {
 			return nil, fmt.Errorf("result for unknown rule %q", r.Rule)
 		}
 		loc := sarifPhysical{ArtifactLocation: sarifArtLoc{URI: fileURI(r.File), URIBaseID: "%SRCROOT%"}}
+		if strings.HasPrefix(r.File, "/") {
+			// Outside the working directory: an absolute file URI.
+			loc.ArtifactLocation = sarifArtLoc{URI: "file://" + fileURI(r.File)}
+		}
 		if r.Line > 0 {
 			loc.Region = &sarifRegion{StartLine: r.Line}
 		}
