@@ -56,8 +56,8 @@ func (r *rewriter) confine(fw *fileWork, j *Job, p Pipeline) {
 		line := fw.d.line(v.Line)
 		// The value as written, with any comment after it.
 		value := ""
-		if v.Kind == yaml.ScalarNode && v.Line == fld.KNode.Line && v.Column-1 <= len(line) {
-			value = strings.TrimSpace(line[v.Column-1:])
+		if v.Kind == yaml.ScalarNode && v.Line == fld.KNode.Line {
+			value = strings.TrimSpace(line[fw.d.byteCol(v.Line, v.Column):])
 		}
 		if !oneLineValue(value, v.Value) {
 			fw.manualf(fld.Line, "%s is not a one-line value; move it to the publish step by hand", f.Name)
@@ -198,10 +198,10 @@ func (r *rewriter) stage(fw *fileWork, j *Job, p Pipeline) {
 		for n := from; n <= to; n++ {
 			line := fw.d.line(n)
 			i := strings.Index(line, "npm publish")
-			if i < 0 || n == st.RunNode.Line && i < st.RunNode.Column-1 {
+			if i < 0 || n == st.RunNode.Line && i < fw.d.byteCol(n, st.RunNode.Column) {
 				continue
 			}
-			start := fw.d.offset(n, 1) + i
+			start := fw.d.lineStart(n) + i
 			fw.d.replace(start, start+len("npm publish"), "npm stage publish", Edit{Line: n, Description: "stage the publish for a 2FA approval (direct token publishing ends in January 2027)"})
 		}
 		fw.stepf("npm stage publish needs npm 11.15.0 or later on the runner, and a maintainer approves each staged version with 2FA")

@@ -209,12 +209,54 @@ func (r *rewriter) flushDeletes(fw *fileWork) {
 			}
 		}
 		if m != nil && m.Style&yaml.FlowStyle != 0 {
-			fw.manualf(key.Line, "flow-style mapping: %s by hand", d.desc)
+			if count[m] > 1 || !r.deleteFlowEntry(fw, m, key, d.desc) {
+				fw.manualf(key.Line, "flow-style mapping: %s by hand", d.desc)
+			}
 			continue
 		}
 		r.deleteKeyLines(fw, key, d.desc)
 	}
 	fw.dels = nil
+}
+
+// deleteFlowEntry removes "key: value" and one comma next to it from a
+// flow mapping written on one line, and reports whether it could.
+func (r *rewriter) deleteFlowEntry(fw *fileWork, m, key *yaml.Node, desc string) bool {
+	idx := -1
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i] == key {
+			idx = i
+		}
+	}
+	if idx < 0 || lastLine(m, 0) != m.Line || fw.d.line(m.Line) == "" {
+		return false
+	}
+	v := m.Content[idx+1]
+	if v.Kind != yaml.ScalarNode || v.Line != key.Line {
+		return false
+	}
+	line := fw.d.line(key.Line)
+	ks, vs := fw.d.byteCol(key.Line, key.Column), fw.d.byteCol(v.Line, v.Column)
+	ve := vs + scalarExtent(line[vs:], v)
+	var from, to int
+	if idx > 0 {
+		from, to = strings.LastIndex(line[:ks], ","), ve
+		if from < 0 {
+			return false
+		}
+	} else {
+		k := strings.Index(line[ve:], ",")
+		if k < 0 {
+			return false
+		}
+		from, to = ks, ve+k+1
+		for to < len(line) && line[to] == ' ' {
+			to++
+		}
+	}
+	at := fw.d.lineStart(key.Line)
+	fw.d.replace(at+from, at+to, "", Edit{Line: key.Line, Description: desc})
+	return true
 }
 
 // parentKey returns the key whose value is the node n, if any.
@@ -248,10 +290,7 @@ func nextKey(t *tree, key *yaml.Node) *yaml.Node {
 // deleteKeyLines removes the lines of a block mapping entry.
 func (r *rewriter) deleteKeyLines(fw *fileWork, key *yaml.Node, desc string) {
 	line := fw.d.line(key.Line)
-	if key.Column-1 > len(line) {
-		return
-	}
-	if prefix := strings.TrimSpace(line[:key.Column-1]); prefix != "" {
+	if prefix := strings.TrimSpace(line[:fw.d.byteCol(key.Line, key.Column)]); prefix != "" {
 		// "- key: …" opens a sequence item: the next entry moves up to
 		// take its place after the dash.
 		next := nextKey(fw.t, key)
@@ -392,7 +431,7 @@ func (r *rewriter) unguardWhoami(fw *fileWork, j *Job) {
 				fw.d.deleteLines(c.line, c.line, why)
 				continue
 			}
-			at := fw.d.offset(c.line, 1)
+			at := fw.d.lineStart(c.line)
 			fw.d.replace(at+c.start, at+c.end, "", why)
 		}
 	}

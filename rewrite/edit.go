@@ -1,9 +1,11 @@
 package rewrite
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Edit is one change a playbook makes, described for people.
@@ -63,12 +65,32 @@ func (d *doc) line(n int) string {
 	return strings.TrimRight(string(d.src[start:end]), "\r\n")
 }
 
-// offset returns the byte offset of line n, column col (both 1-based).
+// offset returns the byte offset of line n, column col (both 1-based, col
+// in characters as the YAML parser counts them).
 func (d *doc) offset(n, col int) int {
 	if n > len(d.lines) {
 		return len(d.src)
 	}
-	return d.lines[n-1] + col - 1
+	return d.lines[n-1] + d.byteCol(n, col)
+}
+
+// byteCol returns the byte index within line n of character column col
+// (1-based). The YAML parser counts characters, not bytes, and does not
+// count a byte order mark at the start of the file.
+func (d *doc) byteCol(n, col int) int {
+	if n < 1 || n > len(d.lines) {
+		return 0
+	}
+	start := d.lines[n-1]
+	i := start
+	if n == 1 && bytes.HasPrefix(d.src, []byte("\ufeff")) {
+		i += 3
+	}
+	for c := 1; c < col && i < len(d.src) && d.src[i] != '\n'; c++ {
+		_, size := utf8.DecodeRune(d.src[i:])
+		i += size
+	}
+	return i - start
 }
 
 // lineStart is the offset of the start of line n; n past the end gives EOF.

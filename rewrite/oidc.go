@@ -144,11 +144,8 @@ func (r *rewriter) guardScalar(fw *fileWork, v *yaml.Node, what string) {
 		return
 	}
 	line := fw.d.line(v.Line)
-	if v.Column-1 > len(line) {
-		return
-	}
 	// Only the scalar itself, not a comment after it.
-	rest := line[v.Column-1:]
+	rest := line[fw.d.byteCol(v.Line, v.Column):]
 	rest = rest[:scalarExtent(rest, v)]
 	if strings.Contains(v.Value, "\n") || !strings.Contains(rest, "}}") && strings.Contains(v.Value, "${{") {
 		fw.manualf(v.Line, "%s spans lines; guard it by hand", what)
@@ -208,7 +205,7 @@ func (r *rewriter) guardBlock(fw *fileWork, v *yaml.Node, what string) {
 		line := fw.d.line(n)
 		g := r.guardExpr(line)
 		if g != line {
-			start := fw.d.offset(n, 1)
+			start := fw.d.lineStart(n)
 			fw.d.replace(start, start+len(line), g, Edit{Line: n, Description: fmt.Sprintf("%s: token only when vars.%s is not 'true'", what, r.opts.FlagVar)})
 		}
 	}
@@ -324,10 +321,10 @@ func (r *rewriter) guardWhoami(fw *fileWork, j *Job, p Pipeline) {
 				continue
 			}
 			for _, loc := range whoamiRe.FindAllStringIndex(line, -1) {
-				if n == st.RunNode.Line && loc[0] < st.RunNode.Column-1 {
+				if n == st.RunNode.Line && loc[0] < fw.d.byteCol(n, st.RunNode.Column) {
 					continue
 				}
-				start := fw.d.offset(n, 1) + loc[0]
+				start := fw.d.lineStart(n) + loc[0]
 				fw.d.replace(start, start+loc[1]-loc[0], repl, Edit{Line: n, Description: "npm whoami needs a token: run it only on the token path"})
 			}
 		}
@@ -526,7 +523,7 @@ func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why E
 func (r *rewriter) flowInsert(fw *fileWork, perm Permissions, why Edit) {
 	v := perm.VNode
 	line := fw.d.line(v.Line)
-	open := v.Column - 1
+	open := fw.d.byteCol(v.Line, v.Column)
 	if open >= len(line) || line[open] != '{' {
 		fw.manualf(v.Line, "flow-style permissions cutover cannot splice safely; add id-token: write by hand")
 		return
@@ -542,8 +539,8 @@ func (r *rewriter) flowInsert(fw *fileWork, perm Permissions, why Edit) {
 	if inner != "" {
 		text = "{ " + inner + ", id-token: write }"
 	}
-	start := fw.d.offset(v.Line, 1) + open
-	fw.d.replace(start, fw.d.offset(v.Line, 1)+closeAt+1, text, why)
+	start := fw.d.lineStart(v.Line) + open
+	fw.d.replace(start, fw.d.lineStart(v.Line)+closeAt+1, text, why)
 }
 
 // insertPermissions writes a job-level permissions block before the job's
@@ -633,7 +630,7 @@ func (r *rewriter) actionSetsUpNode(uses string) bool {
 // runs too (a release-please job publishes on few of its runs).
 func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 	line := fw.d.line(st.Node.Line)
-	col := st.Node.Column - 1
+	col := fw.d.byteCol(st.Node.Line, st.Node.Column)
 	if st.Node.Kind != yaml.MappingNode || col > len(line) {
 		fw.manualf(st.Line, "step shape cutover cannot splice; add the npm upgrade step by hand")
 		return

@@ -73,10 +73,11 @@ func checkAnyInput(t *testing.T, data []byte) {
 // mutateLine edits line n (modulo the line count) of a file: op 1 deletes
 // it, 2 doubles it, 3 indents it two more spaces, 4 removes two spaces of
 // indentation, 5 puts a comment line above it, 6 a blank line, 7 appends a
-// comment to it; anything else leaves the file alone.
+// comment to it, 8 turns its first "e" into a two-byte "é" (YAML columns
+// count characters); anything else leaves the file alone.
 func mutateLine(data []byte, n int, op uint8) []byte {
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) == 0 || op%8 == 0 {
+	if len(lines) == 0 || op%9 == 0 {
 		return data
 	}
 	n %= len(lines)
@@ -85,7 +86,7 @@ func mutateLine(data []byte, n int, op uint8) []byte {
 	nl := l[len(body):]
 	ind := body[:len(body)-len(bytes.TrimLeft(body, " "))]
 	var repl [][]byte
-	switch op % 8 {
+	switch op % 9 {
 	case 1:
 	case 2:
 		repl = [][]byte{l, l}
@@ -98,7 +99,9 @@ func mutateLine(data []byte, n int, op uint8) []byte {
 	case 6:
 		repl = [][]byte{[]byte("\n"), l}
 	case 7:
-		repl = [][]byte{append(append(append([]byte{}, body...), " # note"...), nl...)}
+		repl = [][]byte{append(append(append([]byte{}, body...), " # nöte"...), nl...)}
+	case 8:
+		repl = [][]byte{bytes.Replace(l, []byte("e"), []byte("é"), 1)}
 	}
 	out := append([][]byte{}, lines[:n]...)
 	out = append(out, repl...)
