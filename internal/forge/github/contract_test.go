@@ -576,6 +576,20 @@ func TestPRState(t *testing.T) {
 	if got, _ := f.PR(ctx, repo, pr2.Number); got.State != "closed" {
 		t.Errorf("closed PR state %q", got.State)
 	}
+	// Closed for this very commit: not opened again.
+	again, err := f.EnsurePR(ctx, repo, forge.PRSpec{Head: "d", Title: "d"})
+	if err != nil || again.Number != pr2.Number || again.State != "closed" {
+		t.Fatalf("after closing: %+v, %v", again, err)
+	}
+	// New work on the branch: a new pull request.
+	ch := forge.Change{Branch: "d", LastPushed: pr2.HeadSHA, Files: map[string][]byte{"D.md": []byte("d2\n")}}
+	if _, err := f.Push(ctx, repo, ch); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := f.EnsurePR(ctx, repo, forge.PRSpec{Head: "d", Title: "d"})
+	if err != nil || fresh.Number == pr2.Number || fresh.State != "open" {
+		t.Fatalf("after new work: %+v, %v", fresh, err)
+	}
 }
 
 func TestVariables(t *testing.T) {

@@ -15,9 +15,11 @@ import (
 // EnsurePR finds the open pull request from spec.Head or opens it, then
 // brings its title, body, labels, reviewers, team reviewers and assignees
 // to spec (labels, reviewers and assignees are added, never removed). A 422
-// "already exists" on create counts as found. The REST API cannot change
-// the draft state of an existing pull request, so spec.Draft only applies
-// when it is opened.
+// "already exists" on create counts as found. A pull request someone closed
+// without merging while the branch still holds the same commit is returned
+// as it is (state closed), not opened again. The REST API cannot change the
+// draft state of an existing pull request, so spec.Draft only applies when
+// it is opened.
 func (f *Forge) EnsurePR(ctx context.Context, repo forge.Repo, spec forge.PRSpec) (forge.PR, error) {
 	owner, name, err := split(repo)
 	if err != nil {
@@ -34,6 +36,16 @@ func (f *Forge) EnsurePR(ctx context.Context, repo forge.Repo, spec forge.PRSpec
 		return forge.PR{}, err
 	}
 	if pr == nil {
+		// A pull request someone closed for exactly this commit stays
+		// closed: the answer is the closed one, not a second one.
+		closed, err := f.closedPR(ctx, owner, name, spec.Head)
+		if err != nil {
+			return forge.PR{}, err
+		}
+		if closed != nil {
+			f.log.Info("github: the pull request for this commit was closed; not opening another", "repo", repo.FullName, "number", closed.GetNumber())
+			return f.PR(ctx, repo, closed.GetNumber())
+		}
 		if pr, err = f.createPR(ctx, owner, name, spec); err != nil {
 			return forge.PR{}, err
 		}
@@ -60,6 +72,35 @@ func (f *Forge) openPR(ctx context.Context, owner, name, head string) (*gh.PullR
 	}
 	for _, pr := range list {
 		if pr.GetHead().GetRef() == head && pr.GetState() == "open" {
+			return pr, nil
+		}
+	}
+	return nil, nil
+}
+
+// closedPR returns a closed, unmerged pull request from head whose head
+// is the branch's current commit, or nil.
+func (f *Forge) closedPR(ctx context.Context, owner, name, head string) (*gh.PullRequest, error) {
+	var list []*gh.PullRequest
+	_, err := f.do(ctx, func() (*gh.Response, error) {
+		var resp *gh.Response
+		var err error
+		list, resp, err = f.client.PullRequests.List(ctx, owner, name, &gh.PullRequestListOptions{
+			Head: owner + ":" + head, State: "closed", ListOptions: gh.ListOptions{PerPage: 100}})
+		return resp, err
+	})
+	if err != nil {
+		return nil, apiError(err, fmt.Sprintf("list the pull requests of %q", owner+"/"+name))
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	sha, ok, err := f.branchHead(ctx, owner, name, head)
+	if err != nil || !ok {
+		return nil, err
+	}
+	for _, pr := range list {
+		if pr.GetHead().GetRef() == head && pr.MergedAt == nil && pr.GetHead().GetSHA() == sha {
 			return pr, nil
 		}
 	}
