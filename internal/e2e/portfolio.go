@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cutover/cutover/internal/sandbox"
 	"github.com/cutover/cutover/internal/sandbox/ghapi"
 )
@@ -177,12 +179,22 @@ func Files(shape Shape, org, name string) map[string][]byte {
 
 // Seed creates one repository per entry of repos (name → shape) in org.
 func Seed(w *sandbox.World, org string, repos map[string]Shape) error {
+	return SeedConcurrently(w, org, repos, 1)
+}
+
+// SeedConcurrently is Seed creating up to n repositories at once.
+func SeedConcurrently(w *sandbox.World, org string, repos map[string]Shape, n int) error {
+	var g errgroup.Group
+	g.SetLimit(max(n, 1))
 	for name, shape := range repos {
-		if err := w.CreateRepo(org, name, ghapi.RepoOptions{Files: Files(shape, org, name), Private: shape == Private}); err != nil {
-			return fmt.Errorf("seed %s/%s: %w", org, name, err)
-		}
+		g.Go(func() error {
+			if err := w.CreateRepo(org, name, ghapi.RepoOptions{Files: Files(shape, org, name), Private: shape == Private}); err != nil {
+				return fmt.Errorf("seed %s/%s: %w", org, name, err)
+			}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // Mix returns n repository names with shapes in a portfolio-like share:
