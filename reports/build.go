@@ -62,7 +62,7 @@ func Build(snap *ledger.Snapshot, meta Meta) *Report {
 			ToolVersion:  b.text(cmp.Or(meta.ToolVersion, "(devel)")),
 			LedgerSchema: snap.SchemaVersion,
 			FlagVariable: b.text(b.flagVar),
-			ReportURL:    b.url(cmp.Or(meta.HTMLURL, "report.html"), true),
+			ReportURL:    cmp.Or(b.url(meta.HTMLURL, true), "report.html"),
 		},
 		Waves:            []Wave{},
 		Repos:            make([]Card, 0, len(snap.Repos)),
@@ -547,7 +547,9 @@ func stage(rs *ledger.RepoState, f repoFacts) string {
 	if (f.flagOn || f.credential == rewrite.CredOIDC) && (!changed || st == StateMerged) {
 		st = StateFlagOn
 	}
-	if f.verified && stateRank[st] >= stateRank[StateMerged] || f.verified && !changed && f.credential == rewrite.CredOIDC {
+	// A verified canary counts once the workflow change is merged, or
+	// when the repository published with OIDC before the campaign.
+	if f.verified && (stateRank[st] >= stateRank[StateMerged] || !changed && f.credential == rewrite.CredOIDC) {
 		st = StateVerified
 	}
 	migrated := st == StateVerified || (!changed && f.credential == rewrite.CredOIDC && st == StateFlagOn)

@@ -172,13 +172,17 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 }
 
-func TestPackageURLMustBeHTTP(t *testing.T) {
+func TestURLsMustBeHTTP(t *testing.T) {
 	t.Parallel()
 	m := fixtureMeta()
 	m.PackageURL = "javascript:alert(1)//"
+	m.HTMLURL = "javascript:alert(2)"
 	r := Build(loadSnapshot(t), m)
 	out, _ := JSON(r)
 	if bytes.Contains(out, []byte("javascript:")) {
-		t.Error("a javascript: package URL reached the report")
+		t.Error("a javascript: URL reached the report")
+	}
+	if r.Campaign.ReportURL != "report.html" {
+		t.Errorf("report URL = %q, want the default report.html", r.Campaign.ReportURL)
 	}
 }
