@@ -182,7 +182,7 @@ Repositories whose default branch did not move since the last inventory keep
 their recorded classification; blobs are fetched only when they changed.
 A repository that cannot be read is recorded as failed and the inventory
 goes on. Exit code 1 when any repository failed.`,
-		Example: example("CUTOVER_ORG=acme cutover inventory", "cutover --config campaign.toml inventory --format json"),
+		Example: example("cutover inventory", "CUTOVER_ORG=acme cutover --config campaign.toml inventory --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			e, done, err := app.engine(cmd, f, true)

@@ -662,6 +662,17 @@ var npmUpgradeRe = regexp.MustCompile(`\bnpm\s+(?:install|i|add|update)\s+(?:.*\
 // version's bundled npm, or what Detect says for tools that bring their
 // own npm.
 func (m *jobModel) npmOK() bool {
+	// Yarn Berry (4.10+) and semantic-release (its bundled npm) exchange the
+	// OIDC token themselves: the npm on PATH does not matter.
+	ownOIDC := len(m.pl.Steps) > 0
+	for _, s := range m.pl.Steps {
+		if s.Tool != "yarn-berry" && s.Tool != "semantic-release" {
+			ownOIDC = false
+		}
+	}
+	if ownOIDC {
+		return true
+	}
 	spec := ""
 	for i, s := range m.job.Steps {
 		if m.publishStep >= 0 && i >= m.publishStep {
