@@ -146,6 +146,18 @@ func (d *detector) finish(wf *Workflow, j *Job, p *Pipeline) {
 				p.IDToken, p.IDTokenFrom = true, "caller"
 			}
 		}
+		// A callee reads the secret under the name its workflow_call
+		// declares; the repository secret is what the caller maps to it.
+		for i, f := range p.Feeds {
+			for _, c := range callers {
+				if fld, ok := lookup(c.job.Secrets, f.Secret, false); ok && f.Secret != "" {
+					if secret, ok := credentialValue(fld.Value); ok && secret != "" {
+						p.Feeds[i].Secret = secret
+						break
+					}
+				}
+			}
+		}
 		if len(p.TrustedWorkflow) > 1 {
 			d.finding(SevWarning, "trust-ambiguous", wf.Path, j.Line, fmt.Sprintf("reusable workflow is called from %d workflows; npm allows one trusted publisher per package, naming one calling workflow (%s)", len(p.TrustedWorkflow), strings.Join(p.TrustedWorkflow, ", ")))
 		}

@@ -132,13 +132,9 @@ func checkDetect(t *testing.T, p sandbox.Portfolio, r sandbox.Repo, files map[st
 	}
 	wantSecret := ""
 	if r.Secret != nil {
+		// For reusable workflows Detect follows the caller's secrets:
+		// mapping to the repository secret.
 		wantSecret = r.Secret.Name
-		// Detect names the secret a reusable workflow declares
-		// (on.workflow_call.secrets), not the caller's repository secret
-		// that feeds it.
-		if r.Kind == sandbox.KindReusable && !strings.Contains(string(files[r.Workflow]), "secrets."+wantSecret) {
-			wantSecret = "npm-token"
-		}
 	}
 	switch {
 	case r.Secret == nil && len(secrets) > 0:
