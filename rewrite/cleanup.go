@@ -67,9 +67,15 @@ func (r *rewriter) callerSecret(fw *fileWork, p Pipeline, f TokenFeed) {
 		if wf == nil {
 			continue
 		}
-		if job := jobByID(wf, cj); job != nil {
-			if s, ok := lookup(job.Secrets, f.Secret, false); ok {
-				fw.stepf("%s line %d still passes %s to this workflow, which no longer reads it: remove it there and from on.workflow_call.secrets", cp, s.Line, f.Secret)
+		job := jobByID(wf, cj)
+		if job == nil {
+			continue
+		}
+		// f.Secret names the secret the callee reads or, once resolved,
+		// the caller's repository secret behind it.
+		for _, s := range job.Secrets {
+			if secret, _ := credentialValue(s.Value); s.Key == f.Secret || secret == f.Secret {
+				fw.stepf("%s line %d still passes %s to this workflow, which no longer reads it: remove it there and from on.workflow_call.secrets", cp, s.Line, s.Key)
 			}
 		}
 	}
