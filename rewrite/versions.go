@@ -141,7 +141,7 @@ func (d *detector) nodeAndNPM(wf *Workflow, j *Job, p *Pipeline) {
 		p.NPMReady = npmOK(p.NPMUpgrade)
 	case nv == "current" || nv == "latest" || nv == "node":
 		p.NPMReady = "yes"
-	case nodeKnown && nodeMajor[0] >= 24:
+	case nodeKnown && !nodeMajor.less(semver{24, 5, 0}): // Node 24.5.0 is the first to bundle npm 11.5.1+
 		p.NPMReady = "yes"
 	case nodeKnown:
 		p.NPMReady = "no"
