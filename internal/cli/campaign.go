@@ -95,6 +95,26 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	return e, func() { led.Close() }, nil
 }
 
+// withEngine runs fn with the campaign engine and closes its ledger after.
+func (app *App) withEngine(cmd *cobra.Command, f *campaignFlags, needForge bool, fn func(*batch.Engine) error) error {
+	e, done, err := app.engine(cmd, f, needForge)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(e)
+}
+
+// jsonDoc renders a versioned JSON document for stdout.
+func jsonDoc(schema string, fields map[string]any) ([]byte, error) {
+	doc := map[string]any{"schema": schema}
+	for k, v := range fields {
+		doc[k] = v
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	return append(out, '\n'), err
+}
+
 // progress reports phase progress on stderr: a bar line on a terminal,
 // a log line every 10% otherwise.
 func (app *App) progress() func(phase string, done, failed, total int) {
@@ -125,16 +145,15 @@ func (app *App) progress() func(phase string, done, failed, total int) {
 func (app *App) writeSummary(format string, sum batch.Summary, extra any) error {
 	var b strings.Builder
 	if format == "json" {
-		doc := map[string]any{"schema": "cutover.summary/v1", "summary": sum}
+		fields := map[string]any{"summary": sum}
 		if extra != nil {
-			doc["detail"] = extra
+			fields["detail"] = extra
 		}
-		out, err := json.MarshalIndent(doc, "", "  ")
+		out, err := jsonDoc("cutover.summary/v1", fields)
 		if err != nil {
 			return err
 		}
 		b.Write(out)
-		b.WriteString("\n")
 	} else {
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "REPO\tOUTCOME\tDETAIL")
@@ -185,16 +204,13 @@ goes on. Exit code 1 when any repository failed.`,
 		Example: example("cutover inventory", "CUTOVER_ORG=acme cutover --config campaign.toml inventory --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, done, err := app.engine(cmd, f, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sum, err := e.Inventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return app.writeSummary(f.format, sum, nil)
+			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				sum, err := e.Inventory(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return app.writeSummary(f.format, sum, nil)
+			})
 		},
 	}
 	f.register(cmd, true)
@@ -221,16 +237,13 @@ The plan also lists, per package, the trusted publisher npm will need
 		Example: example("cutover plan", "cutover plan --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, done, err := app.engine(cmd, f, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			plan, err := e.PlanCampaign(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return app.writePlan(f.format, plan)
+			return app.withEngine(cmd, f, false, func(e *batch.Engine) error {
+				plan, err := e.PlanCampaign(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return app.writePlan(f.format, plan)
+			})
 		},
 	}
 	f.register(cmd, true)
@@ -240,12 +253,11 @@ The plan also lists, per package, the trusted publisher npm will need
 func (app *App) writePlan(format string, plan batch.Plan) error {
 	var b strings.Builder
 	if format == "json" {
-		out, err := json.MarshalIndent(map[string]any{"schema": "cutover.plan/v1", "plan": plan}, "", "  ")
+		out, err := jsonDoc("cutover.plan/v1", map[string]any{"plan": plan})
 		if err != nil {
 			return err
 		}
 		b.Write(out)
-		b.WriteString("\n")
 	} else {
 		for _, w := range plan.Waves {
 			fmt.Fprintf(&b, "wave %d (%s): %d repositories\n", w.Number, w.Name, len(w.Repos))
@@ -314,28 +326,25 @@ continues where it stopped. Exit code 1 when a repository failed.`,
 			if !cmd.Flags().Changed("wave") {
 				return usageErrorf(cmd, "--wave is required")
 			}
-			e, done, err := app.engine(cmd, f, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force})
-			var ge *batch.GateError
-			if errors.As(err, &ge) {
-				return &ExitError{Code: ExitFindings, Err: err}
-			}
-			if err != nil && len(sum.Outcomes) == 0 {
-				return err
-			}
-			if !execute && f.format != "json" {
-				for _, o := range sum.Outcomes {
-					io.WriteString(app.Out, app.Redactor.Redact(o.Diff))
+			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force})
+				var ge *batch.GateError
+				if errors.As(err, &ge) {
+					return &ExitError{Code: ExitFindings, Err: err}
 				}
-			}
-			if werr := app.writeSummary(f.format, sum, nil); werr != nil {
-				return werr
-			}
-			return err
+				if err != nil && len(sum.Outcomes) == 0 {
+					return err
+				}
+				if !execute && f.format != "json" {
+					for _, o := range sum.Outcomes {
+						io.WriteString(app.Out, app.Redactor.Redact(o.Diff))
+					}
+				}
+				if werr := app.writeSummary(f.format, sum, nil); werr != nil {
+					return werr
+				}
+				return err
+			})
 		},
 	}
 	cmd.Flags().IntVar(&wave, "wave", 0, "wave to apply (0 is the canaries)")
@@ -355,28 +364,25 @@ forge, record them in the ledger, and mark a wave done when it meets its gate.`,
 		Example: example("cutover status", "cutover status --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, done, err := app.engine(cmd, f, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sum, waves, err := e.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if f.format != "json" {
-				var b strings.Builder
-				for _, w := range waves {
-					gate := "gate met"
-					if !w.Gate.OK {
-						gate = "gate not met: " + strings.Join(w.Gate.Reasons, "; ")
-					}
-					fmt.Fprintf(&b, "wave %d (%s): %s, %d/%d passed, %d failed; %s\n", w.Number, w.Name, w.State, w.Gate.Passed, w.Gate.Members, w.Gate.Failed, gate)
+			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				sum, waves, err := e.Status(cmd.Context())
+				if err != nil {
+					return err
 				}
-				b.WriteString("\n")
-				io.WriteString(app.Out, app.Redactor.Redact(b.String()))
-			}
-			return app.writeSummary(f.format, sum, waves)
+				if f.format != "json" {
+					var b strings.Builder
+					for _, w := range waves {
+						gate := "gate met"
+						if !w.Gate.OK {
+							gate = "gate not met: " + strings.Join(w.Gate.Reasons, "; ")
+						}
+						fmt.Fprintf(&b, "wave %d (%s): %s, %d/%d passed, %d failed; %s\n", w.Number, w.Name, w.State, w.Gate.Passed, w.Gate.Members, w.Gate.Failed, gate)
+					}
+					b.WriteString("\n")
+					io.WriteString(app.Out, app.Redactor.Redact(b.String()))
+				}
+				return app.writeSummary(f.format, sum, waves)
+			})
 		},
 	}
 	f.register(cmd, true)
@@ -413,16 +419,13 @@ Every flip is recorded as an event.`,
 			} else if len(repos) == 0 {
 				return usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
 			}
-			e, done, err := app.engine(cmd, f, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sum, err := e.Flag(cmd.Context(), args[0] == "on", target)
-			if err != nil && len(sum.Outcomes) == 0 {
-				return err
-			}
-			return app.writeSummary(f.format, sum, nil)
+			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				sum, err := e.Flag(cmd.Context(), args[0] == "on", target)
+				if err != nil && len(sum.Outcomes) == 0 {
+					return err
+				}
+				return app.writeSummary(f.format, sum, nil)
+			})
 		},
 	}
 	cmd.Flags().IntVar(&wave, "wave", 0, "flip every repository of this wave")
@@ -445,16 +448,13 @@ apply (executed) are redone; other steps are redone by their own commands.`,
 			if !onlyFailed {
 				return usageErrorf(cmd, "--failed is required (retry redoes failed repositories only)")
 			}
-			e, done, err := app.engine(cmd, f, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			sum, err := e.Retry(cmd.Context())
-			if err != nil && len(sum.Outcomes) == 0 {
-				return err
-			}
-			return app.writeSummary(f.format, sum, nil)
+			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				sum, err := e.Retry(cmd.Context())
+				if err != nil && len(sum.Outcomes) == 0 {
+					return err
+				}
+				return app.writeSummary(f.format, sum, nil)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&onlyFailed, "failed", false, "redo the repositories whose last step failed")
