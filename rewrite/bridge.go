@@ -13,21 +13,10 @@ import (
 // provenance is added for public repositories, and --stage switches npm
 // publish to npm stage publish.
 func (r *rewriter) bridge() {
-	for _, p := range r.det.Pipelines {
-		if len(p.Feeds) == 0 {
-			continue
-		}
-		fw := r.file(p.Workflow)
-		if fw == nil {
-			continue
-		}
-		j := jobByID(fw.wf, p.Job)
-		if j == nil {
-			continue
-		}
+	r.eachTokenJob(func(fw *fileWork, j *Job, p Pipeline) {
 		if hasAnchorOrAlias(j.Node, 0) {
 			fw.manualf(j.Line, "job %q uses YAML anchors or aliases; edit it by hand", j.ID)
-			continue
+			return
 		}
 		r.confine(fw, j, p)
 		if r.opts.PublicRepo && !p.Provenance {
@@ -36,7 +25,7 @@ func (r *rewriter) bridge() {
 		if r.opts.Stage {
 			r.stage(fw, j, p)
 		}
-	}
+	})
 }
 
 // confine moves workflow- and job-level token env onto the publish steps.

@@ -14,18 +14,7 @@ import (
 // step loses its flag condition (or goes, on Node 24+), id-token: write
 // stays. Token feeds that were never guarded are left alone and reported.
 func (r *rewriter) cleanup() {
-	for _, p := range r.det.Pipelines {
-		if len(p.Feeds) == 0 {
-			continue
-		}
-		fw := r.file(p.Workflow)
-		if fw == nil {
-			continue
-		}
-		j := jobByID(fw.wf, p.Job)
-		if j == nil {
-			continue
-		}
+	r.eachTokenJob(func(fw *fileWork, j *Job, p Pipeline) {
 		for _, f := range p.Feeds {
 			r.removeFeed(fw, j, p, f)
 			r.callerSecret(fw, p, f)
@@ -33,7 +22,7 @@ func (r *rewriter) cleanup() {
 		}
 		r.unflagSteps(fw, j, p)
 		r.unguardWhoami(fw, j)
-	}
+	})
 }
 
 // committedReads reports the committed .npmrc and .yarnrc.yml lines that

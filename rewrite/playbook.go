@@ -345,6 +345,23 @@ func render(name string, data any) (string, error) {
 	return b.String(), nil
 }
 
+// eachTokenJob calls fn for every pipeline that has token feeds, with its
+// file and job.
+func (r *rewriter) eachTokenJob(fn func(fw *fileWork, j *Job, p Pipeline)) {
+	for _, p := range r.det.Pipelines {
+		if len(p.Feeds) == 0 {
+			continue
+		}
+		fw := r.file(p.Workflow)
+		if fw == nil {
+			continue
+		}
+		if j := jobByID(fw.wf, p.Job); j != nil {
+			fn(fw, j, p)
+		}
+	}
+}
+
 // jobByID finds a job of a workflow.
 func jobByID(wf *Workflow, id string) *Job {
 	for _, j := range wf.Jobs {
