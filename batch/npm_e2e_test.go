@@ -120,6 +120,12 @@ func TestNPMCampaignEndToEnd(t *testing.T) {
 			".github/workflows/release.yml": e2eWorkflow(ru, "", "ORG_NPM_TOKEN", "npm publish"),
 			"package.json":                  `{"name":"legacy","version":"1.0.0"}`,
 		},
+		// shadow reads a repository secret of the same name as the
+		// organisation's, so it does not hold the organisation secret back.
+		"shadow": {
+			".github/workflows/release.yml": e2eWorkflow(ru, "", "ORG_NPM_TOKEN", "npm publish"),
+			"package.json":                  `{"name":"shadow","version":"1.0.0"}`,
+		},
 	}
 	for name, files := range repos {
 		fs := map[string][]byte{}
@@ -135,6 +141,7 @@ func TestNPMCampaignEndToEnd(t *testing.T) {
 	npmMust(t, w.API.SetEnvironment("acme", "mono", "release"))
 	npmMust(t, w.SetSecret("env", "acme/mono", "release", "NPM_TOKEN", e2eMonoToken, time.Time{}))
 	npmMust(t, w.SetSecret("org", "acme", "", "ORG_NPM_TOKEN", e2eOrgToken, time.Time{}))
+	npmMust(t, w.SetSecret("repo", "acme/shadow", "", "ORG_NPM_TOKEN", e2eOrgToken, time.Time{}))
 
 	// The engine, its logs collected for the scan.
 	logs := &npmSink{}

@@ -369,7 +369,11 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 	if err != nil {
 		return rep, err
 	}
-	usedBy := map[string][]string{} // upper-case secret name -> "repo (file)"
+	type user struct {
+		repo ledger.Repo
+		file string
+	}
+	usedBy := map[string][]user{} // upper-case secret name -> readers
 	for _, r := range all {
 		ok, _, err := e.cutOver(ctx, r.FullName)
 		if err != nil {
@@ -380,7 +384,7 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 		}
 		for name, files := range tokenSecrets(r) {
 			for _, f := range files {
-				usedBy[name] = append(usedBy[name], fmt.Sprintf("%s (%s)", r.FullName, f))
+				usedBy[name] = append(usedBy[name], user{repo: r, file: f})
 			}
 		}
 	}
@@ -464,7 +468,20 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 			break
 		}
 		a := SecretAction{Repo: os.repo, Scope: ledger.ScopeOrg, Name: os.secret.Name}
-		if users := usedBy[strings.ToUpper(os.secret.Name)]; len(users) > 0 {
+		// A repository with a secret of its own by that name reads that one,
+		// not the organisation's; when its secrets cannot be listed, it
+		// counts as a reader.
+		var users []string
+		for _, u := range usedBy[strings.ToUpper(os.secret.Name)] {
+			if owner, _, _ := strings.Cut(u.repo.FullName, "/"); owner != os.owner {
+				continue
+			}
+			if shadowed(ctx, e, u.repo, os.secret.Name) {
+				continue
+			}
+			users = append(users, fmt.Sprintf("%s (%s)", u.repo.FullName, u.file))
+		}
+		if len(users) > 0 {
 			sort.Strings(users)
 			a.UsedBy = users
 			a.Kind, a.Reason = Manual, "still used"
@@ -489,6 +506,19 @@ func (e *Engine) RevokeSecrets(ctx context.Context, o RevokeSecretsOptions) (Rev
 		rep.Summary.Outcomes = append(rep.Summary.Outcomes, out)
 	}
 	return rep, ctx.Err()
+}
+
+// shadowed reports whether a repository has a repository secret of this
+// name, which its workflows read instead of the organisation's.
+func shadowed(ctx context.Context, e *Engine, r ledger.Repo, name string) bool {
+	list, err := e.Forge.Secrets(ctx, e.forgeRepo(r))
+	if err != nil {
+		e.Logger.Warn("could not list secrets; counting the repository as a reader of the organisation secret", "repo", r.FullName, "secret", name, "error", err)
+		return false
+	}
+	return slices.ContainsFunc(list, func(s forge.Secret) bool {
+		return s.Scope == ledger.ScopeRepo && strings.EqualFold(s.Name, name)
+	})
 }
 
 // deleteSecret records the secret as seen and, with execute, deletes it and
