@@ -1,0 +1,218 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/batch"
+)
+
+func newRevokeCmd(app *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "revoke tokens|secrets",
+		Short: "Revoke the npm tokens and delete the CI secrets that OIDC replaced",
+		Long: `Remove the credentials trusted publishing made unnecessary: npm access tokens
+on the registry (revoke tokens) and the CI secrets holding them on the forge
+(revoke secrets). Both show a plan by default and act only with --execute;
+both record what they removed, where and when, in the ledger.`,
+		Example: example("cutover revoke tokens --migrated", "cutover revoke secrets --wave 0 --execute"),
+		Args:    cobra.ArbitraryArgs,
+		RunE:    groupRunE,
+	}
+	cmd.AddCommand(newRevokeTokensCmd(app), newRevokeSecretsCmd(app))
+	return cmd
+}
+
+func newRevokeTokensCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	nf := &npmFlags{}
+	var (
+		o       batch.RevokeTokensOptions
+		created string
+	)
+	cmd := &cobra.Command{
+		Use:   "tokens [--key KEY...] [--name GLOB] [--created-before DATE] [--migrated] [--execute] [--otp CODE]",
+		Short: "Revoke npm access tokens, after showing which",
+		Long: `List the account's npm access tokens (every page), select some, show the plan
+(key, the token's first characters as npm displays them, name, created,
+expiry, CIDR ranges; never a token) and, with --execute, revoke them.
+
+Selectors combine: a token is selected when it matches every one given, and
+at least one is required.
+  --key KEY              the token with this key (or a unique prefix of 8+ characters); repeatable
+  --name GLOB            tokens whose name matches the pattern (* and ?)
+  --created-before DATE  tokens created before DATE (2006-01-02 or RFC 3339)
+  --migrated             tokens the ledger records for repositories that are
+                         cut over (flag on) and verified
+
+Revoking needs two-factor authentication (--otp, the web login or a prompt;
+one approval covers the batch) and a login that does not bypass 2FA. Each
+revocation is recorded in the ledger with its time. Exit code 1 when a token
+could not be revoked.`,
+		Example: example("cutover revoke tokens --migrated", `cutover revoke tokens --name "ci-*" --created-before 2026-01-01 --execute`, "cutover revoke tokens --key 6f1c2a9e --execute --otp 123456"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if created != "" {
+				t, err := parseDate(created)
+				if err != nil {
+					return usageErrorf(cmd, "--created-before %q: %v", created, err)
+				}
+				o.CreatedBefore = t
+			}
+			if len(o.Keys) == 0 && o.Name == "" && o.CreatedBefore.IsZero() && !o.Migrated {
+				return usageErrorf(cmd, "select tokens with --key, --name, --created-before or --migrated")
+			}
+			n, done, err := app.npmSteps(cmd, f, nf, true, false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			rep, err := n.RevokeTokens(cmd.Context(), o)
+			if err != nil && rep.Listed == 0 && len(rep.Tokens) == 0 {
+				return err
+			}
+			doc := map[string]any{"step": rep.Step, "listed": rep.Listed, "tokens": rep.Tokens}
+			if werr := app.writeNPMDoc(f.format, "cutover.revoke-tokens/v1", doc, tokensText(rep), rep.Failed()); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringSliceVar(&o.Keys, "key", nil, "the token with this `KEY` (repeatable)")
+	cmd.Flags().StringVar(&o.Name, "name", "", "tokens whose name matches this `GLOB`")
+	cmd.Flags().StringVar(&created, "created-before", "", "tokens created before this `DATE`")
+	cmd.Flags().BoolVar(&o.Migrated, "migrated", false, "tokens recorded for repositories that are cut over and verified")
+	cmd.Flags().BoolVar(&o.Execute, "execute", false, "revoke the selected tokens (default: show the plan)")
+	nf.register(cmd)
+	f.register(cmd, true)
+	return cmd
+}
+
+// parseDate accepts a date (midnight UTC) or an RFC 3339 time.
+func parseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want a date such as 2026-01-31 or a time such as 2026-01-31T12:00:00Z")
+	}
+	return t, nil
+}
+
+// tokensText renders the token plan or what was revoked.
+func tokensText(rep batch.RevokeTokensReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d tokens listed, %d selected\n", rep.Step, rep.Listed, len(rep.Tokens))
+	if len(rep.Tokens) > 0 {
+		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KEY\tTOKEN\tNAME\tCREATED\tEXPIRES\tCIDR\tREPO\tRESULT")
+		for _, t := range rep.Tokens {
+			exp := "-"
+			if t.Expires != nil {
+				exp = t.Expires.UTC().Format(time.DateOnly)
+			}
+			created := "-"
+			if !t.Created.IsZero() {
+				created = t.Created.UTC().Format(time.DateOnly)
+			}
+			prefix := "-"
+			if t.Prefix != "" {
+				prefix = t.Prefix + "…"
+			}
+			cidr := "-"
+			if len(t.CIDR) > 0 {
+				cidr = strings.Join(t.CIDR, ",")
+			}
+			result := t.Detail
+			if t.Kind != batch.OK {
+				result = t.Kind + ": " + t.Reason + ": " + t.Detail
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, prefix, orDash(t.Name), created, exp, cidr, orDash(t.Repo), oneLine(result, 160))
+		}
+		tw.Flush()
+	}
+	return b.String()
+}
+
+func newRevokeSecretsCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	tf := &targetFlags{}
+	var execute bool
+	cmd := &cobra.Command{
+		Use:   "secrets (--wave N | --repo OWNER/NAME...) [--execute]",
+		Short: "Delete the npm token secrets of repositories that are cut over and verified",
+		Long: `Delete the CI secrets that carried npm publish tokens, for the selected
+repositories that are cut over (flag on) and verified (every package's latest
+canary passed cutover verify): repository secrets, environment secrets and
+organisation secrets. A secret counts when detection saw it feed a publish,
+or when its name is a conventional npm publish token name (NPM_TOKEN,
+NODE_AUTH_TOKEN, NPM_AUTH_TOKEN, NPM_PUBLISH_TOKEN, NPMJS_TOKEN); install
+tokens such as NPM_READ_TOKEN are left alone.
+
+An organisation secret still read by a repository that is not cut over
+(according to the inventory) is kept, and the repositories and workflow
+files are named. Without --execute it only shows the plan. Each deletion is
+recorded in the ledger with where it was. Exit code 1 when a deletion failed
+or a secret had to be kept.`,
+		Example: example("cutover revoke secrets --wave 0", "cutover revoke secrets --repo acme/widget --execute"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := tf.target(cmd)
+			if err != nil {
+				return err
+			}
+			e, done, err := app.engine(cmd, f, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			rep, err := e.RevokeSecrets(cmd.Context(), batch.RevokeSecretsOptions{Target: target, Execute: execute, By: app.actor()})
+			if err != nil && len(rep.Summary.Outcomes) == 0 {
+				return err
+			}
+			findings := rep.Summary.Failed() || rep.Summary.Count(batch.Manual) > 0
+			doc := map[string]any{"step": rep.Summary.Step, "secrets": rep.Secrets, "summary": rep.Summary}
+			if werr := app.writeNPMDoc(f.format, "cutover.revoke-secrets/v1", doc, secretsText(rep), findings); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	tf.register(cmd)
+	cmd.Flags().BoolVar(&execute, "execute", false, "delete the secrets (default: show the plan)")
+	f.register(cmd, true)
+	return cmd
+}
+
+// secretsText renders the secrets plan or what was deleted.
+func secretsText(rep batch.RevokeSecretsReport) string {
+	var b strings.Builder
+	if len(rep.Secrets) > 0 {
+		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SECRET\tSCOPE\tWHERE\tRESULT")
+		for _, s := range rep.Secrets {
+			where := s.Repo
+			switch s.Scope {
+			case "env":
+				where = s.Repo + " environment " + s.Environment
+			case "org":
+				owner, _, _ := strings.Cut(s.Repo, "/")
+				where = owner + " (seen from " + s.Repo + ")"
+			}
+			result := s.Detail
+			if s.Kind != batch.OK {
+				result = s.Kind + ": " + s.Detail
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Scope, where, oneLine(result, 200))
+		}
+		tw.Flush()
+		b.WriteString("\n")
+	}
+	rep.Summary.Write(&b)
+	return b.String()
+}

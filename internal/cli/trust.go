@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/batch"
+)
+
+func newTrustCmd(app *App) *cobra.Command {
+	f := &campaignFlags{}
+	nf := &npmFlags{}
+	tf := &targetFlags{}
+	var execute, replace bool
+	cmd := &cobra.Command{
+		Use:   "trust (--wave N | --repo OWNER/NAME...) [--execute] [--replace] [--otp CODE]",
+		Short: "Link every package to its release workflow as an npm trusted publisher",
+		Long: `Configure the npm trusted publisher of every publishable package of the
+selected repositories: the repository, the calling workflow's file name and
+the environment that detection found (cutover plan lists them).
+
+For each package it reads the registry's configuration and
+  - creates one when there is none;
+  - reports one that names another repository, workflow file (npm compares
+    case-sensitively) or environment, and replaces it only with --replace;
+  - treats a 409 from the registry as already configured (after reading it
+    again);
+  - reports a package the registry does not have yet: its first publish cannot
+    use OIDC, so publish it once by hand or with a token.
+
+Without --execute it is a dry run: it reads, reports and records what the
+registry holds, and changes nothing. Every outcome is recorded in the ledger.
+
+The registry wants two-factor authentication for every trusted-publisher
+call: --otp CODE, else the web login (approve it in the browser with "skip
+for 5 minutes" and the whole batch goes through), else a prompt on a
+terminal. One approval is reused for the registry's five-minute window. The
+token is the variable named by [npm] token_env (NPM_TOKEN), else your npm
+login in .npmrc; tokens that bypass 2FA are refused by the registry here.
+Exit code 1 when a package failed or needs attention.`,
+		Example: example("cutover trust --wave 0", "cutover trust --wave 0 --execute", "cutover trust --repo acme/widget --execute --replace --otp 123456"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := tf.target(cmd)
+			if err != nil {
+				return err
+			}
+			n, done, err := app.npmSteps(cmd, f, nf, true, false)
+			if err != nil {
+				return err
+			}
+			defer done()
+			rep, err := n.Trust(cmd.Context(), batch.TrustOptions{Target: target, Execute: execute, Replace: replace})
+			if err != nil && len(rep.Packages) == 0 {
+				return err
+			}
+			sum := rep.Summary()
+			findings := sum.Failed() || sum.Count(batch.Manual) > 0
+			if werr := app.writeNPMDoc(f.format, "cutover.trust/v1", map[string]any{"step": rep.Step, "packages": rep.Packages, "summary": sum}, trustText(rep), findings); werr != nil {
+				return werr
+			}
+			return err
+		},
+	}
+	tf.register(cmd)
+	cmd.Flags().BoolVar(&execute, "execute", false, "create (and with --replace, replace) configurations (default: dry run)")
+	cmd.Flags().BoolVar(&replace, "replace", false, "replace a configuration that names another repository, workflow or environment")
+	nf.register(cmd)
+	f.register(cmd, true)
+	return cmd
+}
+
+// trustText renders a trust report as a table and the grouped summary.
+func trustText(rep batch.TrustReport) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PACKAGE\tREPO\tSTATE\tACTION\tRESULT\tDETAIL")
+	for _, p := range rep.Packages {
+		action := p.Action
+		switch {
+		case action == "":
+			action = "-"
+		case p.Done:
+			action += "d"
+		case action != batch.TrustActionNone:
+			action = "would " + action
+		}
+		d := p.Detail
+		if p.Reason != "" && p.Kind != batch.OK {
+			d = p.Reason + ": " + d
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.State), action, p.Kind, oneLine(d, 160))
+	}
+	tw.Flush()
+	b.WriteString("\n")
+	var sum strings.Builder
+	rep.Summary().Write(&sum)
+	// The outcomes are per package.
+	b.WriteString(strings.Replace(sum.String(), " repositories: ", " packages: ", 1))
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
