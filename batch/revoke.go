@@ -113,6 +113,9 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 	}
 	rep.Listed = len(list)
 	rows := make([]ledger.Token, 0, len(list))
+	for i := range list {
+		list[i].Prefix = displayPrefix(list[i].Prefix)
+	}
 	for _, t := range list {
 		rows = append(rows, ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
 			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "registry"})
@@ -238,6 +241,16 @@ func (n *NPM) missingKey(ctx context.Context, key string, err error) TokenAction
 		}
 	}
 	return a
+}
+
+// displayPrefix keeps at most the first 8 characters of what the registry
+// shows of a token, so that a registry showing too much never puts a usable
+// token into the ledger or a report.
+func displayPrefix(p string) string {
+	if len(p) > 8 {
+		return p[:8]
+	}
+	return p
 }
 
 // resolveKey finds the listed token with key k, or the one whose key starts

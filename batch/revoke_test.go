@@ -1,6 +1,9 @@
 package batch_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -200,5 +203,32 @@ func TestRevokeTokensWebLogin(t *testing.T) {
 	npmMust(t, err)
 	if !rep.Failed() || rep.Tokens[0].Reason != "not allowed by the registry" {
 		t.Errorf("bypass token revoked: %+v", rep.Tokens)
+	}
+}
+
+// TestRevokeTokensRegistryShowsTooMuch checks that a registry listing whole
+// token values does not put them into the report or the ledger.
+func TestRevokeTokensRegistryShowsTooMuch(t *testing.T) {
+	t.Parallel()
+	env := newNPMEnv(t, npmreg.Options{})
+	env.setWrap(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/-/npm/v1/tokens") {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"objects":[{"key":"key-leaky-01","token":%q,"name":"leaky","created":"2026-01-01T00:00:00.000Z","readonly":false,"cidr_whitelist":null}],"urls":{"next":null}}`, npmOldToken)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	rep, err := env.npm(env.client(npmAliceToken, nil)).RevokeTokens(t.Context(), batch.RevokeTokensOptions{Name: "leaky"})
+	npmMust(t, err)
+	if len(rep.Tokens) != 1 || rep.Tokens[0].Prefix != npmOldToken[:8] {
+		t.Fatalf("report: %+v", rep.Tokens)
+	}
+	snap, err := env.led.Snapshot(t.Context())
+	npmMust(t, err)
+	b, err := json.Marshal(snap)
+	npmMust(t, err)
+	if strings.Contains(string(b), npmOldToken) || strings.Contains(npmJSON(rep), npmOldToken) {
+		t.Error("a token value listed by the registry reached the ledger or the report")
 	}
 }
