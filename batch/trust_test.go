@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -299,4 +300,35 @@ func TestTrustAgainstPrefixedServer(t *testing.T) {
 	if env.count("POST", npmPrefix+"/-/package/@acme/a/trust") != 1 {
 		t.Errorf("requests: %v", env.requests)
 	}
+}
+
+// BenchmarkTrust measures trust --execute over 100 packages against the
+// emulator on loopback, with one OTP for the batch, in packages per second.
+func BenchmarkTrust(b *testing.B) {
+	const n = 100
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		env := newNPMEnv(b, npmreg.Options{})
+		env.eng.Opts.Concurrency = 8
+		env.eng.Logger = nil
+		var repos []npmRepo
+		for i := range n {
+			name := fmt.Sprintf("pkg-%03d", i)
+			repos = append(repos, npmRepo{name: "acme/" + name, workflow: "release.yml", pkgs: []string{name}})
+			env.addPackage(b, name)
+		}
+		env.seed(b, nil, repos...)
+		c := env.client(npmAliceToken, npm.StaticOTP(npmAliceOTP))
+		c.Logger = nil
+		zero := 0
+		b.StartTimer()
+		start := time.Now()
+		rep, err := env.npm(c).Trust(b.Context(), batch.TrustOptions{Target: batch.RepoTarget{Wave: &zero}, Execute: true})
+		total += time.Since(start)
+		if err != nil || rep.Summary().Count(batch.OK) != n {
+			b.Fatalf("%v %+v", err, rep.Summary())
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "packages/s")
 }
