@@ -200,8 +200,8 @@ func (n *NPM) trustPackage(ctx context.Context, p ledger.Package, o TrustOptions
 	have, err := n.Registry.TrustList(ctx, p.Name)
 	if errors.Is(err, npm.ErrNotFound) {
 		r.State, r.Action, r.Kind, r.Reason = ledger.TrustUnpublished, TrustActionNone, Manual, "not on the registry"
-		r.Detail = "the package is not on the registry yet, and its first publish cannot use OIDC"
-		r.Hint = "publish the first version by hand (with 2FA) or with a token, then run cutover trust again"
+		r.Detail = "the package is not on the registry yet (or not visible to this login), and its first publish cannot use OIDC"
+		r.Hint = "publish the first version by hand (with 2FA) or with a token, then run cutover trust again; for a private package, log in as one of its maintainers"
 		return n.recordTrust(ctx, r, o)
 	}
 	if err != nil {
