@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -165,7 +166,7 @@ func BenchmarkInventory1000(b *testing.B) {
 			listed++
 		}
 	}
-	var elapsed time.Duration
+	var elapsed, cpuSelf, cpuGit time.Duration
 	mem := watchMemory()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -173,8 +174,11 @@ func BenchmarkInventory1000(b *testing.B) {
 		e, _ := benchEngine(b, w, gh.Limits{Disabled: true}, nil, "")
 		b.StartTimer()
 		start := time.Now()
+		self0, children0 := cpuTimes()
 		sum, err := e.Inventory(b.Context())
 		elapsed += time.Since(start)
+		self1, children1 := cpuTimes()
+		cpuSelf, cpuGit = cpuSelf+self1-self0, cpuGit+children1-children0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -185,6 +189,7 @@ func BenchmarkInventory1000(b *testing.B) {
 	mem.report(b)
 	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "repos/s")
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/inventory")
+	reportCPU(b, cpuSelf, cpuGit)
 	reportLoad(b)
 }
 
@@ -195,7 +200,7 @@ func BenchmarkInventory1000(b *testing.B) {
 // peak RSS under 300 MB, on 2 cores.
 func BenchmarkApply500(b *testing.B) {
 	const n = 500
-	var elapsed time.Duration
+	var elapsed, cpuSelf, cpuGit time.Duration
 	var mem *memWatch
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -207,9 +212,12 @@ func BenchmarkApply500(b *testing.B) {
 		}
 		b.StartTimer()
 		start := time.Now()
+		self0, children0 := cpuTimes()
 		sum, err := e.Apply(b.Context(), batch.ApplyOptions{Wave: 0, Execute: true})
 		elapsed += time.Since(start)
 		b.StopTimer()
+		self1, children1 := cpuTimes()
+		cpuSelf, cpuGit = cpuSelf+self1-self0, cpuGit+children1-children0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -224,6 +232,7 @@ func BenchmarkApply500(b *testing.B) {
 	mem.report(b)
 	b.ReportMetric(float64(n*b.N)/elapsed.Seconds(), "repos/s")
 	b.ReportMetric(elapsed.Seconds()/float64(b.N), "s/apply")
+	reportCPU(b, cpuSelf, cpuGit)
 	reportLoad(b)
 }
 
@@ -396,6 +405,28 @@ func loadAverage() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// cpuTimes returns the CPU time (user and system) used so far by this
+// process and by its children that ended: the sandbox serves git through
+// git http-backend processes.
+func cpuTimes() (self, children time.Duration) {
+	get := func(who int) time.Duration {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) != nil {
+			return 0
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return get(syscall.RUSAGE_SELF), get(syscall.RUSAGE_CHILDREN)
+}
+
+// reportCPU reports the CPU time of the timed runs per run: cpu-s-process
+// (cutover and the sandbox, in this process) and cpu-s-git (the sandbox's
+// git processes).
+func reportCPU(b *testing.B, self, git time.Duration) {
+	b.ReportMetric(self.Seconds()/float64(b.N), "cpu-s-process")
+	b.ReportMetric(git.Seconds()/float64(b.N), "cpu-s-git")
 }
 
 // reportLoad reports the one-minute load average as load-avg: on a
