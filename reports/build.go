@@ -390,6 +390,9 @@ func (b *builder) card(rs *ledger.RepoState) Card {
 		seen := map[Feed]bool{}
 		for _, p := range res.Pipelines {
 			for _, fd := range p.Feeds {
+				if fd.Guarded && f.flagOn {
+					continue // behind the flag, which is on: the token no longer flows
+				}
 				fe := Feed{File: b.text(fd.File), Line: fd.Line, Kind: b.text(fd.Kind), Name: b.text(fd.Name), Secret: b.text(fd.Secret)}
 				if !seen[fe] {
 					seen[fe] = true

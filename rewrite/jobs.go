@@ -244,7 +244,7 @@ func (d *detector) callerJob(wf *Workflow, j *Job) {
 	for _, s := range j.Secrets {
 		secret, ok := credentialValue(s.Value)
 		if ok && (d.isTokenEnv(s.Key) || strings.Contains(strings.ToUpper(s.Key+secret), "NPM")) {
-			p.Feeds = append(p.Feeds, TokenFeed{Kind: "secret-pass", Name: s.Key, Secret: secret, Level: "job", File: wf.Path, Line: s.Line, Step: -1})
+			p.Feeds = append(p.Feeds, TokenFeed{Kind: "secret-pass", Name: s.Key, Secret: secret, Level: "job", File: wf.Path, Line: s.Line, Step: -1, Guarded: guardRe.MatchString(s.Value)})
 		}
 	}
 	if len(p.Feeds) == 0 {
@@ -276,6 +276,10 @@ func (d *detector) setupRegistry(j *Job, upTo int) string {
 	return reg
 }
 
+// guardRe matches the oidc playbook's guard: the token flows only while a
+// repository variable is not 'true'.
+var guardRe = regexp.MustCompile(`vars\.[A-Za-z_][A-Za-z0-9_]*\s*!=\s*'+true'+\s*&&`)
+
 var npmrcWriteRe = regexp.MustCompile(`(?i)(_authToken|npmAuthToken)`)
 var npmrcHostRe = regexp.MustCompile(`(//[^\s:'"]+):_authToken`)
 
@@ -286,7 +290,7 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 		if !ok {
 			return
 		}
-		p.Feeds = append(p.Feeds, TokenFeed{Kind: kind, Name: f.Key, Secret: secret, Level: level, File: wf.Path, Line: f.Line, Step: step})
+		p.Feeds = append(p.Feeds, TokenFeed{Kind: kind, Name: f.Key, Secret: secret, Level: level, File: wf.Path, Line: f.Line, Step: step, Guarded: guardRe.MatchString(f.Value)})
 	}
 	for _, f := range wf.Env {
 		if d.isTokenEnv(f.Key) {
@@ -324,7 +328,7 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 			for _, m := range secretRefRe.FindAllStringSubmatch(st.Run, -1) {
 				name := m[1] + m[2]
 				if !strings.EqualFold(name, "GITHUB_TOKEN") {
-					p.Feeds = append(p.Feeds, TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index})
+					p.Feeds = append(p.Feeds, TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index, Guarded: guardRe.MatchString(st.Run)})
 				}
 			}
 		}

@@ -63,6 +63,9 @@ type TokenFeed struct {
 	Line  int    `json:"line"`
 	// Step is the step index for step-level feeds, -1 otherwise.
 	Step int `json:"step"`
+	// Guarded is true when the token only flows while a repository variable
+	// is not 'true' (the oidc playbook's feature flag).
+	Guarded bool `json:"guarded,omitempty"`
 }
 
 // PublishStep is one step that publishes.

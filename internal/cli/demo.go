@@ -152,6 +152,18 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 			return err
 		}
 	}
+	// A nightly inventory sees the merged workflows.
+	inv, err = e.Inventory(ctx)
+	if err != nil {
+		return err
+	}
+	reread := 0
+	for _, o := range inv.Outcomes {
+		if o.Kind == batch.OK && !strings.HasPrefix(o.Detail, "unchanged since") {
+			reread++
+		}
+	}
+	out.say("inventory again: %d repositories whose default branch moved were re-read", reread)
 	botNPM := &batch.NPM{Engine: e, Registry: bot, By: portfolio.BotUser}
 	revoked, err := botNPM.RevokeTokens(ctx, batch.RevokeTokensOptions{Migrated: true, Execute: true})
 	if err != nil {
