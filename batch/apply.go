@@ -81,6 +81,11 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 	if len(o.Repos) > 0 {
 		members = o.Repos
 	}
+	if o.Execute && len(members) > 0 {
+		if err := e.preflight(ctx, members[0]); err != nil {
+			return sum, err
+		}
+	}
 	if o.Execute {
 		if err := e.Ledger.SetWaveState(ctx, o.Wave, ledger.WaveRunning, ""); err != nil {
 			return sum, err
@@ -100,6 +105,23 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 		e.event(ctx, "wave.applied", "", &o.Wave, fmt.Sprintf("wave %d applied: %d ok, %d manual, %d failed", o.Wave, sum.Count(OK), sum.Count(Manual), sum.Count(Failed)))
 	}
 	return sum, ctx.Err()
+}
+
+// preflight checks, before the first write of a run, that the identity has
+// every permission the campaign needs, when the forge can tell.
+func (e *Engine) preflight(ctx context.Context, name string) error {
+	pf, ok := e.Forge.(forge.Preflighter)
+	if !ok {
+		return nil
+	}
+	row, err := e.Ledger.Repo(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := pf.Preflight(ctx, e.forgeRepo(row)); err != nil {
+		return fmt.Errorf("preflight on %s: %w", name, err)
+	}
+	return nil
 }
 
 func (e *Engine) forgeRepo(r ledger.Repo) forge.Repo {

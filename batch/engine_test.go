@@ -333,3 +333,32 @@ func TestForeignBranchIsLeftAlone(t *testing.T) {
 		t.Errorf("failed repos: %+v %v", fs, err)
 	}
 }
+
+func TestApplyPreflightNamesMissingPermission(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	e := f.engine
+	e.Opts.Plan = batch.PlanOptions{Canaries: []string{"acme/single"}}
+	if _, err := e.Inventory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PlanCampaign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	perms := ghapi.AllPermissions()
+	perms["pull_requests"] = "read"
+	const weak = "ghp_weakweakweakweakweakweak00000000"
+	f.world.API.AddToken(weak, ghapi.Identity{Login: "weak", Permissions: perms})
+	fg, err := gh.New(ctx, gh.Options{APIURL: f.world.URL, Token: weak, Limits: gh.Limits{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Forge = fg
+	_, err = e.Apply(ctx, batch.ApplyOptions{Wave: 0, Execute: true})
+	if err == nil || !strings.Contains(err.Error(), "pull") || strings.Contains(err.Error(), weak) {
+		t.Fatalf("apply with a read-only pull request permission: err = %v", err)
+	}
+	if n := len(f.openPRs(t, "single")); n != 0 {
+		t.Errorf("%d PRs opened despite the failed preflight", n)
+	}
+}

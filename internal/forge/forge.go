@@ -179,3 +179,10 @@ type Forge interface {
 func MarkerComment(marker string) string {
 	return fmt.Sprintf("<!-- cutover:%s -->", marker)
 }
+
+// Preflighter is implemented by forges that can check, before any write,
+// that the identity holds every permission a campaign needs on a
+// repository. The error wraps ErrPermission and names what is missing.
+type Preflighter interface {
+	Preflight(ctx context.Context, repo Repo) error
+}
