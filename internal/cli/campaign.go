@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/internal/forge"
@@ -91,8 +94,9 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		}
 		e.Forge = fg
 	}
-	e.Progress = app.progress()
-	return e, func() { led.Close() }, nil
+	progress, wait := app.progress()
+	e.Progress = progress
+	return e, func() { wait(); led.Close() }, nil
 }
 
 // withEngine runs fn with the campaign engine and closes its ledger after.
@@ -115,29 +119,66 @@ func jsonDoc(schema string, fields map[string]any) ([]byte, error) {
 	return append(out, '\n'), err
 }
 
-// progress reports phase progress on stderr: a bar line on a terminal,
-// a log line every 10% otherwise.
-func (app *App) progress() func(phase string, done, failed, total int) {
-	last := -1
-	return func(phase string, done, failed, total int) {
-		if total == 0 {
-			return
-		}
-		pct := 100 * done / total
-		if app.Color {
-			width := 30
-			fill := width * done / total
-			fmt.Fprintf(app.Err, "\r%-22s [%s%s] %d/%d (%d failed)", phase, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, failed)
-			if done == total {
-				fmt.Fprintln(app.Err)
+// progress reports phase progress on stderr: a bar per phase (done,
+// failed, ETA) on a terminal, a log line every 10% otherwise. The returned
+// wait func flushes the bars; call it when the command's work is over.
+func (app *App) progress() (report func(phase string, done, failed, total int), wait func()) {
+	if !app.Color {
+		last := map[string]int{}
+		return func(phase string, done, failed, total int) {
+			if total == 0 {
+				return
 			}
-			return
+			pct := 100 * done / total
+			if prev, ok := last[phase]; !ok || pct/10 != prev/10 || done == total {
+				last[phase] = pct
+				app.Logger.Info("progress", "phase", phase, "done", done, "failed", failed, "total", total)
+			}
+		}, func() {}
+	}
+	var (
+		mu     sync.Mutex
+		p      *mpb.Progress
+		bars   = map[string]*mpb.Bar{}
+		failed = map[string]int{}
+	)
+	report = func(phase string, done, nfailed, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p == nil {
+			p = mpb.New(mpb.WithOutput(app.Err), mpb.WithWidth(30))
 		}
-		if pct/10 != last/10 || done == total {
-			last = pct
-			app.Logger.Info("progress", "phase", phase, "done", done, "failed", failed, "total", total)
+		failed[phase] = nfailed
+		bar, ok := bars[phase]
+		if !ok {
+			bar = p.AddBar(int64(total),
+				mpb.PrependDecorators(decor.Name(phase, decor.WC{W: len(phase) + 1, C: decor.DindentRight}), decor.CountersNoUnit("%d/%d")),
+				mpb.AppendDecorators(
+					decor.Any(func(decor.Statistics) string {
+						mu.Lock()
+						defer mu.Unlock()
+						return fmt.Sprintf("%d failed ", failed[phase])
+					}),
+					decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), "done"),
+				))
+			bars[phase] = bar
+		}
+		bar.SetCurrent(int64(done))
+	}
+	wait = func() {
+		mu.Lock()
+		pp := p
+		for _, b := range bars {
+			if !b.Completed() {
+				b.Abort(false) // interrupted: the bar stays, as it stopped
+			}
+		}
+		mu.Unlock()
+		if pp != nil {
+			pp.Wait()
 		}
 	}
+	return report, wait
 }
 
 // writeSummary prints a step's summary in the chosen format and returns
