@@ -68,13 +68,15 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		if !res.OK {
+		if !res.OK && !o.Execute {
+			// A dry run starts nothing: show it, and say the gate is closed.
+			e.Logger.Warn("the previous wave has not met its gate; --execute will be refused", "wave", o.Wave-1, "reasons", strings.Join(res.Reasons, "; "))
+		}
+		if !res.OK && o.Execute {
 			if o.Force == "" {
 				return sum, &GateError{Wave: o.Wave, Reasons: res.Reasons}
 			}
-			if o.Execute {
-				e.event(ctx, "gate.forced", "", &o.Wave, fmt.Sprintf("gate of wave %d overridden: %s (was: %s)", o.Wave-1, o.Force, strings.Join(res.Reasons, "; ")))
-			}
+			e.event(ctx, "gate.forced", "", &o.Wave, fmt.Sprintf("gate of wave %d overridden: %s (was: %s)", o.Wave-1, o.Force, strings.Join(res.Reasons, "; ")))
 		}
 	}
 	members := wave.Members

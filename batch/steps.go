@@ -156,7 +156,7 @@ func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary,
 		if on {
 			ch, err := e.Ledger.Change(ctx, name)
 			if err != nil || ch.State != ledger.ChangeMerged {
-				return Outcome{Kind: Skipped, Reason: "pull request not merged", Detail: "the workflows on the default branch do not read the flag yet", Hint: "merge the campaign pull request (cutover status shows it), then flip the flag"}
+				return Outcome{Repo: name, Kind: Skipped, Reason: "pull request not merged", Detail: "the workflows on the default branch do not read the flag yet", Hint: "merge the campaign pull request (cutover status shows it), then flip the flag"}
 			}
 		}
 		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
@@ -167,7 +167,7 @@ func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary,
 		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
 			return failed(name, "ledger error", err, "check the ledger file")
 		}
-		o := Outcome{Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
+		o := Outcome{Repo: name, Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
 		e.step(ctx, "flag", o)
 		return o
 	})
