@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -38,14 +39,32 @@ func (f *campaignFlags) register(cmd *cobra.Command, withFormat bool) {
 	}
 }
 
-// newForge builds the GitHub forge from the configuration; tests replace it.
-var newForge = func(ctx context.Context, app *App) (forge.Forge, error) {
+// newForge builds the GitHub forge from the configuration. Blobs are cached
+// by SHA in the user's cache folder, so a second inventory fetches only what
+// changed.
+func (app *App) newForge(ctx context.Context) (forge.Forge, error) {
 	token := app.Getenv(app.Config.GitHub.TokenEnv)
 	return gh.New(ctx, gh.Options{
 		APIURL: app.Config.GitHub.APIURL, Token: token, Getenv: app.Getenv, Logger: app.Logger,
-		Limits: gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
-		Author: forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
+		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
+		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
+		CacheDir: app.blobCacheDir(),
 	})
+}
+
+// blobCacheDir is $XDG_CACHE_HOME/cutover/blobs or ~/.cache/cutover/blobs;
+// empty (no cache) when neither is known.
+func (app *App) blobCacheDir() string {
+	base := app.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		if home := app.Getenv("HOME"); home != "" {
+			base = filepath.Join(home, ".cache")
+		}
+	}
+	if base == "" {
+		return ""
+	}
+	return filepath.Join(base, "cutover", "blobs")
 }
 
 // engine opens the ledger and builds the engine for a campaign command.
@@ -87,7 +106,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		Concurrency: c.Campaign.Concurrency,
 	}}
 	if needForge {
-		fg, err := newForge(ctx, app)
+		fg, err := app.newForge(ctx)
 		if err != nil {
 			led.Close()
 			return nil, nil, err
