@@ -105,34 +105,12 @@ func sortedNames[T any](m map[string]T) []string {
 
 // listVariables serves the list endpoints of variables.
 func (c *call) listVariables(scope varScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	vars := scope(c)
-	if vars == nil {
-		return
-	}
-	names := sortedNames(vars)
-	out := []any{}
-	for _, n := range paginate(c, names) {
-		out = append(out, c.variableJSON(vars[n]))
-	}
-	c.json(http.StatusOK, map[string]any{"total_count": len(names), "variables": out})
+	listEntries(c, scope, "variables", c.variableJSON)
 }
 
 // getVariable serves GET …/variables/{name}.
 func (c *call) getVariable(scope varScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	vars := scope(c)
-	if vars == nil {
-		return
-	}
-	v := vars[strings.ToUpper(c.r.PathValue("name"))]
-	if v == nil {
-		c.notFound()
-		return
-	}
-	c.json(http.StatusOK, c.variableJSON(v))
+	getEntry(c, scope, c.variableJSON)
 }
 
 // variableBody is the body of variable writes.
@@ -211,74 +189,22 @@ func (c *call) updateVariable(scope varScope) {
 
 // deleteVariable serves DELETE …/variables/{name}.
 func (c *call) deleteVariable(scope varScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	vars := scope(c)
-	if vars == nil {
-		return
-	}
-	name := strings.ToUpper(c.r.PathValue("name"))
-	if vars[name] == nil {
-		c.notFound()
-		return
-	}
-	delete(vars, name)
-	c.noContent()
+	deleteEntry(c, scope)
 }
 
 // listRepoOrgVariables serves GET /repos/{owner}/{repo}/actions/organization-variables.
 func (c *call) listRepoOrgVariables() {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	rp := c.repoLocked()
-	if rp == nil {
-		return
-	}
-	ow := c.s.st.Owners[rp.Owner]
-	var list []*variable
-	for _, n := range sortedNames(ow.Variables) {
-		v := ow.Variables[n]
-		if v.Visibility == "all" || (v.Visibility == "private" && rp.Private) {
-			list = append(list, v)
-		}
-	}
-	out := []any{}
-	for _, v := range paginate(c, list) {
-		out = append(out, c.variableJSON(v))
-	}
-	c.json(http.StatusOK, map[string]any{"total_count": len(list), "variables": out})
+	listRepoOrgEntries(c, func(ow *owner) map[string]*variable { return ow.Variables }, "variables", c.variableJSON)
 }
 
 // listSecrets serves the list endpoints of secrets.
 func (c *call) listSecrets(scope secretScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	secrets, _ := scope(c)
-	if secrets == nil {
-		return
-	}
-	names := sortedNames(secrets)
-	out := []any{}
-	for _, n := range paginate(c, names) {
-		out = append(out, c.secretJSON(secrets[n]))
-	}
-	c.json(http.StatusOK, map[string]any{"total_count": len(names), "secrets": out})
+	listEntries(c, scope.secrets, "secrets", c.secretJSON)
 }
 
 // getSecret serves GET …/secrets/{name}.
 func (c *call) getSecret(scope secretScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	secrets, _ := scope(c)
-	if secrets == nil {
-		return
-	}
-	x := secrets[strings.ToUpper(c.r.PathValue("name"))]
-	if x == nil {
-		c.notFound()
-		return
-	}
-	c.json(http.StatusOK, c.secretJSON(x))
+	getEntry(c, scope.secrets, c.secretJSON)
 }
 
 // publicKey derives a stable key for a scope.
@@ -347,42 +273,104 @@ func (c *call) putSecret(scope secretScope, org bool) {
 
 // deleteSecret serves DELETE …/secrets/{name}.
 func (c *call) deleteSecret(scope secretScope) {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	secrets, _ := scope(c)
-	if secrets == nil {
-		return
-	}
-	name := strings.ToUpper(c.r.PathValue("name"))
-	if secrets[name] == nil {
-		c.notFound()
-		return
-	}
-	delete(secrets, name)
-	c.noContent()
+	deleteEntry(c, scope.secrets)
 }
 
 // listRepoOrgSecrets serves GET /repos/{owner}/{repo}/actions/organization-secrets.
 func (c *call) listRepoOrgSecrets() {
+	listRepoOrgEntries(c, func(ow *owner) map[string]*secret { return ow.Secrets }, "secrets", c.secretJSON)
+}
+
+// entry is a variable or a secret, for the handlers the two share.
+type entry interface {
+	*variable | *secret
+	visibility() string
+}
+
+func (v *variable) visibility() string { return v.Visibility }
+
+func (x *secret) visibility() string { return x.Visibility }
+
+// secrets is the scope without its public key's name, for the handlers
+// secrets share with variables.
+func (scope secretScope) secrets(c *call) map[string]*secret {
+	secrets, _ := scope(c)
+	return secrets
+}
+
+// listEntries serves the list endpoints of variables and secrets: the
+// entries of the scope in name order, a page of them under key.
+func listEntries[T entry](c *call, scope func(*call) map[string]T, key string, render func(T) map[string]any) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	m := scope(c)
+	if m == nil {
+		return
+	}
+	names := sortedNames(m)
+	out := []any{}
+	for _, n := range paginate(c, names) {
+		out = append(out, render(m[n]))
+	}
+	c.json(http.StatusOK, map[string]any{"total_count": len(names), key: out})
+}
+
+// getEntry serves GET …/variables/{name} and GET …/secrets/{name}.
+func getEntry[T entry](c *call, scope func(*call) map[string]T, render func(T) map[string]any) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	m := scope(c)
+	if m == nil {
+		return
+	}
+	x := m[strings.ToUpper(c.r.PathValue("name"))]
+	if x == nil {
+		c.notFound()
+		return
+	}
+	c.json(http.StatusOK, render(x))
+}
+
+// deleteEntry serves DELETE …/variables/{name} and DELETE …/secrets/{name}.
+func deleteEntry[T entry](c *call, scope func(*call) map[string]T) {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	m := scope(c)
+	if m == nil {
+		return
+	}
+	name := strings.ToUpper(c.r.PathValue("name"))
+	if m[name] == nil {
+		c.notFound()
+		return
+	}
+	delete(m, name)
+	c.noContent()
+}
+
+// listRepoOrgEntries serves the organization entries a repository sees
+// (those visible to all, and to private ones when it is private): a page
+// of them under key.
+func listRepoOrgEntries[T entry](c *call, of func(*owner) map[string]T, key string, render func(T) map[string]any) {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	rp := c.repoLocked()
 	if rp == nil {
 		return
 	}
-	ow := c.s.st.Owners[rp.Owner]
-	var list []*secret
-	for _, n := range sortedNames(ow.Secrets) {
-		x := ow.Secrets[n]
-		if x.Visibility == "all" || (x.Visibility == "private" && rp.Private) {
+	m := of(c.s.st.Owners[rp.Owner])
+	var list []T
+	for _, n := range sortedNames(m) {
+		x := m[n]
+		if v := x.visibility(); v == "all" || (v == "private" && rp.Private) {
 			list = append(list, x)
 		}
 	}
 	out := []any{}
 	for _, x := range paginate(c, list) {
-		out = append(out, c.secretJSON(x))
+		out = append(out, render(x))
 	}
-	c.json(http.StatusOK, map[string]any{"total_count": len(list), "secrets": out})
+	c.json(http.StatusOK, map[string]any{"total_count": len(list), key: out})
 }
 
 func orDefault(s, def string) string {
