@@ -30,12 +30,7 @@ func (c *Client) Packument(ctx context.Context, name string) (*Packument, error)
 // also be a dist-tag.
 func (c *Client) Version(ctx context.Context, name, version string) (*VersionDoc, error) {
 	const op = "get version"
-	esc, err := escapeName(name)
-	if err == nil {
-		var v string
-		v, err = escapeSegment("version", version)
-		esc += "/" + v
-	}
+	esc, err := escapeNameSegment(name, "/", "version", version)
 	if err != nil {
 		return nil, &Error{Op: op, Package: name, Err: err}
 	}
@@ -63,12 +58,7 @@ func (c *Client) DistTags(ctx context.Context, name string) (map[string]string, 
 // SetDistTag points tag at version (PUT /-/package/<pkg>/dist-tags/<tag>).
 func (c *Client) SetDistTag(ctx context.Context, name, tag, version string) error {
 	const op = "set dist-tag"
-	esc, err := escapeName(name)
-	if err == nil {
-		var t string
-		t, err = escapeSegment("dist-tag", tag)
-		esc += "/dist-tags/" + t
-	}
+	esc, err := escapeNameSegment(name, "/dist-tags/", "dist-tag", tag)
 	if err != nil {
 		return &Error{Op: op, Package: name, Err: err}
 	}
@@ -79,12 +69,7 @@ func (c *Client) SetDistTag(ctx context.Context, name, tag, version string) erro
 // DeleteDistTag removes a dist-tag (DELETE /-/package/<pkg>/dist-tags/<tag>).
 func (c *Client) DeleteDistTag(ctx context.Context, name, tag string) error {
 	const op = "delete dist-tag"
-	esc, err := escapeName(name)
-	if err == nil {
-		var t string
-		t, err = escapeSegment("dist-tag", tag)
-		esc += "/dist-tags/" + t
-	}
+	esc, err := escapeNameSegment(name, "/dist-tags/", "dist-tag", tag)
 	if err != nil {
 		return &Error{Op: op, Package: name, Err: err}
 	}
@@ -145,12 +130,7 @@ func (c *Client) TrustCreate(ctx context.Context, name string, cfg TrustConfig) 
 // TrustDelete deletes the package's trusted-publisher config with the id.
 func (c *Client) TrustDelete(ctx context.Context, name, id string) error {
 	const op = "delete trust config"
-	esc, err := escapeName(name)
-	if err == nil {
-		var i string
-		i, err = escapeSegment("trust config id", id)
-		esc += "/trust/" + i
-	}
+	esc, err := escapeNameSegment(name, "/trust/", "trust config id", id)
 	if err != nil {
 		return &Error{Op: op, Package: name, Err: err}
 	}
@@ -223,12 +203,7 @@ func (c *Client) Whoami(ctx context.Context) (string, error) {
 // (GET /-/npm/v1/attestations/<pkg>@<version>).
 func (c *Client) Attestations(ctx context.Context, name, version string) ([]Attestation, error) {
 	const op = "get attestations"
-	esc, err := escapeName(name)
-	if err == nil {
-		var v string
-		v, err = escapeSegment("version", version)
-		esc += "@" + v
-	}
+	esc, err := escapeNameSegment(name, "@", "version", version)
 	if err != nil {
 		return nil, &Error{Op: op, Package: name, Err: err}
 	}

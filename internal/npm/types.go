@@ -353,3 +353,17 @@ func escapeSegment(kind, s string) (string, error) {
 	}
 	return url.PathEscape(s), nil
 }
+
+// escapeNameSegment escapes a package name and a version, tag or id of the
+// given kind for a path, joined by sep: "<name><sep><segment>".
+func escapeNameSegment(name, sep, kind, s string) (string, error) {
+	esc, err := escapeName(name)
+	if err != nil {
+		return "", err
+	}
+	seg, err := escapeSegment(kind, s)
+	if err != nil {
+		return "", err
+	}
+	return esc + sep + seg, nil
+}
