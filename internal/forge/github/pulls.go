@@ -172,43 +172,40 @@ func (f *Forge) updatePR(ctx context.Context, owner, name string, pr *gh.PullReq
 		}
 	}
 
-	var labels []string
-	for _, l := range pr.Labels {
-		labels = append(labels, l.GetName())
-	}
-	if missing := missingFold(spec.Labels, labels); len(missing) > 0 {
+	// addMissing adds through add the items of want that names does not
+	// find on the pull request, then waits until a re-read shows them.
+	addMissing := func(want []string, names func(*gh.PullRequest) []string, add func(missing []string) (*gh.Response, error), what string) error {
+		missing := missingFold(want, names(pr))
+		if len(missing) == 0 {
+			return nil
+		}
 		err := f.write(ctx, func() error {
-			_, err := f.do(ctx, func() (*gh.Response, error) {
-				_, resp, err := f.client.Issues.AddLabelsToIssue(ctx, owner, name, n, missing)
-				return resp, err
-			})
+			_, err := f.do(ctx, func() (*gh.Response, error) { return add(missing) })
 			return err
 		}, func() (bool, error) {
 			p, err := reread()
 			if err != nil {
 				return false, err
 			}
-			var now []string
-			for _, l := range p.Labels {
-				now = append(now, l.GetName())
-			}
-			return len(missingFold(missing, now)) == 0, nil
+			return len(missingFold(missing, names(p))) == 0, nil
 		})
 		if err != nil {
-			return apiError(err, fmt.Sprintf("label pull request #%d of %q", n, full))
+			return apiError(err, fmt.Sprintf("%s pull request #%d of %q", what, n, full))
 		}
+		return nil
+	}
+
+	err := addMissing(spec.Labels, func(p *gh.PullRequest) []string { return namesOf(p.Labels, (*gh.Label).GetName) }, func(missing []string) (*gh.Response, error) {
+		_, resp, err := f.client.Issues.AddLabelsToIssue(ctx, owner, name, n, missing)
+		return resp, err
+	}, "label")
+	if err != nil {
+		return err
 	}
 
 	author := pr.GetUser().GetLogin()
-	var requested, teams []string
-	for _, u := range pr.RequestedReviewers {
-		requested = append(requested, u.GetLogin())
-	}
-	for _, t := range pr.RequestedTeams {
-		teams = append(teams, t.GetSlug())
-	}
-	reviewers := missingFold(spec.Reviewers, append(requested, author))
-	teamReviewers := missingFold(spec.TeamReviewers, teams)
+	reviewers := missingFold(spec.Reviewers, append(namesOf(pr.RequestedReviewers, (*gh.User).GetLogin), author))
+	teamReviewers := missingFold(spec.TeamReviewers, namesOf(pr.RequestedTeams, (*gh.Team).GetSlug))
 	if len(reviewers) > 0 || len(teamReviewers) > 0 {
 		err := f.write(ctx, func() error {
 			_, err := f.do(ctx, func() (*gh.Response, error) {
@@ -222,47 +219,27 @@ func (f *Forge) updatePR(ctx context.Context, owner, name string, pr *gh.PullReq
 			if err != nil {
 				return false, err
 			}
-			var u, t []string
-			for _, x := range p.RequestedReviewers {
-				u = append(u, x.GetLogin())
-			}
-			for _, x := range p.RequestedTeams {
-				t = append(t, x.GetSlug())
-			}
-			return len(missingFold(reviewers, u)) == 0 && len(missingFold(teamReviewers, t)) == 0, nil
+			return len(missingFold(reviewers, namesOf(p.RequestedReviewers, (*gh.User).GetLogin))) == 0 &&
+				len(missingFold(teamReviewers, namesOf(p.RequestedTeams, (*gh.Team).GetSlug))) == 0, nil
 		})
 		if err != nil {
 			return apiError(err, fmt.Sprintf("request reviews on pull request #%d of %q", n, full))
 		}
 	}
 
-	var assignees []string
-	for _, u := range pr.Assignees {
-		assignees = append(assignees, u.GetLogin())
+	return addMissing(spec.Assignees, func(p *gh.PullRequest) []string { return namesOf(p.Assignees, (*gh.User).GetLogin) }, func(missing []string) (*gh.Response, error) {
+		_, resp, err := f.client.Issues.AddAssignees(ctx, owner, name, n, missing)
+		return resp, err
+	}, "assign")
+}
+
+// namesOf returns the name of each of xs.
+func namesOf[T any](xs []T, name func(T) string) []string {
+	var out []string
+	for _, x := range xs {
+		out = append(out, name(x))
 	}
-	if missing := missingFold(spec.Assignees, assignees); len(missing) > 0 {
-		err := f.write(ctx, func() error {
-			_, err := f.do(ctx, func() (*gh.Response, error) {
-				_, resp, err := f.client.Issues.AddAssignees(ctx, owner, name, n, missing)
-				return resp, err
-			})
-			return err
-		}, func() (bool, error) {
-			p, err := reread()
-			if err != nil {
-				return false, err
-			}
-			var now []string
-			for _, u := range p.Assignees {
-				now = append(now, u.GetLogin())
-			}
-			return len(missingFold(missing, now)) == 0, nil
-		})
-		if err != nil {
-			return apiError(err, fmt.Sprintf("assign pull request #%d of %q", n, full))
-		}
-	}
-	return nil
+	return out
 }
 
 // missingFold returns the items of want not in have, ignoring case and
