@@ -17,6 +17,12 @@ import (
 	"github.com/cutover/cutover/internal/npm"
 )
 
+// TokenOwner maps npm token names (a glob) to the repository they serve.
+type TokenOwner struct {
+	Name string
+	Repo string
+}
+
 // RevokeTokensOptions select the npm tokens RevokeTokens revokes. Every
 // selector given must match (they combine with AND); at least one is
 // required, so an empty selection never means every token.
@@ -28,6 +34,9 @@ type RevokeTokensOptions struct {
 	Name string
 	// CreatedBefore selects tokens created before this time.
 	CreatedBefore time.Time
+	// Owners says which repository the tokens of a name serve; matching
+	// tokens are recorded with that repository before Migrated selects.
+	Owners []TokenOwner
 	// Migrated selects tokens the ledger records for repositories that are
 	// cut over (flag on) and verified.
 	Migrated bool
@@ -117,8 +126,20 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 		list[i].Prefix = displayPrefix(list[i].Prefix)
 	}
 	for _, t := range list {
-		rows = append(rows, ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
-			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "registry"})
+		row := ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
+			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "registry"}
+		for _, ow := range o.Owners {
+			if ok, _ := path.Match(ow.Name, t.Name); !ok {
+				continue
+			}
+			if _, err := e.Ledger.Repo(ctx, ow.Repo); err != nil {
+				e.Logger.Warn("token owner is not in the inventory; not recorded", "token", t.Name, "repo", ow.Repo, "error", err)
+				break
+			}
+			row.Repo, row.Source = ow.Repo, "config"
+			break
+		}
+		rows = append(rows, row)
 	}
 	if len(rows) > 0 {
 		if err := e.Ledger.UpsertTokens(ctx, rows); err != nil {

@@ -232,3 +232,30 @@ func TestRevokeTokensRegistryShowsTooMuch(t *testing.T) {
 		t.Error("a token value listed by the registry reached the ledger or the report")
 	}
 }
+
+// TestRevokeTokensOwnersFromConfig records which repository a token serves
+// from name patterns ([[npm.token_owner]]) before --migrated selects.
+func TestRevokeTokensOwnersFromConfig(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(t)
+	n := env.npm(env.client(npmAliceToken, npm.StaticOTP(npmAliceOTP)))
+	ctx := t.Context()
+	rep, err := n.RevokeTokens(ctx, batch.RevokeTokensOptions{Migrated: true, Owners: []batch.TokenOwner{
+		{Name: "ci-acme-gadg*", Repo: "acme/widget"},
+		{Name: "misc*", Repo: "acme/not-inventoried"},
+	}})
+	npmMust(t, err)
+	if got := keys(rep); !slices.Equal(got, []string{"key-widget-0001", "key-gadget-0002"}) {
+		t.Errorf("selected %q, want the widget token and the gadget token now recorded for acme/widget", got)
+	}
+	tok, err := env.led.Token(ctx, "key-gadget-0002")
+	npmMust(t, err)
+	if tok.Repo != "acme/widget" || tok.Source != "config" {
+		t.Errorf("ledger token: %+v", tok)
+	}
+	misc, err := env.led.Token(ctx, "key-misc-000006")
+	npmMust(t, err)
+	if misc.Repo != "" {
+		t.Errorf("a token was recorded for a repository the inventory does not have: %+v", misc)
+	}
+}

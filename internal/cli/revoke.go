@@ -66,6 +66,9 @@ could not be revoked.`,
 			if len(o.Keys) == 0 && o.Name == "" && o.CreatedBefore.IsZero() && !o.Migrated {
 				return usageErrorf(cmd, "select tokens with --key, --name, --created-before or --migrated")
 			}
+			for _, ow := range app.Config.NPM.TokenOwner {
+				o.Owners = append(o.Owners, batch.TokenOwner{Name: ow.Name, Repo: ow.Repo})
+			}
 			n, done, err := app.npmSteps(cmd, f, nf, true, false)
 			if err != nil {
 				return err

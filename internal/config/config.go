@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -121,6 +122,17 @@ type NPM struct {
 	Registry string `toml:"registry"`
 	// TokenEnv names the environment variable that holds an npm token for registry calls.
 	TokenEnv string `toml:"token_env"`
+	// TokenOwner says which repository each CI token serves, one [[npm.token_owner]] table each.
+	TokenOwner []TokenOwner `toml:"token_owner"`
+}
+
+// TokenOwner is one [[npm.token_owner]]: the npm tokens whose name matches
+// Name serve the repository Repo (revoke tokens --migrated uses it).
+type TokenOwner struct {
+	// Name is a glob (path.Match syntax) over the token names npm lists.
+	Name string `toml:"name"`
+	// Repo is the repository ("owner/name") those tokens publish for.
+	Repo string `toml:"repo"`
 }
 
 // GitHub is the [github] table.
@@ -177,6 +189,9 @@ func Default() *Config {
 // file stays empty.
 func (c *Config) ApplyDefaults() {
 	setString(&c.NPM.TokenEnv, "NPM_TOKEN")
+	if c.NPM.TokenOwner == nil {
+		c.NPM.TokenOwner = []TokenOwner{}
+	}
 	setString(&c.GitHub.TokenEnv, "GITHUB_TOKEN")
 	setString(&c.GitHub.Pacing, "github")
 	setString(&c.Log.Level, "info")
@@ -304,6 +319,14 @@ func (c *Config) validate() []fieldError {
 	if c.NPM.Registry != "" {
 		if _, err := NormalizeRegistry(c.NPM.Registry); err != nil {
 			add(err.Error(), "npm", "registry")
+		}
+	}
+	for _, o := range c.NPM.TokenOwner {
+		if _, err := path.Match(o.Name, ""); err != nil || o.Name == "" {
+			add(fmt.Sprintf("%q is not a name pattern", o.Name), "npm", "token_owner", "name")
+		}
+		if !repoRE.MatchString(o.Repo) {
+			add(fmt.Sprintf("%q is not a repository full name (owner/name)", o.Repo), "npm", "token_owner", "repo")
 		}
 	}
 	if !envNameRE.MatchString(c.NPM.TokenEnv) {

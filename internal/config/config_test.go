@@ -104,7 +104,7 @@ npm_version = "~11.6.0"
 		t.Fatal(err)
 	}
 	want := Default()
-	want.NPM = NPM{Registry: "https://npm-registry.invalid", TokenEnv: "MY_NPM"}
+	want.NPM = NPM{Registry: "https://npm-registry.invalid", TokenEnv: "MY_NPM", TokenOwner: []TokenOwner{}}
 	want.GitHub.Org = "acme-corp"
 	want.GitHub.APIURL = "https://ghe.invalid/api/v3/"
 	want.Secrets.Env = []string{}
