@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"sort"
 	"strings"
-	"text/template"
 
 	"github.com/pmezard/go-difflib/difflib"
 
@@ -244,22 +242,12 @@ func (e *Engine) prText(repo string, res *rewrite.RewriteResult, todo []string) 
 		"Marker": forge.MarkerComment("campaign:" + e.Opts.Campaign), "Files": res.Files,
 		"Trust": res.Detect.Trust, "Manual": todo,
 	}
-	title, err := renderTemplate("pr/title.tmpl", data)
+	title, err := templates.Render("pr/title.tmpl", data)
 	if err != nil {
 		return "", "", err
 	}
-	body, err := renderTemplate("pr/body.md.tmpl", data)
+	body, err := templates.Render("pr/body.md.tmpl", data)
 	return strings.TrimSpace(title), body, err
-}
-
-func renderTemplate(name string, data any) (string, error) {
-	t, err := template.New(path.Base(name)).ParseFS(templates.FS, name)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	err = t.Execute(&b, data)
-	return b.String(), err
 }
 
 // gate evaluates wave n's gate from the ledger.

@@ -21,6 +21,7 @@ import (
 	"github.com/cutover/cutover/internal/lint"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/rewrite"
+	"github.com/cutover/cutover/templates"
 )
 
 // Reminder kinds: what a reminder is about.
@@ -725,7 +726,7 @@ func (e *Engine) reconcile(ctx context.Context, o SweepOptions, r ledger.Repo, r
 		}
 		d := Due{Repo: r.FullName, Topic: prev.Topic, Kind: kindOf(prev.Topic), Level: prev.Level, Message: prev.Message, Change: ChangeResolved, IssueURL: prev.IssueURL}
 		if o.Execute {
-			comment, err := renderTemplate("reminder/resolved.md.tmpl", d)
+			comment, err := templates.Render("reminder/resolved.md.tmpl", d)
 			if err == nil {
 				err = e.Forge.CloseIssue(ctx, fr, "reminder:"+prev.Topic, comment)
 			}
@@ -881,11 +882,11 @@ func (e *Engine) reminderText(o SweepOptions, d Due) (title, body string, err er
 	if d.Kind == ReminderDriftToken || d.Kind == ReminderDriftTrust {
 		data.LevelName = "drift"
 	}
-	title, err = renderTemplate("reminder/title.tmpl", data)
+	title, err = templates.Render("reminder/title.tmpl", data)
 	if err != nil {
 		return "", "", fmt.Errorf("reminder title: %w", err)
 	}
-	body, err = renderTemplate("reminder/"+d.Kind+".md.tmpl", data)
+	body, err = templates.Render("reminder/"+d.Kind+".md.tmpl", data)
 	if err != nil {
 		return "", "", fmt.Errorf("reminder body: %w", err)
 	}
@@ -912,7 +913,7 @@ func (e *Engine) postWebhook(ctx context.Context, o SweepOptions, res SweepResul
 	if p.Resolved == nil {
 		p.Resolved = []Due{}
 	}
-	text, err := renderTemplate("reminder/webhook.txt.tmpl", p)
+	text, err := templates.Render("reminder/webhook.txt.tmpl", p)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cutover/cutover/templates"
 )
 
 // Tools that shell out to the npm CLI on PATH to publish, so that CLI must
@@ -562,7 +564,7 @@ func (r *rewriter) insertPermissions(fw *fileWork, j *Job, scopes []scope, why E
 	if unit <= 0 {
 		unit = 2
 	}
-	text, err := render("workflow/permissions.yaml.tmpl", map[string]any{
+	text, err := templates.Render("workflow/permissions.yaml.tmpl", map[string]any{
 		"Key": strings.Repeat(" ", keyCol-1), "Unit": strings.Repeat(" ", unit), "Scopes": scopes,
 	})
 	if err != nil {
@@ -640,7 +642,7 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		fw.manualf(st.Line, "step is not written as '- key: value'; add the npm upgrade step by hand")
 		return
 	}
-	text, err := render("workflow/npm-upgrade-step.yaml.tmpl", map[string]any{
+	text, err := templates.Render("workflow/npm-upgrade-step.yaml.tmpl", map[string]any{
 		"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": upgradeCond(flag, st), "NPMVersion": r.opts.NPMVersion,
 	})
 	if err != nil {

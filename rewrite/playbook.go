@@ -7,9 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"text/template"
 
-	"github.com/cutover/cutover/templates"
 	"gopkg.in/yaml.v3"
 )
 
@@ -330,19 +328,6 @@ func (r *rewriter) finish() *RewriteResult {
 		res.Files = append(res.Files, fr)
 	}
 	return res
-}
-
-// render executes an embedded template.
-func render(name string, data any) (string, error) {
-	t, err := template.ParseFS(templates.FS, name)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
 }
 
 // eachTokenJob calls fn for every pipeline that has token feeds, with its

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"text/template"
 
 	"github.com/spf13/cobra"
 
@@ -115,11 +114,12 @@ func printLintWorkflow(w io.Writer, version string) error {
 	if v == "" || v == "(devel)" {
 		v = "latest"
 	}
-	t, err := template.ParseFS(templates.FS, "lint/cutover-lint.yml")
+	text, err := templates.Render("lint/cutover-lint.yml", map[string]string{"Version": v})
 	if err != nil {
 		return err
 	}
-	return t.Execute(w, map[string]string{"Version": v})
+	_, err = io.WriteString(w, text)
+	return err
 }
 
 func runLint(ctx context.Context, opts *lintOptions) error {
