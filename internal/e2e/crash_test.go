@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -262,14 +261,12 @@ func checkCrashState(t *testing.T, w *sandbox.World, dbPath string, repos map[st
 }
 
 // buildCutover builds ./cmd/cutover into dir with the go tool of the
-// toolchain running the test.
+// toolchain running the test (go test puts its GOROOT/bin first in PATH).
 func buildCutover(t *testing.T, dir string) string {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		if goTool, err = exec.LookPath("go"); err != nil {
-			t.Skip("no go tool to build cutover with")
-		}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go tool to build cutover with: %v", err)
 	}
 	bin := filepath.Join(dir, "cutover")
 	cmd := exec.CommandContext(t.Context(), goTool, "build", "-o", bin, "github.com/cutover/cutover/cmd/cutover")

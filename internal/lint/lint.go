@@ -162,7 +162,7 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 	for _, p := range res.Pipelines {
 		if p.Credential == rewrite.CredToken || p.Credential == rewrite.CredTokenProvenance {
 			file, line := p.Workflow, p.JobLine
-			var secrets, guarded []string
+			var secrets []string
 			active := 0
 			for i, f := range p.Feeds {
 				if i == 0 {
@@ -173,7 +173,6 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 					name = f.Name
 				}
 				if FeedGuarded(snap.Files[f.File], f.Line, opts.FlagVar) {
-					guarded = append(guarded, name)
 					continue
 				}
 				if active == 0 {

@@ -59,7 +59,7 @@ func New(w io.Writer, opts Options) *slog.Logger {
 	}
 	var h slog.Handler
 	if format == FormatText {
-		h = tint.NewHandler(w, &tint.Options{
+		h = tint.NewTextHandler(w, &tint.Options{
 			Level:      level,
 			TimeFormat: time.TimeOnly,
 			NoColor:    opts.NoColor || !isTerm(w),

@@ -465,8 +465,7 @@ func findJob(wf *rewrite.Workflow, id string) *rewrite.Job {
 // env resolves contexts for expressions of the publishing job; inCaller
 // resolves them for the calling job of a reusable workflow.
 func (m *jobModel) env(inCaller bool) exprEnv {
-	var self exprEnv
-	self = func(p []string) any {
+	var self exprEnv = func(p []string) any {
 		if len(p) < 2 {
 			return nil
 		}

@@ -3,7 +3,6 @@ package github_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -270,6 +269,3 @@ func logger() (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
-
-// errf is fmt.Sprintf for test messages.
-var errf = fmt.Sprintf

@@ -46,13 +46,12 @@ func commitTo(t testing.TB, repo *git.Repository, branch, path, content string) 
 		t.Fatal(err)
 	}
 	name := plumbing.NewBranchReferenceName(branch)
+	opts := &git.CheckoutOptions{Branch: name}
 	if _, err := repo.Reference(name, false); err != nil {
-		err = wt.Checkout(&git.CheckoutOptions{Branch: name, Create: true, Hash: head.Hash()})
-	} else {
-		err = wt.Checkout(&git.CheckoutOptions{Branch: name})
+		opts.Create, opts.Hash = true, head.Hash()
 	}
-	if err != nil {
-		t.Fatal(err)
+	if err := wt.Checkout(opts); err != nil {
+		t.Fatalf("check out branch %s: %v", branch, err)
 	}
 	fh, err := wt.Filesystem.Create(path)
 	if err != nil {

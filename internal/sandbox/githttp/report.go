@@ -39,7 +39,7 @@ func rewriteReport(body []byte, reasons map[string]string) []byte {
 		return body
 	}
 	first := pkts[0]
-	if first == nil || len(first) == 0 || first[0] > 3 {
+	if len(first) == 0 || first[0] > 3 {
 		// No side band: the packets are the report itself.
 		return joinPktLines(rewriteStatus(pkts, reasons))
 	}
