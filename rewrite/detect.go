@@ -14,6 +14,12 @@ type Options struct {
 	// Registry is the npm registry URL publishes must target to count.
 	// Empty means every publish counts.
 	Registry string
+	// CircleCI holds the repository's CircleCI project IDs, which a
+	// checkout cannot know; nil means unknown (the plan reports them needed).
+	CircleCI *CircleCIProject
+	// GitLabProject is the GitLab namespace/project; empty means the
+	// snapshot's Repo.
+	GitLabProject string
 	// ManualDocs are files (any case) whose text is searched for a
 	// documented manual publish: a bare name matches in any directory, a
 	// path only itself; nil means the built-in list (RELEASING.md,
@@ -30,6 +36,7 @@ type detector struct {
 	actions   map[string]*Workflow // local composite actions by directory
 	repoFeeds []TokenFeed          // committed .npmrc and .yarnrc.yml auth lines
 	ciScripts map[string]bool      // shell scripts that workflow steps run
+	ciJobs    []*ciJob             // GitLab and CircleCI jobs
 }
 
 type callSite struct {
@@ -40,12 +47,12 @@ type callSite struct {
 // Detect classifies how the repository in snap publishes to npm. It never
 // fails: bad files become findings and the rest is still read.
 func Detect(snap Snapshot, opts Options) *Result {
-	res, _ := detect(snap, opts)
+	res, _, _ := detect(snap, opts)
 	return res
 }
 
 // detect is Detect that also returns the parsed workflows, for playbooks.
-func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow) {
+func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow, []*ciJob) {
 	d := &detector{
 		snap: snap, opts: opts,
 		res:       &Result{Repo: snap.Repo, Credential: CredNone, Pipelines: []Pipeline{}, Packages: []Package{}, Findings: []Finding{}},
@@ -88,6 +95,7 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow) {
 			d.job(wf, j)
 		}
 	}
+	d.otherCI()
 	d.manualDocs() // after the jobs: scripts CI runs are not manual
 	d.summarise()
 	sort.SliceStable(d.res.Findings, func(i, j int) bool {
@@ -97,7 +105,7 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow) {
 		}
 		return a.Line < b.Line
 	})
-	return d.res, d.workflows
+	return d.res, d.workflows, d.ciJobs
 }
 
 func (d *detector) finding(sev Severity, code, file string, line int, msg string) {

@@ -131,8 +131,8 @@ func Rewrite(snap Snapshot, opts RewriteOptions) (*RewriteResult, error) {
 	default:
 		return nil, fmt.Errorf("unknown playbook %q: use oidc, cleanup or token-bridge", opts.Playbook)
 	}
-	det, parsed := detect(snap, Options{Registry: opts.Registry})
-	r := &rewriter{opts: opts, det: det, parsed: parsed, snap: snap, docs: map[string]*fileWork{}, done: map[string]bool{}}
+	det, parsed, ciJobs := detect(snap, Options{Registry: opts.Registry})
+	r := &rewriter{opts: opts, det: det, parsed: parsed, snap: snap, docs: map[string]*fileWork{}, done: map[string]bool{}, ciJobs: ciJobs, ciDocs: map[string]*ciWork{}}
 	switch opts.Playbook {
 	case PlaybookOIDC:
 		r.oidc()
@@ -141,6 +141,7 @@ func Rewrite(snap Snapshot, opts RewriteOptions) (*RewriteResult, error) {
 	case PlaybookTokenBridge:
 		r.bridge()
 	}
+	r.otherCI()
 	return r.finish(), nil
 }
 
@@ -179,6 +180,8 @@ type rewriter struct {
 	snap   Snapshot
 	docs   map[string]*fileWork
 	done   map[string]bool
+	ciJobs []*ciJob
+	ciDocs map[string]*ciWork
 }
 
 func (r *rewriter) file(p string) *fileWork {
@@ -283,12 +286,17 @@ func (r *rewriter) finish() *RewriteResult {
 	res := &RewriteResult{Repo: r.det.Repo, Playbook: r.opts.Playbook, FlagVar: r.opts.FlagVar, Detect: r.det, parsed: r.parsed}
 	var paths []string
 	for _, p := range r.snap.paths() {
-		if isWorkflowPath(p) {
+		if isWorkflowPath(p) || isOtherCIPath(p) {
 			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
+	ciOut := r.applyCI()
 	for _, p := range paths {
+		if isOtherCIPath(p) {
+			res.Files = append(res.Files, r.finishCI(p, ciOut))
+			continue
+		}
 		src := r.snap.Files[p]
 		fr := FileResult{Path: p, Status: StatusUnchanged, Before: src, After: src}
 		fw := r.docs[p]

@@ -113,6 +113,12 @@ type Pipeline struct {
 	NPMReady   string   `json:"npm_ready"`
 	SelfHosted bool     `json:"self_hosted,omitempty"`
 	Triggers   []string `json:"triggers,omitempty"`
+	// Provider is gitlab or circleci for those pipelines; empty for GitHub
+	// Actions. Workflow is then the CI file and Job the job's name.
+	Provider string `json:"provider,omitempty"`
+	// Contexts are the CircleCI contexts the job's workflow entries name,
+	// where its token variables may live.
+	Contexts []string `json:"contexts,omitempty"`
 }
 
 // TrustNeed is what a package's npm trusted publisher must name.
@@ -121,6 +127,14 @@ type TrustNeed struct {
 	Repository  string `json:"repository"`
 	Workflow    string `json:"workflow"`
 	Environment string `json:"environment,omitempty"`
+	// Provider is gitlab or circleci; empty for GitHub Actions. For GitLab,
+	// Repository is the namespace/project and Workflow the top-level CI
+	// file path.
+	Provider string `json:"provider,omitempty"`
+	// CircleCI holds the IDs a CircleCI trusted publisher names; missing
+	// ones are listed in Needed.
+	CircleCI *CircleCIProject `json:"circleci,omitempty"`
+	Needed   []string         `json:"needed,omitempty"`
 }
 
 // Result is what Detect found in one repository.

@@ -51,6 +51,8 @@ func Relevant(p string) bool {
 	base := path.Base(p)
 	dir := path.Dir(p)
 	switch {
+	case isOtherCIPath(p):
+		return true
 	case dir == ".github/workflows" && (strings.HasSuffix(base, ".yml") || strings.HasSuffix(base, ".yaml")):
 		return true
 	case base == "action.yml" || base == "action.yaml":

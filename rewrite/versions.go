@@ -313,10 +313,10 @@ func (d *detector) summarise() {
 				}
 			}
 			for _, n := range names {
-				t := TrustNeed{Package: n, Repository: r.Repo, Workflow: wfName, Environment: pl.Environment}
+				t := d.trustNeed(pl, n, wfName)
 				if prev, ok := owner[n]; ok {
 					// Callers of one reusable workflow are reported as trust-ambiguous.
-					if prev != t && ownerPipeline[n] != i {
+					if !sameTrust(prev, t) && ownerPipeline[n] != i {
 						d.finding(SevWarning, "trust-conflict", pl.Workflow, pl.JobLine, fmt.Sprintf("package %s is published from %s (environment %q) and %s (environment %q); npm allows one trusted publisher per package", orUnknown(n), prev.Workflow, prev.Environment, t.Workflow, t.Environment))
 					}
 					continue
