@@ -40,6 +40,8 @@ type Options struct {
 	Gate Gate
 	// Concurrency bounds the repositories worked on at once; default 8.
 	Concurrency int
+	// CircleCI holds the CircleCI project IDs of repositories, by owner/name.
+	CircleCI map[string]rewrite.CircleCIProject
 }
 
 // PROptions configure campaign pull requests.

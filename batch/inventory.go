@@ -55,7 +55,11 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 		e.step(ctx, "inventory", o)
 		return o
 	}
-	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})
+	dopts := rewrite.Options{Registry: e.Opts.Registry}
+	if c, ok := e.Opts.CircleCI[r.FullName]; ok {
+		dopts.CircleCI = &c
+	}
+	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, dopts)
 	if o := codeOwner(snap.Files); o != "" {
 		row.Owner = o
 	}

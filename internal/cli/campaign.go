@@ -104,6 +104,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		Plan:        batch.PlanOptions{Canaries: c.Waves.Canaries, Sizes: c.Waves.Sizes},
 		Gate:        batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
 		Concurrency: c.Campaign.Concurrency,
+		CircleCI:    c.CircleCIProjects(),
 	}}
 	if needForge {
 		fg, err := app.newForge(ctx)

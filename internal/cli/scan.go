@@ -114,6 +114,7 @@ func scanRepos(ctx context.Context, paths []string, registry string, maxBytes in
 	for _, d := range manualDocs {
 		docs[strings.ToLower(d)] = true
 	}
+	circle := app.Config.CircleCIProjects()
 	for i, p := range paths {
 		g.Go(func() (err error) {
 			out[i].Path = p
@@ -138,7 +139,11 @@ func scanRepos(ctx context.Context, paths []string, registry string, maxBytes in
 				app.Logger.Warn("repository not scanned", "path", p, "error", err)
 				return nil
 			}
-			out[i].Result = rewrite.Detect(snap, rewrite.Options{Registry: registry, ManualDocs: manualDocs})
+			dopts := rewrite.Options{Registry: registry, ManualDocs: manualDocs}
+			if c, ok := circle[snap.Repo]; ok {
+				dopts.CircleCI = &c
+			}
+			out[i].Result = rewrite.Detect(snap, dopts)
 			app.Logger.Debug("scanned", "path", p, "repo", snap.Repo, "publishes", out[i].Result.Publishes)
 			return nil
 		})
@@ -216,15 +221,15 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 		r := e.Result
 		fmt.Fprintf(w, "\n%s (%s)\n", r.Repo, e.Path)
 		for _, p := range r.Pipelines {
-			fmt.Fprintf(w, "  %s#%s  %s  via %s", p.Workflow, p.Job, p.Credential, strings.Join(p.Tools, ", "))
+			prov := ""
+			if p.Provider != "" {
+				prov = "[" + p.Provider + "] "
+			}
+			fmt.Fprintf(w, "  %s%s#%s  %s  via %s", prov, p.Workflow, p.Job, p.Credential, strings.Join(p.Tools, ", "))
 			if len(p.Feeds) > 0 {
 				var names []string
 				for _, f := range p.Feeds {
-					n := f.Level + " " + f.Name
-					if f.Secret != "" {
-						n += "=secrets." + f.Secret
-					}
-					names = append(names, n)
+					names = append(names, feedLabel(p, f))
 				}
 				fmt.Fprintf(w, "  token: %s", strings.Join(names, ", "))
 			}
@@ -239,7 +244,15 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			if t.Environment != "" {
 				env = ", environment " + t.Environment
 			}
-			fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", pkg, t.Repository, t.Workflow, env)
+			switch t.Provider {
+			case rewrite.ProviderGitLab:
+				fmt.Fprintf(w, "  trust %s -> GitLab project %s, CI file %s%s\n", pkg, t.Repository, t.Workflow, env)
+			case rewrite.ProviderCircleCI:
+				c := t.CircleCI
+				fmt.Fprintf(w, "  trust %s -> CircleCI organization %s, project %s, pipeline definition %s, VCS origin %s\n", pkg, orNeeded(c.OrgID), orNeeded(c.ProjectID), orNeeded(c.PipelineDefinitionID), orNeeded(c.VCSOrigin))
+			default:
+				fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", pkg, t.Repository, t.Workflow, env)
+			}
 		}
 		for _, f := range r.Findings {
 			loc := f.File
@@ -274,4 +287,33 @@ func countFindings(r *rewrite.Result) string {
 		}
 	}
 	return fmt.Sprintf("%d error, %d warning, %d info", e, w, i)
+}
+
+// feedLabel says where a pipeline's token comes from, in its provider's terms.
+func feedLabel(p rewrite.Pipeline, f rewrite.TokenFeed) string {
+	guard := ""
+	if f.Guarded {
+		guard = " (behind the flag)"
+	}
+	switch {
+	case p.Provider == "":
+		n := f.Level + " " + f.Name
+		if f.Secret != "" {
+			n += "=secrets." + f.Secret
+		}
+		return n + guard
+	case f.Kind == "circleci-context" || p.Provider == rewrite.ProviderCircleCI && len(p.Contexts) > 0:
+		return fmt.Sprintf("variable %s (context %s)%s", f.Secret, strings.Join(p.Contexts, ", "), guard)
+	case p.Provider == rewrite.ProviderCircleCI:
+		return fmt.Sprintf("project variable %s%s", f.Secret, guard)
+	}
+	return fmt.Sprintf("CI/CD variable %s%s", f.Secret, guard)
+}
+
+// orNeeded shows an ID cutover cannot know from a checkout as needed.
+func orNeeded(s string) string {
+	if s == "" {
+		return "(needed: [[circleci.project]] in the config)"
+	}
+	return s
 }

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/cutover/cutover/rewrite"
 )
 
 // Config is the whole configuration file. Its zero value, after
@@ -38,6 +40,41 @@ type Config struct {
 	Sweep Sweep `toml:"sweep"`
 	// Lint configures the policy rules of `cutover lint`.
 	Lint Lint `toml:"lint"`
+	// CircleCI holds the IDs of repositories that publish from CircleCI.
+	CircleCI CircleCI `toml:"circleci"`
+}
+
+// CircleCI is the [circleci] table.
+type CircleCI struct {
+	// Project lists, one [[circleci.project]] table each, the IDs a
+	// CircleCI trusted publisher names, which a checkout cannot know.
+	Project []CircleCIProject `toml:"project"`
+}
+
+// CircleCIProject is one [[circleci.project]]: a repository's CircleCI IDs
+// (Project Settings > Overview in CircleCI).
+type CircleCIProject struct {
+	// Repo is the repository, owner/name.
+	Repo string `toml:"repo"`
+	// OrgID is the CircleCI organization ID (a UUID).
+	OrgID string `toml:"org_id"`
+	// ProjectID is the CircleCI project ID (a UUID).
+	ProjectID string `toml:"project_id"`
+	// PipelineDefinitionID is the pipeline definition ID (a UUID).
+	PipelineDefinitionID string `toml:"pipeline_definition_id"`
+	// VCSOrigin is host/owner/repo without a scheme; default github.com/<repo>.
+	VCSOrigin string `toml:"vcs_origin"`
+	// ContextIDs are the contexts a trusted publisher may require (optional).
+	ContextIDs []string `toml:"context_ids"`
+}
+
+// CircleCIProjects returns the [[circleci.project]] IDs by repository.
+func (c *Config) CircleCIProjects() map[string]rewrite.CircleCIProject {
+	out := map[string]rewrite.CircleCIProject{}
+	for _, p := range c.CircleCI.Project {
+		out[p.Repo] = rewrite.CircleCIProject{OrgID: p.OrgID, ProjectID: p.ProjectID, PipelineDefinitionID: p.PipelineDefinitionID, VCSOrigin: p.VCSOrigin, ContextIDs: p.ContextIDs}
+	}
+	return out
 }
 
 // Schedule is the [schedule] table.
@@ -189,6 +226,9 @@ func Default() *Config {
 // file stays empty.
 func (c *Config) ApplyDefaults() {
 	setString(&c.NPM.TokenEnv, "NPM_TOKEN")
+	if c.CircleCI.Project == nil {
+		c.CircleCI.Project = []CircleCIProject{}
+	}
 	if c.NPM.TokenOwner == nil {
 		c.NPM.TokenOwner = []TokenOwner{}
 	}
