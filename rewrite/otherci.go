@@ -292,10 +292,27 @@ func (d *detector) ciFeeds(j *ciJob, p *Pipeline) {
 		p.Feeds = append(p.Feeds, f)
 	}
 	guardedFrom := -1
+	cleared := map[string]bool{}
 	for i, s := range j.scripts {
-		if guardedFrom < 0 && isCIGuard(s.text) {
+		if names, ok := guardUnsets(s.text); ok && guardedFrom < 0 {
 			guardedFrom = i
+			for _, n := range names {
+				cleared[n] = true
+			}
 		}
+	}
+	// A feed is behind the flag when the guard comes first and clears the
+	// variable it reads.
+	behind := func(i int, names ...string) bool {
+		if guardedFrom < 0 || guardedFrom > i {
+			return false
+		}
+		for _, n := range names {
+			if n != "" && !cleared[n] {
+				return false
+			}
+		}
+		return true
 	}
 	for i, s := range j.scripts {
 		if isCIGuard(s.text) {
@@ -318,7 +335,7 @@ func (d *detector) ciFeeds(j *ciJob, p *Pipeline) {
 			if name == "" {
 				continue
 			}
-			add(TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: s.file, Line: s.line, Step: i, Guarded: guardedFrom >= 0 && guardedFrom < i})
+			add(TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: s.file, Line: s.line, Step: i, Guarded: behind(i, name)})
 		}
 	}
 	for _, f := range j.vars {
@@ -332,7 +349,7 @@ func (d *detector) ciFeeds(j *ciJob, p *Pipeline) {
 		if secret == "" {
 			continue
 		}
-		add(TokenFeed{Kind: "env", Name: f.Key, Secret: secret, Level: "job", File: j.file, Line: f.Line, Step: -1, Guarded: guardedFrom >= 0})
+		add(TokenFeed{Kind: "env", Name: f.Key, Secret: secret, Level: "job", File: j.file, Line: f.Line, Step: -1, Guarded: behind(len(j.scripts), f.Key)})
 	}
 	// semantic-release, changesets and friends read NPM_TOKEN from the
 	// environment: a project (or context) variable nothing in the file names.
@@ -341,7 +358,7 @@ func (d *detector) ciFeeds(j *ciJob, p *Pipeline) {
 			switch t {
 			case "semantic-release", "changeset", "lerna", "release-it", "npm", "pnpm", "yarn":
 				if d.readsTokenVar(j) || t == "semantic-release" {
-					add(TokenFeed{Kind: kind, Name: "NPM_TOKEN", Secret: "NPM_TOKEN", Level: "project", File: j.file, Line: j.line, Step: -1, Guarded: guardedFrom >= 0})
+					add(TokenFeed{Kind: kind, Name: "NPM_TOKEN", Secret: "NPM_TOKEN", Level: "project", File: j.file, Line: j.line, Step: -1, Guarded: behind(len(j.scripts), "NPM_TOKEN")})
 				}
 			}
 			if len(p.Feeds) > 0 {
@@ -350,7 +367,7 @@ func (d *detector) ciFeeds(j *ciJob, p *Pipeline) {
 		}
 	}
 	for _, f := range d.repoFeeds {
-		f.Guarded = guardedFrom >= 0
+		f.Guarded = behind(len(j.scripts), f.Name)
 		add(f)
 	}
 	if j.provider == ProviderCircleCI {
@@ -373,11 +390,33 @@ func (d *detector) readsTokenVar(j *ciJob) bool {
 	return false
 }
 
-// isCIGuard reports whether a script entry is the flag guard the playbooks
-// insert (it selects the token or the OIDC path by CUTOVER_NPM_OIDC or the
-// configured flag variable).
+var (
+	// gitlabGuardRe is the flag guard the GitLab playbook writes: on the
+	// OIDC path it clears the token variables, otherwise the ID token.
+	gitlabGuardRe = regexp.MustCompile(`^if \[ "\$\{[A-Za-z_][A-Za-z0-9_]*:-\}" = "true" \]; then unset ([A-Za-z_][A-Za-z0-9_ ]*?)(?:; npm install -g npm@[^\s;]+)?; else unset NPM_ID_TOKEN; fi\b`)
+	// circleGuardRe is the CircleCI playbook's guard step: on the OIDC path
+	// it exports NPM_ID_TOKEN and clears the token variables for later steps.
+	circleGuardRe = regexp.MustCompile(`(?s)^if \[ "\$\{[A-Za-z_][A-Za-z0-9_]*:-\}" = "true" \]; then[^\n]*\n(?:[^\n]*\n)*?[^\n]*export NPM_ID_TOKEN=[^\n]*\n[^\n]*echo 'unset ([A-Za-z_][A-Za-z0-9_ ]*)' >> "\$BASH_ENV"\s*\nfi\s*$`)
+)
+
+// guardUnsets returns the token variables a flag guard clears on the OIDC
+// path, and whether the script entry is such a guard. An inverted or
+// partial guard is not one.
+func guardUnsets(s string) ([]string, bool) {
+	s = strings.TrimSpace(s)
+	if m := gitlabGuardRe.FindStringSubmatch(s); m != nil {
+		return strings.Fields(m[1]), true
+	}
+	if m := circleGuardRe.FindStringSubmatch(s); m != nil {
+		return strings.Fields(m[1]), true
+	}
+	return nil, false
+}
+
+// isCIGuard reports whether a script entry is a flag guard.
 func isCIGuard(s string) bool {
-	return strings.Contains(s, "cutover:") && cutoverGuardRe.MatchString(s) && strings.Contains(s, "NPM_ID_TOKEN")
+	_, ok := guardUnsets(s)
+	return ok
 }
 
 // ciFindings adds the provider-specific findings of a publishing job.

@@ -172,7 +172,7 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				if name == "" {
 					name = f.Name
 				}
-				if FeedGuarded(snap.Files[f.File], f.Line, opts.FlagVar) {
+				if p.Provider != "" && f.Guarded || FeedGuarded(snap.Files[f.File], f.Line, opts.FlagVar) {
 					continue
 				}
 				if active == 0 {
@@ -197,7 +197,14 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				if trust == "" {
 					trust = path.Base(p.Workflow)
 				}
-				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes to npm with %s; use trusted publishing instead: give the job id-token: write, drop the token, and configure a trusted publisher naming workflow %s", p.Job, what, trust))
+				fix := fmt.Sprintf("give the job id-token: write, drop the token, and configure a trusted publisher naming workflow %s", trust)
+				switch p.Provider {
+				case rewrite.ProviderGitLab:
+					fix = "add id_tokens: NPM_ID_TOKEN (aud npm:<registry host>) to the job, drop the token, and configure a GitLab trusted publisher naming this project and " + rewrite.GitLabCIPath
+				case rewrite.ProviderCircleCI:
+					fix = "export NPM_ID_TOKEN from `circleci run oidc get` before npm publish (npm 11.11.0 or later), drop the token, and configure a CircleCI trusted publisher with the project's IDs"
+				}
+				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes to npm with %s; use trusted publishing instead: %s", p.Job, what, fix))
 			}
 		}
 		if opts.RequireEnvironment && p.Environment == "" {
