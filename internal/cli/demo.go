@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +92,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		}
 	}
 
-	w, err := sandbox.Start(ctx, sandbox.Options{Limits: ghapi.Limits{Disabled: true}})
+	w, err := sandbox.Start(ctx, sandbox.Options{Limits: ghapi.Limits{Disabled: true}, NPMCLI: sandbox.NPMCLIAuto})
 	if err != nil {
 		return fmt.Errorf("start the sandbox: %w", err)
 	}
@@ -101,6 +103,11 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return fmt.Errorf("seed the sandbox: %w", err)
 	}
 	out.say("sandbox up at %s: organisation %q with %d repositories, %d npm packages", w.URL, seeded.Org, seeded.Repos, seeded.Packages)
+	if _, v := w.NPMCLI(); v != "" {
+		out.say("simulated releases run the real npm publish (npm %s) against the registry at %s, except those npm would sign provenance for (Sigstore is not reachable offline: the Go model publishes those)", v, w.RegistryURL)
+	} else {
+		out.say("simulated releases are evaluated by the Go model of npm publish: no npm %s or newer on PATH", sandbox.MinOIDCNPM)
+	}
 
 	fg, err := gh.New(ctx, gh.Options{APIURL: w.URL, Token: seeded.GitHubToken, Limits: gh.Limits{Disabled: true}, Logger: app.Logger})
 	if err != nil {
@@ -249,6 +256,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 	}
 	out.say("  flag on: %d repositories publish through OIDC now", fl.Count(batch.OK))
 	oidc, token, failed := 0, 0, 0
+	runners := map[string]int{}
 	for _, o := range fl.Outcomes {
 		if o.Kind != batch.OK {
 			continue
@@ -258,6 +266,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 			return err
 		}
 		for _, p := range res.Packages {
+			runners[p.Runner]++
 			switch {
 			case p.Error != "":
 				failed++
@@ -269,11 +278,25 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 			case p.Path == sandbox.PathOIDC:
 				oidc++
 			default:
+				// The flag is on: a token publish means OIDC failed.
 				token++
+				why := "no OIDC exchange"
+				if p.Exchange != "" {
+					why = "OIDC exchange: " + p.Exchange
+				}
+				out.say("    release of %s (%s) published through a token: %s", p.Package, o.Repo, oneLine(why, 140))
 			}
 		}
 	}
-	out.say("  releases: %d canaries published through OIDC, %d through a token, %d failed", oidc, token, failed)
+	var ran []string
+	for _, r := range slices.Sorted(maps.Keys(runners)) {
+		name := "the npm CLI (" + r + ")"
+		if r == sandbox.RunnerGo {
+			name = "the Go model"
+		}
+		ran = append(ran, fmt.Sprintf("%d by %s", runners[r], name))
+	}
+	out.say("  releases: %d canaries published through OIDC, %d through a token, %d failed (%s)", oidc, token, failed, strings.Join(ran, ", "))
 	ver, err := n.Verify(ctx, batch.VerifyOptions{Target: target})
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type sandboxServeOptions struct {
 	repos      int
 	seed       int64
 	addr       string
+	npmAddr    string
 	dir        string
 	org        string
 	rateLimits bool
@@ -66,7 +67,18 @@ Pull requests get a check run from the simulated CI: it fails when a workflow
 at the head does not parse or has actionlint errors. A simulated release of
 a repository's default branch (POST <api>/_sandbox/repos/OWNER/REPO/release
 with the GitHub token) publishes a canary the way its workflow would, through
-OIDC or a token.
+OIDC or a token: with the real npm publish when npm 11.5.1 or newer is on
+PATH (except where npm would sign provenance, which needs Sigstore), else
+with a Go model of it; each result says which ran.
+
+The npm registry is served at the root of its own loopback port (the npm
+CLI builds the OIDC exchange URL from the registry's origin), and also
+under <api>/npm/. To publish by hand through OIDC as a release job would,
+POST <api>/_sandbox/repos/OWNER/REPO/id-token-request with the GitHub token
+(body, optional: {"workflow": "release.yml", "ref": "refs/heads/main",
+"environment": ""}); it answers the ACTIONS_ID_TOKEN_REQUEST_URL and
+ACTIONS_ID_TOKEN_REQUEST_TOKEN a runner gives a job with id-token: write.
+Export them with GITHUB_ACTIONS=true and run npm publish.
 
 On stdout serve prints export lines for a shell: CUTOVER_CONFIG (a config file
 naming the sandbox's API URL, organisation and registry), CUTOVER_ORG,
@@ -95,7 +107,8 @@ only. The same lines are written to sandbox.env in --dir.`,
 	f := cmd.Flags()
 	f.IntVar(&opts.repos, "repos", 40, "number of repositories to generate")
 	f.Int64Var(&opts.seed, "seed", 1, "seed of the generated organisation")
-	f.StringVar(&opts.addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
+	f.StringVar(&opts.addr, "addr", "127.0.0.1:0", "listen address of the GitHub API and git (port 0 picks a free port)")
+	f.StringVar(&opts.npmAddr, "npm-addr", "127.0.0.1:0", "listen address of the npm registry, served at the root of its own port (port 0 picks a free port)")
 	f.StringVar(&opts.dir, "dir", "", "folder for the sandbox's data and the files it writes (default: a temporary folder removed on exit)")
 	f.StringVar(&opts.org, "org", "sandbox-org", "name of the generated organisation")
 	f.BoolVar(&opts.rateLimits, "rate-limits", true, "enforce GitHub's rate limits (false: none, and the config turns pacing off)")
@@ -125,7 +138,7 @@ func runSandboxServe(ctx context.Context, opts *sandboxServeOptions) error {
 			return fmt.Errorf("could not create the sandbox folder: %w", err)
 		}
 	}
-	wopts := sandbox.Options{Addr: opts.addr, Dir: opts.dir}
+	wopts := sandbox.Options{Addr: opts.addr, NPMAddr: opts.npmAddr, Dir: opts.dir, NPMCLI: sandbox.NPMCLIAuto}
 	if !opts.rateLimits {
 		wopts.Limits = ghapi.Limits{Disabled: true}
 	}
@@ -197,6 +210,12 @@ registry = %q
 	fmt.Fprintf(&b, "# GitHub API %s (also %sapi/v3/), git %sOWNER/REPO.git\n", w.URL, w.URL, w.GitURL)
 	fmt.Fprintf(&b, "# npm registry %s; maintainer %s, one-time password %s (or approve in the browser)\n", w.RegistryURL, s.NPMUser, s.NPMOTP)
 	fmt.Fprintf(&b, "# simulated release: POST %s_sandbox/repos/OWNER/REPO/release with the GitHub token\n", w.URL)
+	fmt.Fprintf(&b, "# runner ID tokens for npm publish through OIDC: POST %s_sandbox/repos/OWNER/REPO/id-token-request\n", w.URL)
+	if _, v := w.NPMCLI(); v != "" {
+		fmt.Fprintf(&b, "# simulated releases run the real npm publish (npm %s)\n", v)
+	} else {
+		fmt.Fprintf(&b, "# simulated releases are evaluated in Go: no npm %s or newer on PATH\n", sandbox.MinOIDCNPM)
+	}
 	fmt.Fprintf(&b, "export CUTOVER_CONFIG=%s\n", shellQuote(cfgPath))
 	fmt.Fprintf(&b, "export CUTOVER_ORG=%s\n", shellQuote(s.Org))
 	fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))

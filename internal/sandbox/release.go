@@ -66,6 +66,10 @@ type ReleaseResult struct {
 	Packages []PackageRelease `json:"packages"`
 }
 
+// Runners of a PackageRelease: the real npm CLI ("npm 11.19.1") or the
+// model of it in Go.
+const RunnerGo = "go"
+
 // Publish paths of a PackageRelease.
 const (
 	PathOIDC  = "oidc"
@@ -81,9 +85,15 @@ type PackageRelease struct {
 	Version string `json:"version"`
 	// Tag is the dist-tag.
 	Tag string `json:"tag"`
-	// Path is PathOIDC when the OIDC exchange succeeded, PathToken when a
-	// stored token was used, PathNone when there was no credential.
+	// Path is PathOIDC when the registry recorded a trusted publisher for
+	// the version, PathToken when it was published with a stored token
+	// (also after a failed OIDC exchange: Exchange says why), PathNone when
+	// there was no credential.
 	Path string `json:"path"`
+	// Runner is what published: "npm <version>", the real npm CLI, or
+	// RunnerGo, the Go model of it; RunnerNote says why when it matters.
+	Runner     string `json:"runner"`
+	RunnerNote string `json:"runner_note,omitempty"`
 	// Published is true when the version is on the registry.
 	Published bool `json:"published"`
 	// Provenance is true when the version carries a provenance attestation.
@@ -243,26 +253,74 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 		if pr.Path == PathNone && token != "" {
 			pr.Path = PathToken
 		}
-		if err := w.NPM.PublishCanary(pkg, pr.Version, tag, via); err != nil {
-			var ne *npmreg.Error
-			if errors.As(err, &ne) {
-				pr.Code, pr.Error = ne.Code, ne.Error()
-			} else {
-				pr.Code, pr.Error = "EUNKNOWN", err.Error()
+		// npm makes provenance when asked to, and by itself after an
+		// exchange from a public repository for a public package. Signing
+		// it needs Sigstore, out of a loopback sandbox's reach: those
+		// releases are evaluated in Go, the others run the real npm CLI.
+		private, _ := w.NPM.Private(pkg)
+		publicRepo := claims.RepositoryVisibility == "" || claims.RepositoryVisibility == "public"
+		provenance := m.provenance || pr.Path == PathOIDC && publicRepo && !private
+		switch {
+		case w.npmPath == "":
+			pr.Runner = RunnerGo
+			w.publishInGo(&pr, tag, via)
+		case provenance:
+			pr.Runner = RunnerGo
+			pr.RunnerNote = "npm would sign provenance through Sigstore, which the sandbox cannot reach"
+			w.publishInGo(&pr, tag, via)
+		default:
+			pr.Runner = "npm " + w.npmVersion
+			job := npmJob{
+				repo: repo, workflow: pl.Workflow, ref: ref, sha: sha, token: token,
+				idRequest: pl.IDToken && res.NPMVersionOK, claims: claims, selfHosted: pl.SelfHosted,
 			}
-		} else {
-			pr.Published = true
-			var viaOIDC bool
-			viaOIDC, pr.Provenance = w.publishedHow(pkg, pr.Version)
-			if viaOIDC {
-				pr.Path = PathOIDC
-			} else if pr.Path == PathOIDC {
+			if pl.IDToken && !res.NPMVersionOK {
+				pr.RunnerNote = "run as the job's npm older than 11.5.1: no ID-token request"
+			}
+			out, err := w.npmPublish(ctx, pkg, pr.Version, tag, job)
+			if err != nil {
+				return res, err
+			}
+			if job.idRequest {
+				pr.Exchange = out.exchange
+				if strings.HasPrefix(out.exchange, "Successfully") {
+					pr.Exchange = ""
+				}
+			}
+			if !out.ok {
+				pr.Code, pr.Error = out.code, out.message
+			} else {
+				pr.Published = true
 				pr.Path = PathToken
+				if viaOIDC, prov := w.publishedHow(pkg, pr.Version); viaOIDC {
+					pr.Path, pr.Provenance = PathOIDC, prov
+				}
 			}
 		}
 		res.Packages = append(res.Packages, pr)
 	}
 	return res, nil
+}
+
+// publishInGo publishes pr's canary through the Go model of npm publish.
+func (w *World) publishInGo(pr *PackageRelease, tag string, via npmreg.PublishPath) {
+	if err := w.NPM.PublishCanary(pr.Package, pr.Version, tag, via); err != nil {
+		var ne *npmreg.Error
+		if errors.As(err, &ne) {
+			pr.Code, pr.Error = ne.Code, ne.Error()
+		} else {
+			pr.Code, pr.Error = "EUNKNOWN", err.Error()
+		}
+		return
+	}
+	pr.Published = true
+	var viaOIDC bool
+	viaOIDC, pr.Provenance = w.publishedHow(pr.Package, pr.Version)
+	if viaOIDC {
+		pr.Path = PathOIDC
+	} else if pr.Path == PathOIDC {
+		pr.Path = PathToken
+	}
 }
 
 func npmMessage(err error) string {

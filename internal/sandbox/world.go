@@ -19,7 +19,8 @@ import (
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
 )
 
-// npmPrefix is the path the npm registry is served under.
+// npmPrefix is the path the npm registry is also served under on the API's
+// port, an alias of the root of its own port (RegistryURL).
 const npmPrefix = "/npm"
 
 // sandboxPrefix is the path of the sandbox's own endpoints (release, CI
@@ -27,8 +28,9 @@ const npmPrefix = "/npm"
 const sandboxPrefix = "/_sandbox/"
 
 // Options configure a World. The zero value serves both the API and git on
-// one listener at 127.0.0.1 on a free port, with repositories in a temporary
-// folder removed by Close, and GitHub's rate limits in real time.
+// one listener at 127.0.0.1 on a free port and the npm registry at the root
+// of another, with repositories in a temporary folder removed by Close, and
+// GitHub's rate limits in real time.
 type Options struct {
 	// Addr is the listen address of the API (and of git, unless GitAddr is set).
 	Addr string
@@ -55,9 +57,19 @@ type Options struct {
 	LintCI bool
 	// GitPath is the git binary; empty means git on PATH.
 	GitPath string
-	// NPM configures the npm registry emulator; its Prefix is always
-	// "/npm" and a nil Now means the World's clock.
+	// NPMAddr is the listen address of the npm registry, served at the root
+	// of its own port (the npm CLI builds the OIDC exchange URL from the
+	// registry's origin); empty means 127.0.0.1 on a free port.
+	NPMAddr string
+	// NPM configures the npm registry emulator; its Prefix is always ""
+	// (the root), its Host the registry listener's, and a nil Now means the
+	// World's clock.
 	NPM npmreg.Options
+	// NPMCLI is the npm CLI simulated releases run, when it is 11.5.1 or
+	// newer: NPMCLIAuto for npm on PATH, or a path. Empty, or an npm that is
+	// missing or older, means releases are evaluated by the Go model of npm
+	// publish (faster: tests that are not about npm itself use it).
+	NPMCLI string
 }
 
 // World is a running loopback GitHub (API and git over HTTP) and npm
@@ -76,7 +88,8 @@ type World struct {
 	Dir string
 	// NPM is the npm registry emulator, served under RegistryURL.
 	NPM *npmreg.Registry
-	// RegistryURL is the npm registry's base URL, ending in "/": URL+"npm/".
+	// RegistryURL is the npm registry's base URL, the root of its own
+	// loopback port, ending in "/". It is also served under URL+"npm/".
 	RegistryURL string
 	// CI is the simulated CI of pull request heads when Options.CI is nil;
 	// inject failures and turn the lint on through it.
@@ -87,6 +100,12 @@ type World struct {
 	secrets map[string]string // secretKey → value, for the simulated release
 	private map[string]bool   // "owner/name" → private, for ID token claims
 	relMu   sync.Mutex        // one release publishes at a time
+
+	npmAlias   http.Handler // the registry under /npm/ on the API's port
+	npmPath    string       // the npm CLI releases run; "" when none fits
+	npmVersion string       // its version
+	idMu       sync.Mutex
+	idReqs     map[string]idRequest // ACTIONS_ID_TOKEN_REQUEST_TOKEN → the run it speaks for
 
 	servers   []*http.Server
 	tempDir   bool
@@ -131,15 +150,30 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 			return nil, fmt.Errorf("could not listen on %q: %w", opts.GitAddr, err)
 		}
 	}
+	npmAddr := opts.NPMAddr
+	if npmAddr == "" {
+		npmAddr = "127.0.0.1:0"
+	}
+	npmLn, err := lc.Listen(ctx, "tcp", npmAddr)
+	if err != nil {
+		apiLn.Close()
+		if gitLn != apiLn {
+			gitLn.Close()
+		}
+		w.cleanup()
+		return nil, fmt.Errorf("could not listen on %q: %w", npmAddr, err)
+	}
 	w.URL = "http://" + apiLn.Addr().String() + "/"
 	w.GitURL = "http://" + gitLn.Addr().String() + "/"
-	w.RegistryURL = w.URL + strings.TrimPrefix(npmPrefix, "/") + "/"
+	w.RegistryURL = "http://" + npmLn.Addr().String() + "/"
 	npmOpts := opts.NPM
-	npmOpts.Prefix = npmPrefix
+	npmOpts.Prefix = ""
+	npmOpts.Host, _, _ = net.SplitHostPort(npmLn.Addr().String())
 	if npmOpts.Now == nil {
 		npmOpts.Now = w.now
 	}
 	w.NPM = npmreg.New(npmOpts)
+	w.npmAlias = w.NPM.Handler(npmPrefix)
 	w.CI = NewCI(opts.LintCI)
 	ci := opts.CI
 	if ci == nil {
@@ -166,15 +200,18 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		if gitLn != apiLn {
 			gitLn.Close()
 		}
+		npmLn.Close()
 		w.cleanup()
 		return nil, err
 	}
 	w.API = api
+	w.npmPath = w.findNPM(opts.NPMCLI)
 
 	w.serve(apiLn, w.handler(gitLn == apiLn))
 	if gitLn != apiLn {
 		w.serve(gitLn, w.Git)
 	}
+	w.serve(npmLn, w.NPM.Handler(""))
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -222,18 +259,22 @@ func (w *World) cleanup() {
 	}
 }
 
-// handler routes one listener's requests: the npm registry under /npm/,
-// the sandbox's endpoints under /_sandbox/, git when withGit, else the API.
+// handler routes one listener's requests: the npm registry under /npm/
+// (an alias of RegistryURL), the sandbox's endpoints under /_sandbox/
+// (simulated release, CI failures, the runners' ID-token issuer), git when
+// withGit, else the API.
 func (w *World) handler(withGit bool) http.Handler {
 	sb := http.NewServeMux()
 	sb.HandleFunc("POST "+sandboxPrefix+"repos/{owner}/{repo}/release", w.serveRelease)
 	sb.HandleFunc("PUT "+sandboxPrefix+"repos/{owner}/{repo}/ci-failure", w.serveCIFailure)
 	sb.HandleFunc("DELETE "+sandboxPrefix+"repos/{owner}/{repo}/ci-failure", w.serveCIFailure)
+	sb.HandleFunc("POST "+sandboxPrefix+"repos/{owner}/{repo}/id-token-request", w.serveIDTokenRequest)
+	sb.HandleFunc("GET "+idTokenPath, w.serveIDToken)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
 		case p == npmPrefix || strings.HasPrefix(p, npmPrefix+"/"):
-			w.NPM.ServeHTTP(rw, r)
+			w.npmAlias.ServeHTTP(rw, r)
 		case strings.HasPrefix(p, sandboxPrefix):
 			sb.ServeHTTP(rw, r)
 		case withGit && githttp.IsGitPath(p):

@@ -2,6 +2,7 @@ package npmreg
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -41,13 +42,15 @@ var errNotFound = &Error{Status: 404, Code: "E404", Message: "Not found"}
 
 // reqCtx is what a handler needs to know about the request.
 type reqCtx struct {
-	base   string // absolute URL of the registry root, prefix included
-	ip     string
-	bearer string
-	otp    string
+	base     string // absolute URL of the registry root, prefix included
+	prefix   string // the path the registry is served under, "" for the root
+	hostname string // the request's host without port: the ID tokens' audience is "npm:"+hostname
+	ip       string
+	bearer   string
+	otp      string
 }
 
-func (r *Registry) reqCtxFor(req *http.Request) reqCtx {
+func (r *Registry) reqCtxFor(req *http.Request, prefix string) reqCtx {
 	scheme := "http"
 	if req.TLS != nil {
 		scheme = "https"
@@ -60,11 +63,17 @@ func (r *Registry) reqCtxFor(req *http.Request) reqCtx {
 	if h := req.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		bearer = strings.TrimSpace(h[7:])
 	}
+	hostname := req.Host
+	if h, _, err := net.SplitHostPort(hostname); err == nil {
+		hostname = h
+	}
 	return reqCtx{
-		base:   scheme + "://" + req.Host + r.opts.Prefix,
-		ip:     ip,
-		bearer: bearer,
-		otp:    strings.TrimSpace(req.Header.Get("npm-otp")),
+		base:     scheme + "://" + req.Host + prefix,
+		prefix:   prefix,
+		hostname: strings.Trim(hostname, "[]"),
+		ip:       ip,
+		bearer:   bearer,
+		otp:      strings.TrimSpace(req.Header.Get("npm-otp")),
 	}
 }
 

@@ -57,9 +57,25 @@ var methodNotAllowed = errorf(405, "Method not allowed")
 
 // ServeHTTP serves the registry API below Options.Prefix.
 func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.serve(w, req, r.opts.Prefix)
+}
+
+// Handler serves the registry API below prefix ("/npm"; "" for the root)
+// instead of Options.Prefix, with the URLs in its answers below that prefix:
+// one registry can be served at the root of its own port and under a path
+// of another server.
+func (r *Registry) Handler(prefix string) http.Handler {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix != "" && !strings.HasPrefix(prefix, "/") {
+		prefix = "/" + prefix
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(w, req, prefix) })
+}
+
+func (r *Registry) serve(w http.ResponseWriter, req *http.Request, prefix string) {
 	p := req.URL.EscapedPath()
-	if r.opts.Prefix != "" {
-		rest, ok := strings.CutPrefix(p, r.opts.Prefix)
+	if prefix != "" {
+		rest, ok := strings.CutPrefix(p, prefix)
 		if !ok || (rest != "" && rest[0] != '/') {
 			r.write(w, errResp(errNotFound))
 			return
@@ -75,7 +91,7 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			return
 		}
 	}
-	rc := r.reqCtxFor(req)
+	rc := r.reqCtxFor(req, prefix)
 	segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	r.mu.Lock()
 	r.requests++
@@ -169,11 +185,31 @@ func (r *Registry) serveDashLocked(req *http.Request, rc reqCtx, segs []string, 
 		if !ok || len(rest) != 0 {
 			return errResp(&Error{Status: 404, Code: "E404", Message: MessageExchangeNotFound, messageKey: true})
 		}
-		tok, e := r.exchangeLocked(name, rc.bearer)
+		tok, e := r.exchangeLocked(name, rc.bearer, rc.hostname)
 		if e != nil {
 			return errResp(e)
 		}
 		return jsonResp(201, map[string]string{"token": tok})
+	case route == "npm/v1/keys":
+		if m != http.MethodGet && m != http.MethodHead {
+			return errResp(methodNotAllowed)
+		}
+		return jsonResp(200, r.keysJSON())
+	case route == "ping":
+		if m != http.MethodGet && m != http.MethodHead {
+			return errResp(methodNotAllowed)
+		}
+		// npm ping sends ?write=true; the registry answers {} either way.
+		return jsonResp(200, map[string]any{})
+	case len(segs) == 3 && (segs[0] == "org" || segs[0] == "user") && segs[2] == "package":
+		if m != http.MethodGet {
+			return errResp(methodNotAllowed)
+		}
+		owner, err := url.PathUnescape(segs[1])
+		if err != nil {
+			return errResp(errNotFound)
+		}
+		return r.accessListLocked(rc, segs[0], strings.TrimPrefix(owner, "@"))
 	case strings.HasPrefix(route, "npm/v1/attestations/"):
 		if m != http.MethodGet {
 			return errResp(methodNotAllowed)
@@ -203,6 +239,19 @@ func (r *Registry) serveDashLocked(req *http.Request, rc reqCtx, segs []string, 
 			return jsonResp(200, map[string]bool{"public": !p.private})
 		case "trust":
 			return r.trustLocked(m, rc, name, rest[1:], body)
+		case "collaborators":
+			if m != http.MethodGet || len(rest) != 1 {
+				return errResp(errNotFound)
+			}
+			p, e := r.readableLocked(rc, name)
+			if e != nil {
+				return errResp(e)
+			}
+			out := map[string]string{}
+			for _, u := range p.maintainers {
+				out[u] = "read-write"
+			}
+			return jsonResp(200, out)
 		}
 		return errResp(errNotFound)
 	case route == "v1/done":
@@ -421,7 +470,7 @@ func (r *Registry) tokenListLocked(req *http.Request, rc reqCtx) response {
 	}
 	var next any
 	if end < len(all) {
-		next = fmt.Sprintf("%s/-/npm/v1/tokens?page=%d&perPage=%d", r.opts.Prefix, page+1, per)
+		next = fmt.Sprintf("%s/-/npm/v1/tokens?page=%d&perPage=%d", rc.prefix, page+1, per)
 	}
 	return jsonResp(200, map[string]any{"objects": objs, "total": len(all), "urls": map[string]any{"next": next}})
 }
@@ -545,7 +594,7 @@ func (r *Registry) authPageLocked(rc reqCtx, id string) response {
 	}
 	page := fmt.Sprintf("<!doctype html><title>sandbox npm login</title><p>Login for %s: %s.</p>"+
 		"<form method=post action=\"%s/-/sandbox/approve/%s\"><button>Approve (skip 2FA for the next 5 minutes)</button></form>",
-		html.EscapeString(s.user), state, html.EscapeString(r.opts.Prefix), html.EscapeString(id))
+		html.EscapeString(s.user), state, html.EscapeString(rc.prefix), html.EscapeString(id))
 	return response{status: 200, body: []byte(page), ctype: "text/html; charset=utf-8"}
 }
 

@@ -35,7 +35,8 @@ type IDTokenClaims struct {
 	RunnerEnvironment string `json:"runner_environment"`
 	// EventName is the triggering event, "push" by default.
 	EventName string `json:"event_name"`
-	// Audience is the aud claim; "" means "npm:sandbox".
+	// Audience is the aud claim; "" means "npm:" + Options.Host. npm asks for
+	// "npm:" + the registry's host name, and the registry refuses any other.
 	Audience string `json:"aud"`
 
 	// Filled by MintIDToken.
@@ -93,7 +94,7 @@ func (r *Registry) MintIDToken(c IDTokenClaims) (string, error) {
 		c.EventName = "push"
 	}
 	if c.Audience == "" {
-		c.Audience = "npm:sandbox"
+		c.Audience = "npm:" + r.opts.Host
 	}
 	now := r.now()
 	r.mu.Lock()
@@ -169,12 +170,16 @@ type grant struct {
 }
 
 // exchangeLocked performs the OIDC token exchange for pkgName with npm's
-// matching rules: repository, workflow file name and (when configured)
-// environment, all exact and case-sensitive.
-func (r *Registry) exchangeLocked(pkgName, idToken string) (string, *Error) {
+// matching rules: the audience names this registry ("npm:" + host, the host
+// name clients reach it by), then repository, workflow file name and (when
+// configured) environment, all exact and case-sensitive.
+func (r *Registry) exchangeLocked(pkgName, idToken, host string) (string, *Error) {
 	c, err := r.parseIDToken(idToken)
 	if err != nil {
 		return "", &Error{Status: 401, Code: "E401", Message: "OIDC token exchange error - " + err.Error(), messageKey: true}
+	}
+	if want := "npm:" + host; c.Audience != want {
+		return "", &Error{Status: 401, Code: "E401", Message: fmt.Sprintf("OIDC token exchange error - invalid audience %q, expected %q", c.Audience, want), messageKey: true}
 	}
 	notFound := &Error{Status: 404, Code: "E404", Message: MessageExchangeNotFound, messageKey: true}
 	p, ok := r.packages[pkgName]
@@ -195,12 +200,13 @@ func (r *Registry) exchangeLocked(pkgName, idToken string) (string, *Error) {
 	return val, nil
 }
 
-// ExchangeOIDC performs the OIDC token exchange as the HTTP endpoint does and
-// returns the short-lived publish token.
+// ExchangeOIDC performs the OIDC token exchange as the HTTP endpoint does,
+// for a client that reaches the registry by Options.Host, and returns the
+// short-lived publish token.
 func (r *Registry) ExchangeOIDC(pkgName, idToken string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	tok, e := r.exchangeLocked(pkgName, idToken)
+	tok, e := r.exchangeLocked(pkgName, idToken, r.opts.Host)
 	if e != nil {
 		return "", e
 	}

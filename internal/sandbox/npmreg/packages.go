@@ -4,9 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/hmac"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
@@ -243,18 +241,17 @@ func (r *Registry) storeVersionLocked(p *pkgState, manifest map[string]any, tgz 
 	v, _ := manifest["version"].(string)
 	s512 := sha512.Sum512(tgz)
 	s1 := sha1.Sum(tgz)
-	mac := hmac.New(sha256.New, r.signKey)
-	fmt.Fprintf(mac, "%s@%s:%x", p.name, v, s512)
+	integrity := "sha512-" + base64.StdEncoding.EncodeToString(s512[:])
 	vs := &versionState{
 		manifest:   manifest,
 		published:  at,
 		npmUser:    pub,
 		npmVersion: npmVersion,
 		tarball:    tgz,
-		integrity:  "sha512-" + base64.StdEncoding.EncodeToString(s512[:]),
+		integrity:  integrity,
 		shasum:     hex.EncodeToString(s1[:]),
 		sha512hex:  hex.EncodeToString(s512[:]),
-		signature:  base64.StdEncoding.EncodeToString(mac.Sum(nil)),
+		signature:  r.key.sign(signatureMessage(p.name, v, integrity)),
 		provenance: prov,
 	}
 	pa := r.publishAttestation(p.name, v, vs.sha512hex)
@@ -370,7 +367,7 @@ func (r *Registry) versionDocLocked(p *pkgState, vs *versionState, base string) 
 		"integrity":  vs.integrity,
 		"shasum":     vs.shasum,
 		"tarball":    base + "/" + p.name + "/-/" + tarballName(p.name, v),
-		"signatures": []map[string]string{{"keyid": "SHA256:sandbox-registry", "sig": vs.signature}},
+		"signatures": []map[string]string{{"keyid": r.key.keyID, "sig": vs.signature}},
 	}
 	if vs.provenance != nil {
 		dist["attestations"] = map[string]any{

@@ -193,7 +193,7 @@ func (r *Registry) PublishCanary(pkgName, version, tag string, via PublishPath) 
 	}
 	r.mu.Lock()
 	if via.OIDC && via.IDToken != "" {
-		if tok, e := r.exchangeLocked(pkgName, via.IDToken); e == nil {
+		if tok, e := r.exchangeLocked(pkgName, via.IDToken, r.opts.Host); e == nil {
 			bearer, exchanged = tok, true
 		}
 	}

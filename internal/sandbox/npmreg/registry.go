@@ -62,7 +62,14 @@ type Options struct {
 	// Seed makes identifiers and generated token values deterministic.
 	Seed uint64
 	// Prefix is the path the registry is mounted under, such as "/npm"; "" is the root.
+	// Serve it at the root of its own port for the npm CLI: npm builds the OIDC
+	// exchange URL from the registry's origin, dropping any path.
 	Prefix string
+	// Host is the host name clients reach the registry by, for the audience
+	// ("npm:" + Host) of ID tokens made by MintIDToken and checked by exchanges
+	// made through Go; "" means 127.0.0.1. Exchanges over HTTP check the
+	// audience against the host name of the request, as npm's registry does.
+	Host string
 	// TokensPerPage is the page size of GET /-/npm/v1/tokens.
 	TokensPerPage int
 	// OTPWindow is how long an OTP approved through the web flow may be reused.
@@ -80,6 +87,7 @@ type Options struct {
 type Registry struct {
 	opts    Options
 	signKey []byte
+	key     registryKey
 
 	mu        sync.Mutex
 	rng       *rand.Rand
@@ -112,6 +120,9 @@ func New(opts Options) *Registry {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = DefaultRetryAfter
 	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
 	opts.Prefix = strings.TrimSuffix(opts.Prefix, "/")
 	if opts.Prefix != "" && !strings.HasPrefix(opts.Prefix, "/") {
 		opts.Prefix = "/" + opts.Prefix
@@ -124,6 +135,7 @@ func New(opts Options) *Registry {
 	return &Registry{
 		opts:     opts,
 		signKey:  key,
+		key:      newRegistryKey(rng),
 		rng:      rng,
 		users:    map[string]*user{},
 		tokens:   map[string]*token{},

@@ -2,6 +2,10 @@ package npmreg_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -192,6 +196,11 @@ func TestExchangeMatching(t *testing.T) {
 	gh := npmreg.GitHubClaims
 	selfHosted := gh("acme/widget", ".github/workflows/release.yml", "", "")
 	selfHosted.RunnerEnvironment = "self-hosted"
+	audience := func(aud string) npmreg.IDTokenClaims {
+		c := gh("acme/widget", ".github/workflows/release.yml", "", "")
+		c.Audience = aud
+		return c
+	}
 	tests := []struct {
 		name   string
 		pkg    string
@@ -211,6 +220,10 @@ func TestExchangeMatching(t *testing.T) {
 		{"environment case", "plain", mint(gh("acme/plain", ".github/workflows/publish.yaml", "", "NPM")), 404},
 		{"stage-only config", "@acme%2fsecret", mint(gh("acme/secret", ".github/workflows/release.yml", "", "")), 403},
 		{"unknown package", "nope", mint(gh("acme/widget", ".github/workflows/release.yml", "", "")), 404},
+		{"audience of this registry", "@acme%2fwidget", mint(audience("npm:127.0.0.1")), 201},
+		{"audience of another registry", "@acme%2fwidget", mint(audience("npm:evil.example")), 401},
+		{"audience with the port", "@acme%2fwidget", mint(audience("npm:" + strings.TrimPrefix(w.srv.URL, "http://"))), 401},
+		{"GitHub's default audience (none asked for)", "@acme%2fwidget", mint(audience("https://github.com/acme")), 401},
 		{"forged token", "@acme%2fwidget", "eyJhbGciOiJub25lIn0.eyJyZXBvc2l0b3J5IjoiYWNtZS93aWRnZXQifQ.", 401},
 	}
 	for _, tt := range tests {
@@ -609,5 +622,112 @@ func TestHTTPPublishWithToken(t *testing.T) {
 	}
 	if got := w.do(t, "PUT", "/plain", "npm_unknown", "", body("plain", "1.2.0")); got.status != 404 || got.header.Get("npm-notice") == "" {
 		t.Errorf("unknown token publish: %d", got.status)
+	}
+}
+
+func TestRegistrySignatures(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	keys := w.do(t, "GET", "/-/npm/v1/keys", "", "", nil)
+	if keys.status != 200 {
+		t.Fatalf("keys: %d %s", keys.status, keys.raw)
+	}
+	var kd struct {
+		Keys []struct {
+			KeyID   string  `json:"keyid"`
+			KeyType string  `json:"keytype"`
+			Scheme  string  `json:"scheme"`
+			Key     string  `json:"key"`
+			Expires *string `json:"expires"`
+		} `json:"keys"`
+	}
+	must(t, json.Unmarshal(keys.raw, &kd))
+	if len(kd.Keys) != 1 || kd.Keys[0].KeyType != "ecdsa-sha2-nistp256" || kd.Keys[0].Scheme != "ecdsa-sha2-nistp256" || kd.Keys[0].Expires != nil {
+		t.Fatalf("keys %s", keys.raw)
+	}
+	der, err := base64.StdEncoding.DecodeString(kd.Keys[0].Key)
+	must(t, err)
+	pub, err := x509.ParsePKIXPublicKey(der)
+	must(t, err)
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		t.Fatalf("key is %T, want a P-256 ECDSA key", pub)
+	}
+	sum := sha256.Sum256(der)
+	if want := "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]); kd.Keys[0].KeyID != want {
+		t.Errorf("keyid %q, want %q", kd.Keys[0].KeyID, want)
+	}
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		doc := versionDoc(t, w, "@acme/widget", v)
+		dist := doc["dist"].(map[string]any)
+		integrity := dist["integrity"].(string)
+		sigs := dist["signatures"].([]any)
+		if len(sigs) != 1 {
+			t.Fatalf("%s: signatures %v", v, sigs)
+		}
+		sig := sigs[0].(map[string]any)
+		if sig["keyid"] != kd.Keys[0].KeyID {
+			t.Errorf("%s: keyid %v", v, sig["keyid"])
+		}
+		raw, err := base64.StdEncoding.DecodeString(sig["sig"].(string))
+		must(t, err)
+		msg := sha256.Sum256([]byte("@acme/widget@" + v + ":" + integrity))
+		if !ecdsa.VerifyASN1(ec, msg[:], raw) {
+			t.Errorf("%s: the signature does not verify", v)
+		}
+		bad := sha256.Sum256([]byte("@acme/widget@" + v + ":sha512-AAAA"))
+		if ecdsa.VerifyASN1(ec, bad[:], raw) {
+			t.Errorf("%s: the signature verifies another integrity", v)
+		}
+	}
+}
+
+func TestPingAccessListAndAlias(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	must(t, w.reg.AddUser(npmreg.UserSpec{Name: "carol"}))
+	carol, err := w.reg.AddToken(npmreg.TokenSpec{User: "carol", Name: "carol"})
+	must(t, err)
+	tests := []struct {
+		name, path, token string
+		status            int
+		want              map[string]any
+	}{
+		{"ping", "/-/ping?write=true", "", 200, map[string]any{}},
+		{"org as maintainer", "/-/org/acme/package", w.alice.Value, 200, map[string]any{"@acme/widget": "read-write", "@acme/secret": "read-write"}},
+		{"org as an outsider", "/-/org/acme/package", carol.Value, 200, map[string]any{"@acme/widget": "read-only"}},
+		{"org, anonymous", "/-/org/acme/package", "", 200, map[string]any{"@acme/widget": "read-only"}},
+		{"unknown org", "/-/org/nobody/package", w.alice.Value, 404, nil},
+		{"user", "/-/user/alice/package", w.alice.Value, 200, map[string]any{"@acme/widget": "read-write", "@acme/secret": "read-write", "plain": "read-write"}},
+		{"user with nothing", "/-/user/carol/package", carol.Value, 200, map[string]any{}},
+		{"unknown user", "/-/user/nobody/package", w.alice.Value, 404, nil},
+		{"collaborators", "/-/package/@acme%2fwidget/collaborators", "", 200, map[string]any{"alice": "read-write", "bob": "read-write"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := w.do(t, "GET", tt.path, tt.token, "", nil)
+			if got.status != tt.status {
+				t.Fatalf("status %d, want %d: %s", got.status, tt.status, got.raw)
+			}
+			if tt.want != nil {
+				if diff := cmp.Diff(tt.want, got.body); diff != "" {
+					t.Errorf("body (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+
+	// The same registry at the root of another server: its URLs follow.
+	root := httptest.NewServer(w.reg.Handler(""))
+	t.Cleanup(root.Close)
+	got := w.do(t, "GET", root.URL+"/plain/1.0.0", "", "", nil)
+	if got.status != 200 {
+		t.Fatalf("root: %d %s", got.status, got.raw)
+	}
+	if tb := got.body["dist"].(map[string]any)["tarball"]; tb != root.URL+"/plain/-/plain-1.0.0.tgz" {
+		t.Errorf("tarball at the root: %v", tb)
+	}
+	if got := w.do(t, "GET", root.URL+"/npm/plain", "", "", nil); got.status != 404 {
+		t.Errorf("prefixed path on the root handler: %d", got.status)
 	}
 }
