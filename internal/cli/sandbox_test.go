@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,6 +87,26 @@ func TestSandboxServe(t *testing.T) {
 	}
 	if fi, err := os.Stat(env["NPM_CONFIG_USERCONFIG"]); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("npmrc mode %v, %v", fi.Mode(), err)
+	}
+
+	// The registry is at the root of a port of its own (npm builds the OIDC
+	// exchange URL from its origin), and the npmrc's token works there.
+	reg, err := url.Parse(env["NPM_CONFIG_REGISTRY"])
+	if err != nil || reg.Path != "/" || strings.HasPrefix(env["NPM_CONFIG_REGISTRY"], cfg.GitHub.APIURL) {
+		t.Errorf("registry %q (API %q): want the root of its own port", env["NPM_CONFIG_REGISTRY"], cfg.GitHub.APIURL)
+	}
+	if !strings.Contains(string(npmrc), "//"+reg.Host+"/:_authToken=") {
+		t.Errorf("the npmrc's token is not for the registry %s", reg.Host)
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", env["NPM_CONFIG_REGISTRY"]+"-/whoami", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("whoami at the registry's root: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if !strings.Contains(printed.String(), "_sandbox/repos/OWNER/REPO/id-token-request") {
+		t.Errorf("serve does not print the ID-token request endpoint:\n%s", printed.String())
 	}
 
 	cancel()

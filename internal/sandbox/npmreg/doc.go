@@ -4,7 +4,10 @@
 // CLI use: packuments and version documents (with _npmUser.trustedPublisher and
 // dist.attestations the way the public registry fills them), dist-tags,
 // visibility, trusted-publisher configurations, the token list, whoami, the
-// OIDC token exchange with npm's matching rules, attestations and publish.
+// OIDC token exchange with npm's matching rules (audience, repository,
+// workflow file, environment, runner), attestations, publish, ping, the
+// access lists of organisations, users and packages, and /-/npm/v1/keys with
+// the ECDSA P-256 key that signs every version's dist.signatures.
 // Writes are guarded by two-factor authentication: a fixed test OTP, a TOTP
 // secret, or the web flow (authUrl and doneUrl) with its five-minute window.
 //
@@ -15,8 +18,10 @@
 // runner would receive, [Registry.Approve] approves a pending web login, and
 // [Registry.PublishCanary] publishes the way the npm CLI does in a release job.
 //
-// The registry URL is always the emulator's own loopback address (with
-// Options.Prefix below it); no real registry is ever contacted. The behaviour
+// The registry URL is always the emulator's own loopback address; serve it
+// at the root of a port of its own (Options.Prefix "", or [Registry.Handler])
+// for the npm CLI, which builds the OIDC exchange URL from the registry's
+// origin. No real registry is ever contacted. The behaviour
 // it models is described in npm's docs "trusted-publishers",
 // "about-access-tokens" and "cli/v11/commands/npm-trust", and in the npm CLI's
 // lib/utils/oidc.js and npm-registry-fetch.
