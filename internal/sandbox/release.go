@@ -134,7 +134,16 @@ const setupNodeDummyToken = "XXXXX-XXXXX-XXXXX-XXXXX"
 // A repository that does not publish is a result with Skipped set; errors
 // are for unknown repositories and unreadable git data.
 //
-// One simplification: a job whose npm is older than 11.5.1 but asks for
+// With Options.NPMCLI set and an npm 11.5.1 or newer there, each package is
+// published by the real `npm publish`, with the environment a runner gives
+// the job (GITHUB_ACTIONS, and ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN from the
+// World's issuer when the job may request an ID token and its npm is new
+// enough), except when npm would sign provenance, which needs Sigstore; the
+// Go model of npm publish publishes those, and every package without the
+// CLI. PackageRelease.Runner says which ran; Path is what the registry
+// recorded, so a token publish after a failed exchange is never OIDC.
+//
+// One simplification of the Go model: a job whose npm is older than 11.5.1 but asks for
 // provenance still tries the exchange (the registry emulator needs the OIDC
 // path to attach provenance), so with a matching trusted publisher it
 // publishes through OIDC where npm would use the token; Path reports what
