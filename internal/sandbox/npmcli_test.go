@@ -208,6 +208,9 @@ func TestRealNPMCLI(t *testing.T) {
 	npm := newNPMCLI(t, w.RegistryURL, alice.Value)
 
 	npm.ok("", nil, "ping")
+	if out := npm.ok("", nil, "whoami"); strings.TrimSpace(out) != "alice" {
+		t.Errorf("npm whoami: %q", out)
+	}
 
 	var view struct {
 		Name     string   `json:"name"`
@@ -231,6 +234,14 @@ func TestRealNPMCLI(t *testing.T) {
 	}
 	if access["@acme/widget"] != "read-write" || access["@acme/gadget"] != "read-write" || len(access) != 2 {
 		t.Errorf("npm access list packages: %v", access)
+	}
+
+	var collab map[string]string
+	if err := json.Unmarshal([]byte(npm.ok("", nil, "access", "list", "collaborators", "@acme/widget", "--json")), &collab); err != nil {
+		t.Fatal(err)
+	}
+	if len(collab) != 1 || collab["alice"] != "read-write" {
+		t.Errorf("npm access list collaborators: %v", collab)
 	}
 
 	// Trust: list (none), then github --allow-publish, then list (one);
@@ -284,6 +295,17 @@ func TestRealNPMCLI(t *testing.T) {
 	}
 	if vs := w.NPM.Versions("@acme/widget"); len(vs) != 2 {
 		t.Errorf("versions after the refused publish: %q", vs)
+	}
+
+	// npm trust revoke removes the trusted publisher: the same workflow
+	// can no longer publish.
+	npm.ok("", otp, "trust", "revoke", "@acme/widget", "--id", cfg.ID)
+	if _, ok := w.NPM.Trust("@acme/widget"); ok {
+		t.Error("the trusted publisher is still there after npm trust revoke")
+	}
+	out, err = runner.run(runner.packageDir("@acme/widget", "1.0.3", "acme/widget"), idTokenEnv(t, w, "release.yml"), "publish")
+	if err == nil || !strings.Contains(out, "ENEEDAUTH") {
+		t.Errorf("publish after npm trust revoke: %v\n%s", err, out)
 	}
 
 	// Registry signatures, verified by the CLI's own code against the keys
