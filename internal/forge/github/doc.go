@@ -5,16 +5,24 @@
 // holds the one limiter every request of that identity goes through:
 //   - reads: at most Limits.Reads in flight (8), retried with jittered
 //     backoff after a server error or a broken connection;
-//   - writes: one at a time, at least Limits.WriteInterval (1 s) apart,
-//     never retried blindly: after an unclear failure a lookup decides
-//     whether the write happened;
-//   - content creation (pull requests, issues, comments): evenly spaced
-//     within Limits.ContentPerMinute (80) and Limits.ContentPerHour (400);
-//   - a secondary-limit answer (403 or 429) pauses all writes for its
-//     retry-after, or 60 s doubling on repeats when it gives none, and
-//     halves the creation rate for Limits.Recovery (15 min) at a time;
+//   - writes (POST, PATCH, PUT, DELETE): one at a time, each starting at
+//     least Limits.WriteInterval (1 s) after the one before, never retried
+//     blindly: after an unclear failure a lookup decides whether the write
+//     happened;
+//   - content creation (POST of pull requests, issues, comments, reviews;
+//     labels, assignees and review requests are writes, not content): two
+//     sliding windows, at most Limits.Margin (95%) of ContentPerMinute (80)
+//     in any 60 s and of ContentPerHour (500) in any hour; a request goes
+//     as soon as both windows and the write spacing let it, and other
+//     writes go while it waits;
+//   - a secondary-limit answer (403 or 429) pauses writes (and reads, when
+//     a read was refused) for exactly its retry-after, or 60 s doubling on
+//     repeats when it gives none, then the windows stay three quarters of
+//     what they were for the rest of the run;
 //   - a spent primary budget (x-ratelimit-remaining 0) stops every request
 //     until x-ratelimit-reset.
+//
+// [Forge.Pace] reports which of these requests wait for now.
 //
 // Snapshot reads files without cloning (one tree call, then blobs, cached
 // on disk by SHA); Push clones one branch at depth 1 into memory, commits

@@ -91,6 +91,12 @@ type Forge struct {
 
 	loginMu sync.Mutex
 	login   string
+
+	// probed keeps, per owner, the permissions probes found: probes are
+	// writes (refused ones, but paced as writes), so they run once per
+	// Forge, not once per wave.
+	probedMu sync.Mutex
+	probed   map[string][]PermissionCheck
 }
 
 var _ forge.Forge = (*Forge)(nil)
@@ -192,6 +198,10 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 
 // Stats returns what the Forge's transport has done so far.
 func (f *Forge) Stats() Stats { return f.stats.snapshot() }
+
+// Pace returns the limiter's state now: which rule requests wait for, the
+// content windows in force and how full they are. It only reads.
+func (f *Forge) Pace() Pace { return f.lim.pace() }
 
 // Client returns the underlying go-github client, paced by the Forge's
 // limiter, for calls the Forge does not wrap.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,22 +112,291 @@ func run(n int, fn func(i int)) {
 }
 
 func TestWritesAreSerialAndSpaced(t *testing.T) {
+	tests := []struct {
+		name       string
+		delay, gap time.Duration
+	}{
+		{"fast answers: 1 s from start to start", 200 * time.Millisecond, time.Second},
+		{"slow answers: one at a time", 1500 * time.Millisecond, 1500 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := &fakeAPI{delay: tt.delay}
+				f := newFake(t, api, Limits{})
+				run(5, func(i int) {
+					if _, err := f.client.Actions.UpdateRepoVariable(t.Context(), "o", "r", &gh.ActionsVariable{Name: "V", Value: "x"}); err != nil {
+						t.Error(err)
+					}
+				})
+				for _, g := range gaps(api.log()) {
+					if g != tt.gap {
+						t.Errorf("gap %v, want %v", g, tt.gap)
+					}
+				}
+				if api.maxFlight != 1 {
+					t.Errorf("%d writes in flight", api.maxFlight)
+				}
+				if st := f.Stats(); st.Writes != 5 || st.Content != 0 {
+					t.Errorf("stats %+v", st)
+				}
+			})
+		})
+	}
+}
+
+// createPRs opens n pull requests at once through f.
+func createPRs(t *testing.T, f *Forge, n int) {
+	run(n, func(int) {
+		if _, _, err := f.client.PullRequests.Create(t.Context(), "o", "r", &gh.NewPullRequest{Title: gh.String("t")}); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// TestContentWindows checks that content requests go as soon as both
+// sliding windows have room: want gives the time of some requests after
+// the first.
+func TestContentWindows(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name string
+		lim  Limits
+		n    int
+		want map[int]time.Duration
+	}{
+		{"defaults: the writes' second binds", Limits{}, 6, map[int]time.Duration{1: time.Second, 5: 5 * time.Second}},
+		{"minute window", Limits{WriteInterval: ms, ContentPerMinute: 10, ContentPerHour: -1, Margin: 1}, 12,
+			map[int]time.Duration{9: 9 * ms, 10: time.Minute, 11: time.Minute + ms}},
+		{"95% of 80 a minute", Limits{WriteInterval: ms, ContentPerHour: -1}, 77,
+			map[int]time.Duration{75: 75 * ms, 76: time.Minute}},
+		{"hour window", Limits{WriteInterval: ms, ContentPerMinute: -1, ContentPerHour: 5, Margin: 1}, 7,
+			map[int]time.Duration{4: 4 * ms, 5: time.Hour, 6: time.Hour + ms}},
+		{"95% of 500 an hour", Limits{WriteInterval: ms, ContentPerMinute: -1}, 476,
+			map[int]time.Duration{474: 474 * ms, 475: time.Hour}},
+		{"both windows", Limits{WriteInterval: ms, ContentPerMinute: 3, ContentPerHour: 4, Margin: 1}, 6,
+			map[int]time.Duration{2: 2 * ms, 3: time.Minute, 4: time.Hour, 5: time.Hour + ms}},
+		{"time-scaled 60×", Limits{TimeScale: 60, ContentPerMinute: 10, ContentPerHour: -1, Margin: 1}, 11,
+			map[int]time.Duration{1: time.Second / 60, 9: 9 * (time.Second / 60), 10: time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				api := &fakeAPI{}
+				f := newFake(t, api, tt.lim)
+				createPRs(t, f, tt.n)
+				s := api.log()
+				if len(s) != tt.n {
+					t.Fatalf("%d requests", len(s))
+				}
+				for i, want := range tt.want {
+					if got := s[i].at.Sub(s[0].at); got != want {
+						t.Errorf("request %d at %v, want %v", i, got, want)
+					}
+				}
+				if st := f.Stats(); st.Content != int64(tt.n) || st.Writes != int64(tt.n) {
+					t.Errorf("stats %+v", st)
+				}
+			})
+		})
+	}
+}
+
+// TestWritesGoWhileContentWaits checks that a content request waiting for
+// its window does not hold up other writes.
+func TestWritesGoWhileContentWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		api := &fakeAPI{delay: 200 * time.Millisecond}
-		f := newFake(t, api, Limits{})
-		run(5, func(i int) {
-			if _, err := f.client.Actions.UpdateRepoVariable(t.Context(), "o", "r", &gh.ActionsVariable{Name: "V", Value: "x"}); err != nil {
+		api := &fakeAPI{}
+		f := newFake(t, api, Limits{ContentPerMinute: 2, ContentPerHour: -1, Margin: 1})
+		start := time.Now()
+		createPRs(t, f, 2)
+		run(2, func(i int) {
+			if i == 0 {
+				createPRs(t, f, 1)
+				return
+			}
+			time.Sleep(10 * time.Second)
+			if _, _, err := f.client.Issues.AddLabelsToIssue(t.Context(), "o", "r", 1, []string{"x"}); err != nil {
 				t.Error(err)
 			}
 		})
-		for _, g := range gaps(api.log()) {
-			// Spaced from the end of the previous write.
-			if g != 1200*time.Millisecond {
-				t.Errorf("gap %v, want 1.2s", g)
+		s := api.log()
+		if len(s) != 4 || !strings.HasSuffix(s[2].path, "/labels") || s[2].at.Sub(start) != 11*time.Second || s[3].at.Sub(start) != time.Minute {
+			for _, x := range s {
+				t.Logf("%v %s %s", x.at.Sub(start), x.method, x.path)
+			}
+			t.Error("want the label at 11s and the third pull request at 1m")
+		}
+	})
+}
+
+func TestSecondaryLimitWaitsExactlyAndShrinksTheWindows(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{answer: func(n int, r *http.Request) *http.Response {
+			if n == 1 {
+				return answer(403, secondaryBody, map[string]string{"Retry-After": "30", "X-RateLimit-Remaining": "4000"})
+			}
+			return nil
+		}}
+		f := newFake(t, api, Limits{})
+		start := time.Now()
+		create := func() {
+			if _, _, err := f.client.PullRequests.Create(t.Context(), "o", "r", &gh.NewPullRequest{Title: gh.String("t")}); err != nil {
+				t.Error(err)
 			}
 		}
-		if api.maxFlight != 1 {
-			t.Errorf("%d writes in flight", api.maxFlight)
+		create() // t=0
+		var labelAt time.Time
+		run(2, func(i int) {
+			if i == 0 {
+				create() // t=1: refused, retried at exactly 31
+				return
+			}
+			time.Sleep(10 * time.Second) // during the pause
+			if _, _, err := f.client.Issues.AddLabelsToIssue(t.Context(), "o", "r", 1, []string{"x"}); err != nil {
+				t.Error(err)
+			}
+			labelAt = time.Now()
+		})
+		s := api.log()
+		at := func(i int) time.Duration { return s[i].at.Sub(start) }
+		// After the pause the label and the retry go, a second apart.
+		if at(1) != time.Second || at(2) != 31*time.Second || at(3) != 32*time.Second || strings.HasSuffix(s[2].path, "/pulls") == strings.HasSuffix(s[3].path, "/pulls") {
+			t.Errorf("refused at %v, then %s at %v and %s at %v; want 1s, 31s and 32s", at(1), s[2].path, at(2), s[3].path, at(3))
+		}
+		if labelAt.Sub(start) < 31*time.Second {
+			t.Errorf("the label went at %v, during the pause", labelAt.Sub(start))
+		}
+		p := f.Pace()
+		// 76 a minute becomes 3/4 of max(19, 2 used) = 14; 475 an hour 356.
+		if p.ContentPerMinute != 14 || p.ContentPerHour != 356 || p.Shrinks != 1 {
+			t.Errorf("after one secondary limit: %+v", p)
+		}
+		if st := f.Stats(); st.SecondaryLimits != 1 || st.Content != 3 || st.Writes != 4 {
+			t.Errorf("stats %+v", st)
+		}
+		// The shrunk minute window holds for the rest of the run: 14 in any
+		// minute, 3 of them already used.
+		createPRs(t, f, 12)
+		s = api.log()
+		if got := s[len(s)-1].at.Sub(start); got != time.Minute {
+			t.Errorf("the 12th pull request after the pause went at %v, want 1m (when the first leaves the minute)", got)
+		}
+	})
+}
+
+// TestNoRetryStorm sends 20 pull requests at once to a server that refuses
+// every content request for its first 45 s: the refused request is retried
+// only after each pause, alone, and every other waits its turn.
+func TestNoRetryStorm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		api := &fakeAPI{answer: func(n int, r *http.Request) *http.Response {
+			if time.Since(start) < 45*time.Second {
+				return answer(429, secondaryBody, map[string]string{"Retry-After": "20"})
+			}
+			return nil
+		}}
+		f := newFake(t, api, Limits{})
+		createPRs(t, f, 20)
+		s := api.log()
+		var refusedAt []time.Duration
+		for _, x := range s {
+			if x.at.Sub(start) < 45*time.Second {
+				refusedAt = append(refusedAt, x.at.Sub(start))
+			}
+		}
+		if want := []time.Duration{0, 20 * time.Second, 40 * time.Second}; !slices.Equal(refusedAt, want) {
+			t.Errorf("refused attempts at %v, want %v", refusedAt, want)
+		}
+		if len(s) != 20+len(refusedAt) {
+			t.Errorf("%d attempts for 20 pull requests and %d refusals", len(s), len(refusedAt))
+		}
+		for _, g := range gaps(s) {
+			if g < time.Second {
+				t.Errorf("two attempts %v apart", g)
+			}
+		}
+		if st := f.Stats(); st.SecondaryLimits != 3 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+}
+
+// TestRefusedReadsShrinkReads checks that refused reads pause reads for
+// exactly the retry-after and leave fewer reads in flight.
+func TestRefusedReadsShrinkReads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		api := &fakeAPI{delay: time.Second, answer: func(n int, r *http.Request) *http.Response {
+			if n < 8 {
+				return answer(403, secondaryBody, map[string]string{"Retry-After": "5"})
+			}
+			return nil
+		}}
+		f := newFake(t, api, Limits{})
+		run(16, func(i int) {
+			if _, _, err := f.client.Repositories.Get(t.Context(), "o", "r"); err != nil {
+				t.Error(err)
+			}
+		})
+		s := api.log()
+		for _, x := range s[8:] {
+			if x.at.Sub(start) < 6*time.Second {
+				t.Errorf("a read at %v, during the pause", x.at.Sub(start))
+			}
+		}
+		if api.maxFlight != 8 || f.Pace().Shrinks != 1 {
+			t.Errorf("%d in flight, %+v", api.maxFlight, f.Pace())
+		}
+		api.mu.Lock()
+		api.maxFlight = 0
+		api.mu.Unlock()
+		run(16, func(i int) {
+			if _, _, err := f.client.Repositories.Get(t.Context(), "o", "r"); err != nil {
+				t.Error(err)
+			}
+		})
+		if api.maxFlight != 6 {
+			t.Errorf("%d reads in flight after the shrink, want 6", api.maxFlight)
+		}
+	})
+}
+
+// TestPace checks the read-only state a progress line shows.
+func TestPace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{}
+		f := newFake(t, api, Limits{ContentPerMinute: 2, ContentPerHour: 3, Margin: 1})
+		start := time.Now()
+		if p := f.Pace(); p.Bottleneck != BottleneckNone || p.String() != "paced: nothing waiting; content 0/2 a minute, 0/3 an hour" {
+			t.Errorf("idle: %+v %q", p, p)
+		}
+		done := make(chan struct{})
+		go func() {
+			createPRs(t, f, 4)
+			close(done)
+		}()
+		time.Sleep(500 * time.Millisecond)
+		if p := f.Pace(); p.Bottleneck != BottleneckWrites || p.WaitingWrites != 3 {
+			t.Errorf("at 0.5s: %+v", p)
+		}
+		time.Sleep(2 * time.Second)
+		p := f.Pace()
+		if p.Bottleneck != BottleneckMinute || !p.Until.Equal(start.Add(time.Minute)) || p.ContentLastMinute != 2 || p.WaitingContent != 2 {
+			t.Errorf("at 2.5s: %+v", p)
+		}
+		if want := "paced: content per minute until " + start.Add(time.Minute).Format("15:04:05") + "; content 2/2 a minute, 2/3 an hour"; p.String() != want {
+			t.Errorf("line %q, want %q", p, want)
+		}
+		time.Sleep(time.Minute)
+		if p := f.Pace(); p.Bottleneck != BottleneckHour || !p.Until.Equal(start.Add(time.Hour)) {
+			t.Errorf("at 1m2.5s: %+v", p)
+		}
+		<-done
+		f2 := newFake(t, api, Limits{Disabled: true})
+		if p := f2.Pace(); p.String() != "paced: off (rate-limit answers are still waited out)" {
+			t.Errorf("off: %q", p)
 		}
 	})
 }
@@ -146,113 +416,6 @@ func TestReadsInFlight(t *testing.T) {
 		}
 		if d := time.Since(start); d != 3*time.Second {
 			t.Errorf("20 reads of 1 s took %v, want 3s", d)
-		}
-	})
-}
-
-func TestContentBudget(t *testing.T) {
-	tests := []struct {
-		name string
-		lim  Limits
-		gap  time.Duration
-	}{
-		{"defaults: 400 an hour", Limits{}, 9 * time.Second},
-		{"80 a minute", Limits{ContentPerHour: -1}, time.Second}, // 0.75 s, but writes are 1 s apart
-		{"40 a minute", Limits{ContentPerHour: -1, ContentPerMinute: 40}, 1500 * time.Millisecond},
-		{"scaled", Limits{TimeScale: 60}, 150 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				api := &fakeAPI{}
-				f := newFake(t, api, tt.lim)
-				run(6, func(i int) {
-					_, _, err := f.client.PullRequests.Create(t.Context(), "o", "r", &gh.NewPullRequest{Title: gh.String("t")})
-					if err != nil {
-						t.Error(err)
-					}
-				})
-				for _, g := range gaps(api.log()) {
-					if g != tt.gap {
-						t.Errorf("gap %v, want %v", g, tt.gap)
-					}
-				}
-			})
-		})
-	}
-}
-
-// TestContentWindow checks the sliding hour: with a burst allowance the
-// hour budget still holds.
-func TestContentWindow(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		api := &fakeAPI{}
-		f := newFake(t, api, Limits{ContentPerMinute: 60, ContentPerHour: 5, WriteInterval: time.Millisecond})
-		for range 7 {
-			if _, _, err := f.client.Issues.CreateComment(t.Context(), "o", "r", 1, &gh.IssueComment{Body: gh.String("x")}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		s := api.log()
-		if d := s[5].at.Sub(s[0].at); d < time.Hour {
-			t.Errorf("6 comments within %v with a budget of 5 an hour", d)
-		}
-	})
-}
-
-func TestSecondaryLimitPausesWritesAndHalvesTheRate(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		api := &fakeAPI{answer: func(n int, r *http.Request) *http.Response {
-			if n == 1 {
-				return answer(403, secondaryBody, map[string]string{"Retry-After": "30", "X-RateLimit-Remaining": "4000"})
-			}
-			return nil
-		}}
-		f := newFake(t, api, Limits{})
-		start := time.Now()
-		create := func() {
-			if _, _, err := f.client.PullRequests.Create(t.Context(), "o", "r", &gh.NewPullRequest{Title: gh.String("t")}); err != nil {
-				t.Error(err)
-			}
-		}
-		create() // t=0
-		create() // t=9: refused, retried at 39
-		var mu sync.Mutex
-		var labelAt time.Time
-		run(2, func(i int) {
-			if i == 0 {
-				create() // next slot: 39 + 18 (halved rate)
-				return
-			}
-			time.Sleep(10 * time.Second) // during the pause
-			if _, _, err := f.client.Issues.AddLabelsToIssue(t.Context(), "o", "r", 1, []string{"x"}); err != nil {
-				t.Error(err)
-			}
-			mu.Lock()
-			labelAt = time.Now()
-			mu.Unlock()
-		})
-		s := api.log()
-		at := func(i int) time.Duration { return s[i].at.Sub(start) }
-		if at(1) != 9*time.Second || at(2) != 39*time.Second {
-			t.Errorf("refused at %v, retried at %v; want 9s and 39s", at(1), at(2))
-		}
-		if labelAt.Sub(start) < 39*time.Second {
-			t.Errorf("a write went out during the pause, at %v", labelAt.Sub(start))
-		}
-		if last := s[len(s)-1]; !strings.HasSuffix(last.path, "/pulls") || last.at.Sub(start) != 57*time.Second {
-			t.Errorf("next create at %v, want 57s (18 s apart at half rate)", last.at.Sub(start))
-		}
-		if st := f.Stats(); st.SecondaryLimits != 1 {
-			t.Errorf("stats %+v", st)
-		}
-		// After a quiet Recovery period the rate doubles back.
-		time.Sleep(15 * time.Minute)
-		create()
-		create()
-		s = api.log()
-		if g := s[len(s)-1].at.Sub(s[len(s)-2].at); g != 9*time.Second {
-			t.Errorf("gap after recovery %v, want 9s", g)
 		}
 	})
 }

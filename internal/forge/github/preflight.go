@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -121,6 +122,30 @@ func (f *Forge) Permissions(ctx context.Context, repo forge.Repo) ([]PermissionC
 	if scopes, ok := resp.Header["X-Oauth-Scopes"]; ok {
 		return classicPermissions(needs, strings.Join(scopes, ","), r), nil
 	}
+	f.probedMu.Lock()
+	cached, ok := f.probed[owner]
+	f.probedMu.Unlock()
+	if ok {
+		return slices.Clone(cached), nil
+	}
+	out, err := f.probePermissions(ctx, repo, owner, name, needs)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(out, func(c PermissionCheck) bool { return c.Status == Missing }) {
+		f.probedMu.Lock()
+		if f.probed == nil {
+			f.probed = map[string][]PermissionCheck{}
+		}
+		f.probed[owner] = slices.Clone(out)
+		f.probedMu.Unlock()
+	}
+	return out, nil
+}
+
+// probePermissions checks needs on repo by harmless probes.
+func (f *Forge) probePermissions(ctx context.Context, repo forge.Repo, owner, name string, needs []Permission) ([]PermissionCheck, error) {
+	var err error
 	nonce := strconv.FormatInt(f.now().UnixNano(), 36)
 	base := fmt.Sprintf("repos/%s/%s/", owner, name)
 	probes := map[string]struct {

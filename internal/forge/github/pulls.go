@@ -14,7 +14,10 @@ import (
 
 // EnsurePR finds the open pull request from spec.Head or opens it, then
 // brings its title, body, labels, reviewers, team reviewers and assignees
-// to spec (labels, reviewers and assignees are added, never removed). A 422
+// to spec (labels, reviewers and assignees are added, never removed): a
+// new pull request costs one create, one issue update when it gets labels
+// or assignees, and one review request when reviewers are configured; one
+// already up to date costs no write at all. A 422
 // "already exists" on create counts as found. A pull request someone closed
 // without merging while the branch still holds the same commit is returned
 // as it is (state closed), not opened again. The REST API cannot change the
@@ -142,7 +145,12 @@ func (f *Forge) createPR(ctx context.Context, owner, name string, spec forge.PRS
 	return pr, nil
 }
 
-// updatePR brings an open pull request to spec.
+// updatePR brings an open pull request to spec with as few writes as the
+// API allows: nothing when it already matches; otherwise one issue update
+// (PATCH /issues/{n}, which pull requests share) sets whatever differs of
+// title, body, labels and assignees at once, the labels and assignees it
+// sends being those already there plus the missing ones; and one review
+// request only when reviewers are configured and not yet asked.
 func (f *Forge) updatePR(ctx context.Context, owner, name string, pr *gh.PullRequest, spec forge.PRSpec) error {
 	full, n := owner+"/"+name, pr.GetNumber()
 	reread := func() (*gh.PullRequest, error) {
@@ -155,82 +163,68 @@ func (f *Forge) updatePR(ctx context.Context, owner, name string, pr *gh.PullReq
 		})
 		return p, err
 	}
-	if pr.GetTitle() != spec.Title || pr.GetBody() != spec.Body {
+	labelsOf := func(p *gh.PullRequest) []string { return namesOf(p.Labels, (*gh.Label).GetName) }
+	assigneesOf := func(p *gh.PullRequest) []string { return namesOf(p.Assignees, (*gh.User).GetLogin) }
+	upToDate := func(p *gh.PullRequest) bool {
+		return p.GetTitle() == spec.Title && p.GetBody() == spec.Body &&
+			len(missingFold(spec.Labels, labelsOf(p))) == 0 && len(missingFold(spec.Assignees, assigneesOf(p))) == 0
+	}
+	if !upToDate(pr) {
+		req := &gh.IssueRequest{}
+		if pr.GetTitle() != spec.Title {
+			req.Title = gh.String(spec.Title)
+		}
+		if pr.GetBody() != spec.Body {
+			req.Body = gh.String(spec.Body)
+		}
+		if missing := missingFold(spec.Labels, labelsOf(pr)); len(missing) > 0 {
+			all := append(labelsOf(pr), missing...)
+			req.Labels = &all
+		}
+		if missing := missingFold(spec.Assignees, assigneesOf(pr)); len(missing) > 0 {
+			all := append(assigneesOf(pr), missing...)
+			req.Assignees = &all
+		}
 		err := f.write(ctx, func() error {
 			_, err := f.do(ctx, func() (*gh.Response, error) {
-				_, resp, err := f.client.PullRequests.Edit(ctx, owner, name, n, &gh.PullRequest{
-					Title: gh.String(spec.Title), Body: gh.String(spec.Body)})
+				_, resp, err := f.client.Issues.Edit(ctx, owner, name, n, req)
 				return resp, err
 			})
 			return err
 		}, func() (bool, error) {
 			p, err := reread()
-			return err == nil && p.GetTitle() == spec.Title && p.GetBody() == spec.Body, err
+			return err == nil && upToDate(p), err
 		})
 		if err != nil {
 			return apiError(err, fmt.Sprintf("update pull request #%d of %q", n, full))
 		}
 	}
 
-	// addMissing adds through add the items of want that names does not
-	// find on the pull request, then waits until a re-read shows them.
-	addMissing := func(want []string, names func(*gh.PullRequest) []string, add func(missing []string) (*gh.Response, error), what string) error {
-		missing := missingFold(want, names(pr))
-		if len(missing) == 0 {
-			return nil
-		}
-		err := f.write(ctx, func() error {
-			_, err := f.do(ctx, func() (*gh.Response, error) { return add(missing) })
-			return err
-		}, func() (bool, error) {
-			p, err := reread()
-			if err != nil {
-				return false, err
-			}
-			return len(missingFold(missing, names(p))) == 0, nil
-		})
-		if err != nil {
-			return apiError(err, fmt.Sprintf("%s pull request #%d of %q", what, n, full))
-		}
-		return nil
-	}
-
-	err := addMissing(spec.Labels, func(p *gh.PullRequest) []string { return namesOf(p.Labels, (*gh.Label).GetName) }, func(missing []string) (*gh.Response, error) {
-		_, resp, err := f.client.Issues.AddLabelsToIssue(ctx, owner, name, n, missing)
-		return resp, err
-	}, "label")
-	if err != nil {
-		return err
-	}
-
 	author := pr.GetUser().GetLogin()
 	reviewers := missingFold(spec.Reviewers, append(namesOf(pr.RequestedReviewers, (*gh.User).GetLogin), author))
 	teamReviewers := missingFold(spec.TeamReviewers, namesOf(pr.RequestedTeams, (*gh.Team).GetSlug))
-	if len(reviewers) > 0 || len(teamReviewers) > 0 {
-		err := f.write(ctx, func() error {
-			_, err := f.do(ctx, func() (*gh.Response, error) {
-				_, resp, err := f.client.PullRequests.RequestReviewers(ctx, owner, name, n, gh.ReviewersRequest{
-					Reviewers: reviewers, TeamReviewers: teamReviewers})
-				return resp, err
-			})
-			return err
-		}, func() (bool, error) {
-			p, err := reread()
-			if err != nil {
-				return false, err
-			}
-			return len(missingFold(reviewers, namesOf(p.RequestedReviewers, (*gh.User).GetLogin))) == 0 &&
-				len(missingFold(teamReviewers, namesOf(p.RequestedTeams, (*gh.Team).GetSlug))) == 0, nil
-		})
-		if err != nil {
-			return apiError(err, fmt.Sprintf("request reviews on pull request #%d of %q", n, full))
-		}
+	if len(reviewers) == 0 && len(teamReviewers) == 0 {
+		return nil
 	}
-
-	return addMissing(spec.Assignees, func(p *gh.PullRequest) []string { return namesOf(p.Assignees, (*gh.User).GetLogin) }, func(missing []string) (*gh.Response, error) {
-		_, resp, err := f.client.Issues.AddAssignees(ctx, owner, name, n, missing)
-		return resp, err
-	}, "assign")
+	err := f.write(ctx, func() error {
+		_, err := f.do(ctx, func() (*gh.Response, error) {
+			_, resp, err := f.client.PullRequests.RequestReviewers(ctx, owner, name, n, gh.ReviewersRequest{
+				Reviewers: reviewers, TeamReviewers: teamReviewers})
+			return resp, err
+		})
+		return err
+	}, func() (bool, error) {
+		p, err := reread()
+		if err != nil {
+			return false, err
+		}
+		return len(missingFold(reviewers, namesOf(p.RequestedReviewers, (*gh.User).GetLogin))) == 0 &&
+			len(missingFold(teamReviewers, namesOf(p.RequestedTeams, (*gh.Team).GetSlug))) == 0, nil
+	})
+	if err != nil {
+		return apiError(err, fmt.Sprintf("request reviews on pull request #%d of %q", n, full))
+	}
+	return nil
 }
 
 // namesOf returns the name of each of xs.

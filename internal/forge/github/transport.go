@@ -19,7 +19,10 @@ import (
 type Stats struct {
 	// Requests is the number of HTTP attempts sent, retries included.
 	Requests int64
-	// Content is the number of content-creating requests paced.
+	// Writes is the number of write attempts sent (POST, PATCH, PUT,
+	// DELETE), content-creating ones included, retries included.
+	Writes int64
+	// Content is the number of content-creating attempts sent.
 	Content int64
 	// Retries is the number of attempts repeated after a server error or a
 	// broken connection.
@@ -38,20 +41,22 @@ type Stats struct {
 
 // counters are the live Stats.
 type counters struct {
-	requests, content, retries, secondary, primary, blobsFetched, blobsCached, lookups, lookupsDone atomic.Int64
+	requests, writes, content, retries, secondary, primary, blobsFetched, blobsCached, lookups, lookupsDone atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Requests: c.requests.Load(), Content: c.content.Load(), Retries: c.retries.Load(),
+		Requests: c.requests.Load(), Writes: c.writes.Load(), Content: c.content.Load(), Retries: c.retries.Load(),
 		SecondaryLimits: c.secondary.Load(), PrimaryLimits: c.primary.Load(),
 		BlobsFetched: c.blobsFetched.Load(), BlobsCached: c.blobsCached.Load(),
 		Lookups: c.lookups.Load(), LookupsDone: c.lookupsDone.Load(),
 	}
 }
 
-// contentPath matches the API paths whose POST creates content that
-// notifies people: pull requests, issues, comments, reviews.
+// contentPath matches the API paths whose POST creates content, as
+// GitHub's rate-limit documentation counts it: pull requests, issues,
+// comments (on issues, pull requests, commits) and reviews. Labels, review
+// requests and assignees are writes, not content.
 var contentPath = regexp.MustCompile(`/repos/[^/]+/[^/]+/(pulls|issues|issues/[0-9]+/comments|pulls/[0-9]+/comments|pulls/[0-9]+/reviews|commits/[0-9a-f]+/comments)$`)
 
 // classify tells reads from writes and content-creating writes.
