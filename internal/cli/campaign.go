@@ -44,8 +44,12 @@ func (f *campaignFlags) register(cmd *cobra.Command, withFormat bool) {
 // changed.
 func (app *App) newForge(ctx context.Context) (forge.Forge, error) {
 	token := app.Getenv(app.Config.GitHub.TokenEnv)
+	ghApp, err := app.githubApp()
+	if err != nil {
+		return nil, err
+	}
 	return gh.New(ctx, gh.Options{
-		APIURL: app.Config.GitHub.APIURL, Token: token, Getenv: app.Getenv, Logger: app.Logger,
+		APIURL: app.Config.GitHub.APIURL, Token: token, App: ghApp, Getenv: app.Getenv, Logger: app.Logger,
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
 		CacheDir: app.blobCacheDir(),

@@ -43,6 +43,7 @@ type sandboxServeOptions struct {
 	dir        string
 	org        string
 	rateLimits bool
+	auth       string
 	out        io.Writer
 	logger     *slog.Logger
 }
@@ -86,7 +87,15 @@ GITHUB_TOKEN and NPM_CONFIG_REGISTRY, and NPM_CONFIG_USERCONFIG (an .npmrc
 with the npm maintainer's token). The GitHub token is printed because you
 need it: it has every permission, but only on this loopback sandbox. No npm
 token value is ever printed; it is in the files under --dir, readable by you
-only. The same lines are written to sandbox.env in --dir.`,
+only. The same lines are written to sandbox.env in --dir.
+
+With --auth app the configuration signs in as a GitHub App instead: the
+sandbox registers the App "cutover-sandbox", installs it on the organisation
+and writes its private key to app.pem in --dir; cutover finds the
+installation and exchanges the App's JWT for installation tokens that
+expire after an hour, as on GitHub. GITHUB_TOKEN is then not exported (the
+token is printed as SANDBOX_GITHUB_TOKEN, for merging pull requests and
+simulated releases by hand).`,
 		Example: example(
 			"cutover sandbox serve",
 			"cutover sandbox serve --repos 200 --seed 42 --addr 127.0.0.1:8080 --dir ./sandbox",
@@ -96,6 +105,9 @@ only. The same lines are written to sandbox.env in --dir.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.repos < 0 {
 				return usageErrorf(cmd, "--repos %d: want 0 or more", opts.repos)
+			}
+			if opts.auth != "token" && opts.auth != "app" {
+				return usageErrorf(cmd, "--auth %q: want token or app", opts.auth)
 			}
 			if err := validOrgName(opts.org); err != nil {
 				return usageErrorf(cmd, "--org %q: %v", opts.org, err)
@@ -112,6 +124,8 @@ only. The same lines are written to sandbox.env in --dir.`,
 	f.StringVar(&opts.dir, "dir", "", "folder for the sandbox's data and the files it writes (default: a temporary folder removed on exit)")
 	f.StringVar(&opts.org, "org", "sandbox-org", "name of the generated organisation")
 	f.BoolVar(&opts.rateLimits, "rate-limits", true, "enforce GitHub's rate limits (false: none, and the config turns pacing off)")
+	f.StringVar(&opts.auth, "auth", "token", "how the written config signs in: token (GITHUB_TOKEN) or app (a GitHub App installation)")
+	_ = cmd.RegisterFlagCompletionFunc("auth", fixedCompletions("token", "app"))
 	_ = cmd.MarkFlagDirname("dir")
 	return cmd
 }
@@ -163,7 +177,15 @@ func runSandboxServe(ctx context.Context, opts *sandboxServeOptions) error {
 	}
 	opts.logger.Info("sandbox seeded", "org", p.Org, "repos", seeded.Repos, "packages", seeded.Packages, "seed", opts.seed, "mix", strings.Join(mix, ", "))
 
-	env, err := writeSandboxFiles(w, seeded, opts.rateLimits)
+	var app *sandbox.InstalledApp
+	if opts.auth == "app" {
+		a, err := w.InstallApp(p.Org, nil, 0)
+		if err != nil {
+			return err
+		}
+		app = &a
+	}
+	env, err := writeSandboxFiles(w, seeded, opts.rateLimits, app)
 	if err != nil {
 		return err
 	}
@@ -179,7 +201,7 @@ func runSandboxServe(ctx context.Context, opts *sandboxServeOptions) error {
 // writeSandboxFiles writes the config file, the .npmrc, and sandbox.env into
 // the World's folder and returns the text to print: the export lines and
 // comments. Files holding tokens are readable by the owner only.
-func writeSandboxFiles(w *sandbox.World, s sandbox.Seeded, rateLimits bool) (string, error) {
+func writeSandboxFiles(w *sandbox.World, s sandbox.Seeded, rateLimits bool, app *sandbox.InstalledApp) (string, error) {
 	dir, err := filepath.Abs(w.Dir)
 	if err != nil {
 		return "", err
@@ -198,6 +220,16 @@ pacing = %q
 [npm]
 registry = %q
 `, s.Org, w.URL, pacing, w.RegistryURL)
+	keyPath := filepath.Join(dir, "app.pem")
+	if app != nil {
+		cfg += fmt.Sprintf(`
+# Sign in as the sandbox's GitHub App; the installation on %s is found by
+# the App's JWT.
+[github.app]
+id = %d
+private_key_file = %q
+`, s.Org, app.ID, keyPath)
+	}
 	u, err := url.Parse(w.RegistryURL)
 	if err != nil {
 		return "", err
@@ -218,7 +250,12 @@ registry = %q
 	}
 	fmt.Fprintf(&b, "export CUTOVER_CONFIG=%s\n", shellQuote(cfgPath))
 	fmt.Fprintf(&b, "export CUTOVER_ORG=%s\n", shellQuote(s.Org))
-	fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))
+	if app != nil {
+		fmt.Fprintf(&b, "# GitHub App %d installed on %s (installation %d), key %s\n", app.ID, s.Org, app.InstallationID, keyPath)
+		fmt.Fprintf(&b, "export SANDBOX_GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))
+	} else {
+		fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))
+	}
 	fmt.Fprintf(&b, "export NPM_CONFIG_REGISTRY=%s\n", shellQuote(w.RegistryURL))
 	fmt.Fprintf(&b, "export NPM_CONFIG_USERCONFIG=%s\n", shellQuote(npmrcPath))
 	env := b.String()
@@ -229,8 +266,12 @@ registry = %q
 	}{
 		{cfgPath, cfg, 0o644},
 		{npmrcPath, npmrc, 0o600},
+		{keyPath, string(appKey(app)), 0o600},
 		{filepath.Join(dir, "sandbox.env"), env, 0o600},
 	} {
+		if f.path == keyPath && app == nil {
+			continue
+		}
 		if err := os.WriteFile(f.path, []byte(f.data), f.mode); err != nil {
 			return "", fmt.Errorf("could not write %q: %w", f.path, err)
 		}
@@ -247,4 +288,11 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func appKey(app *sandbox.InstalledApp) []byte {
+	if app == nil {
+		return nil
+	}
+	return app.PrivateKeyPEM
 }

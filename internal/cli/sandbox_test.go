@@ -159,3 +159,52 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// TestSandboxServeApp serves with --auth app and runs an inventory with the
+// written configuration and no GitHub token at all: the App signs in.
+func TestSandboxServeApp(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "sb")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, []string{"sandbox", "serve", "--repos", "6", "--dir", dir, "--rate-limits=false", "--auth", "app"},
+			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
+		pw.Close()
+		done <- code
+	}()
+	env := map[string]string{}
+	var printed strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		printed.WriteString(line + "\n")
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = strings.Trim(v, "'")
+		}
+		if strings.HasPrefix(line, "# the same lines") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if env["GITHUB_TOKEN"] != "" || env["SANDBOX_GITHUB_TOKEN"] == "" || !strings.Contains(printed.String(), "GitHub App 4242 installed") {
+		t.Fatalf("output:\n%s", printed.String())
+	}
+	cfg, err := config.Load(env["CUTOVER_CONFIG"])
+	if err != nil || cfg.GitHub.App.ID != 4242 {
+		t.Fatalf("config: %+v %v", cfg, err)
+	}
+	if fi, err := os.Stat(cfg.GitHub.App.PrivateKeyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("app key: %v %v", fi, err)
+	}
+	delete(env, "SANDBOX_GITHUB_TOKEN")
+	env["HOME"] = t.TempDir()
+	r := run(t, env, "inventory", "--ledger", filepath.Join(t.TempDir(), "c.db"))
+	if r.code != ExitOK || !strings.Contains(r.out, "inventory: 6 repositories: 6 ok") {
+		t.Errorf("inventory as the App: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	cancel()
+	<-done
+}

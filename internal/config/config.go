@@ -182,7 +182,25 @@ type GitHub struct {
 	TokenEnv string `toml:"token_env"`
 	// Pacing is "github" (pace API requests as GitHub advises) or "off" (no pacing, for a server without rate limits such as the sandbox).
 	Pacing string `toml:"pacing"`
+	// App signs in as a GitHub App installation instead of a token.
+	App GitHubApp `toml:"app"`
 }
+
+// GitHubApp is the [github.app] table: sign in as a GitHub App
+// installation. It is in use when ID is set.
+type GitHubApp struct {
+	// ID is the App's numeric id (its settings page shows it as "App ID").
+	ID int64 `toml:"id"`
+	// InstallationID is the installation on the organisation; zero means ask GitHub for the App's installation on [github] org.
+	InstallationID int64 `toml:"installation_id"`
+	// PrivateKeyFile is the path of the App's PEM private key.
+	PrivateKeyFile string `toml:"private_key_file"`
+	// PrivateKeyEnv names the environment variable that holds the App's PEM private key instead.
+	PrivateKeyEnv string `toml:"private_key_env"`
+}
+
+// Enabled reports whether the configuration signs in as a GitHub App.
+func (a GitHubApp) Enabled() bool { return a.ID != 0 }
 
 // Log is the [log] table.
 type Log struct {
@@ -315,7 +333,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 // without duplicates.
 func (c *Config) SecretEnvNames() []string {
 	names := slices.Clone(c.Secrets.Env)
-	for _, n := range []string{c.NPM.TokenEnv, c.GitHub.TokenEnv} {
+	for _, n := range []string{c.NPM.TokenEnv, c.GitHub.TokenEnv, c.GitHub.App.PrivateKeyEnv} {
 		if n != "" && !slices.Contains(names, n) {
 			names = append(names, n)
 		}
@@ -386,6 +404,7 @@ func (c *Config) validate() []fieldError {
 	if c.GitHub.Pacing != "github" && c.GitHub.Pacing != "off" {
 		add(fmt.Sprintf("%q is not a pacing; want github or off", c.GitHub.Pacing), "github", "pacing")
 	}
+	errs = append(errs, c.GitHub.App.validate()...)
 	if !slices.Contains(logLevels, c.Log.Level) {
 		add(fmt.Sprintf("%q is not a log level; want one of %s", c.Log.Level, strings.Join(logLevels, ", ")), "log", "level")
 	}
@@ -526,4 +545,30 @@ func redactUserinfo(u *url.URL) string {
 	v := *u
 	v.User = url.User("REDACTED")
 	return v.String()
+}
+
+// validate checks [github.app]: an id, and the private key from exactly
+// one place.
+func (a GitHubApp) validate() []fieldError {
+	var errs []fieldError
+	add := func(msg string, key ...string) { errs = append(errs, fieldError{key: key, msg: msg}) }
+	set := a.ID != 0 || a.InstallationID != 0 || a.PrivateKeyFile != "" || a.PrivateKeyEnv != ""
+	if !set {
+		return nil
+	}
+	if a.ID <= 0 {
+		add(fmt.Sprintf("%d: want the App's numeric id (the \"App ID\" of its settings page)", a.ID), "github", "app", "id")
+	}
+	if a.InstallationID < 0 {
+		add(fmt.Sprintf("%d: want the installation's numeric id, or leave it out to find the installation on [github] org", a.InstallationID), "github", "app", "installation_id")
+	}
+	switch {
+	case a.PrivateKeyFile == "" && a.PrivateKeyEnv == "":
+		add("the App needs its private key: set private_key_file (a PEM file) or private_key_env (a variable holding the PEM)", "github", "app")
+	case a.PrivateKeyFile != "" && a.PrivateKeyEnv != "":
+		add("set private_key_file or private_key_env, not both", "github", "app")
+	case a.PrivateKeyEnv != "" && !envNameRE.MatchString(a.PrivateKeyEnv):
+		add(fmt.Sprintf("%q is not an environment variable name", a.PrivateKeyEnv), "github", "app", "private_key_env")
+	}
+	return errs
 }

@@ -175,7 +175,7 @@ func TestParseErrors(t *testing.T) {
 			src:  "[npm]\nregistry = \"\"\"\nfake = 1\n\"\"\"\n[github]\nfake = 2\n",
 			want: []string{
 				`config "c.toml": line 2: npm.registry: "fake = 1" is not an absolute http(s) URL`,
-				`config "c.toml": line 6: unknown key "fake" in [github] (want one of: org, api_url, token_env, pacing)`,
+				`config "c.toml": line 6: unknown key "fake" in [github] (did you mean "app"?)`,
 			},
 		},
 		{
@@ -186,6 +186,20 @@ func TestParseErrors(t *testing.T) {
 				`config "c.toml": line 3: log.format: "xml" is not a log format; want one of auto, text, json`,
 				`config "c.toml": line 5: unknown key "tokn_env" in [npm] (did you mean "token_env"?)`,
 				`config "c.toml": line 7: github.org: "-bad" is not a GitHub organisation name (letters, digits and hyphens, at most 39)`,
+			},
+		},
+		{
+			name: "github app without a key",
+			src:  "[github.app]\nid = 12\n",
+			want: []string{`config "c.toml": line 1: github.app: the App needs its private key: set private_key_file (a PEM file) or private_key_env (a variable holding the PEM)`},
+		},
+		{
+			name: "github app with two keys and no id",
+			src:  "[github.app]\ninstallation_id = -1\nprivate_key_file = \"k.pem\"\nprivate_key_env = \"K\"\n",
+			want: []string{
+				`config "c.toml": github.app.id: 0: want the App's numeric id (the "App ID" of its settings page)`,
+				`config "c.toml": line 1: github.app: set private_key_file or private_key_env, not both`,
+				`config "c.toml": line 2: github.app.installation_id: -1: want the installation's numeric id, or leave it out to find the installation on [github] org`,
 			},
 		},
 		{

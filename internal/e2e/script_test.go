@@ -98,6 +98,15 @@ func setupScenario(env *testscript.Env) error {
 		return err
 	}
 	env.Values[worldKey{}] = w
+	// A GitHub App installed on the organisation, for the scenarios that
+	// sign in as one: its key is $WORK/app.pem.
+	app, err := w.InstallApp(org, nil, 0)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "app.pem"), app.PrivateKeyPEM, 0o600); err != nil {
+		return err
+	}
 
 	path := filepath.Join(env.WorkDir, configFile)
 	b, err := os.ReadFile(path)
@@ -143,6 +152,7 @@ var scenarioCmds = map[string]func(ts *testscript.TestScript, neg bool, args []s
 	"sandbox-fail-checks": cmdFailChecks,
 	"sandbox-fault":       cmdFault,
 	"sandbox-wait-prs":    cmdWaitPRs,
+	"sandbox-pr-user":     cmdPRUser,
 	"ledger-event":        cmdLedgerEvent,
 	"ledger-agrees":       cmdLedgerAgrees,
 	"exits":               cmdExits,
@@ -209,6 +219,25 @@ func cmdPRs(ts *testscript.TestScript, neg bool, args []string) {
 	got := len(allPRs(ts, owner, name))
 	if (got == want) == neg {
 		ts.Fatalf("%s has %d pull requests (want %s%d)", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// sandbox-pr-user OWNER/NAME LOGIN asserts every pull request of the
+// repository was opened by LOGIN.
+func cmdPRUser(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "sandbox-pr-user")
+	if len(args) != 2 {
+		ts.Fatalf("usage: sandbox-pr-user OWNER/NAME LOGIN")
+	}
+	owner, name := repoArg(ts, args[0])
+	prs := allPRs(ts, owner, name)
+	if len(prs) == 0 {
+		ts.Fatalf("%s has no pull requests", args[0])
+	}
+	for _, pr := range prs {
+		if got := pr.GetUser().GetLogin(); got != args[1] {
+			ts.Fatalf("%s #%d was opened by %q, want %q", args[0], pr.GetNumber(), got, args[1])
+		}
 	}
 }
 

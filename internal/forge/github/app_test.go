@@ -209,3 +209,41 @@ func TestApp(t *testing.T) {
 		t.Errorf("preflight without workflows = %v", err)
 	}
 }
+
+// TestAppSandbox signs in through the sandbox's own App flow: the
+// installation is found on the organisation with the App's JWT, and the
+// preflight names what the installation lacks.
+func TestAppSandbox(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, sandbox.Options{})
+	perms := maps.Clone(ghapi.AllPermissions())
+	delete(perms, ghapi.PermSecrets)
+	delete(perms, ghapi.PermIssues)
+	inst, err := w.InstallApp("acme", perms, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	f, err := github.New(ctx, github.Options{
+		BaseURL: w.URL, App: &github.App{ID: inst.ID, Org: "acme", PrivateKey: inst.PrivateKeyPEM},
+		Limits: github.Limits{TimeScale: scale},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := repoOf(t, f, "acme/widget")
+	err = f.Preflight(ctx, repo)
+	if err == nil || !strings.HasSuffix(err.Error(), `the GitHub App installation lacks permissions the campaign needs on "acme/widget": issues (write), secrets (write)`) {
+		t.Errorf("preflight: %v", err)
+	}
+	if _, err := github.New(ctx, github.Options{
+		BaseURL: w.URL, App: &github.App{ID: inst.ID, Org: "elsewhere", PrivateKey: inst.PrivateKeyPEM},
+	}); err == nil || !strings.Contains(err.Error(), `the GitHub App 4242 is not installed on "elsewhere"`) {
+		t.Errorf("no installation: %v", err)
+	}
+	if _, err := github.New(ctx, github.Options{
+		BaseURL: w.URL, App: &github.App{ID: inst.ID, PrivateKey: inst.PrivateKeyPEM},
+	}); err == nil || !strings.Contains(err.Error(), "no installation id and no organisation") {
+		t.Errorf("no organisation: %v", err)
+	}
+}

@@ -3,19 +3,28 @@ package github
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os/exec"
 	"strings"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
 )
 
 // App identifies a GitHub App installation to act as.
 type App struct {
 	// ID is the App's numeric id.
 	ID int64
-	// InstallationID is the installation on the organisation.
+	// InstallationID is the installation on the organisation; zero means
+	// ask GitHub for the App's installation on Org.
 	InstallationID int64
+	// Org is the organisation whose installation is used when
+	// InstallationID is zero.
+	Org string
 	// PrivateKey is the App's PEM-encoded private key.
 	PrivateKey []byte
 }
@@ -89,4 +98,57 @@ func hostOf(base string) string {
 		return ""
 	}
 	return u.Hostname()
+}
+
+// findInstallation asks GitHub, as the App itself (a JWT), for its
+// installation on app.Org.
+func findInstallation(ctx context.Context, atr *ghinstallation.AppsTransport, app *App) (int64, error) {
+	if app.Org == "" {
+		return 0, fmt.Errorf("the GitHub App %d has no installation id and no organisation to find it on: set installation_id in [github.app] or the organisation", app.ID)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, atr.BaseURL+"/orgs/"+url.PathEscape(app.Org)+"/installation", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	resp, err := (&http.Client{Transport: atr}).Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("could not find the GitHub App %d's installation on %q: %w", app.ID, app.Org, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return 0, fmt.Errorf("the GitHub App %d is not installed on %q: install it on the organisation, or set installation_id in [github.app]", app.ID, app.Org)
+	case resp.StatusCode == http.StatusUnauthorized:
+		return 0, fmt.Errorf("GitHub refused the GitHub App %d's JWT (%s): check the App id and its private key", app.ID, messageOf(body))
+	case resp.StatusCode != http.StatusOK:
+		return 0, fmt.Errorf("could not find the GitHub App %d's installation on %q: %s: %s", app.ID, app.Org, resp.Status, messageOf(body))
+	}
+	var inst struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.Unmarshal(body, &inst); err != nil || inst.ID == 0 {
+		return 0, fmt.Errorf("could not read the GitHub App %d's installation on %q: %q", app.ID, app.Org, oneLineOf(body))
+	}
+	return inst.ID, nil
+}
+
+// messageOf returns the message of a GitHub error body, or the body cut short.
+func messageOf(body []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	return oneLineOf(body)
+}
+
+func oneLineOf(body []byte) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }

@@ -165,10 +165,19 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 
 	var auth http.RoundTripper
 	if opts.App != nil {
-		itr, err := ghinstallation.New(base, opts.App.ID, opts.App.InstallationID, opts.App.PrivateKey)
+		atr, err := ghinstallation.NewAppsTransport(base, opts.App.ID, opts.App.PrivateKey)
 		if err != nil {
 			return nil, fmt.Errorf("could not use the GitHub App key: %w", err)
 		}
+		atr.BaseURL = strings.TrimSuffix(apiBase.String(), "/")
+		inst := opts.App.InstallationID
+		if inst == 0 {
+			if inst, err = findInstallation(ctx, atr, opts.App); err != nil {
+				return nil, err
+			}
+			log.Debug("github: found the GitHub App's installation", "app", opts.App.ID, "org", opts.App.Org, "installation", inst)
+		}
+		itr := ghinstallation.NewFromAppsTransport(atr, inst)
 		itr.BaseURL = strings.TrimSuffix(apiBase.String(), "/")
 		f.app, auth = itr, itr
 	} else {

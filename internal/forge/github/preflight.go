@@ -83,8 +83,12 @@ func (f *Forge) Preflight(ctx context.Context, repo forge.Repo) error {
 		}
 	}
 	if len(missing) > 0 {
-		return &permissionError{fmt.Sprintf("the token lacks permissions the campaign needs on %q: %s",
-			repo.FullName, strings.Join(missing, ", "))}
+		who := "the token"
+		if f.app != nil {
+			who = "the GitHub App installation"
+		}
+		return &permissionError{fmt.Sprintf("%s lacks permissions the campaign needs on %q: %s",
+			who, repo.FullName, strings.Join(missing, ", "))}
 	}
 	return nil
 }

@@ -57,6 +57,8 @@ type Server struct {
 
 	mu sync.Mutex
 	st *state
+
+	apps appState // GitHub Apps (app.go)
 }
 
 // New returns an emulator with no repositories and no tokens.
@@ -80,6 +82,7 @@ func New(opts Options) (*Server, error) {
 	s.limiter = newLimiter(opts.Limits, opts.Now, opts.TimeScale)
 	s.faults = newFaultInjector(opts.Faults)
 	s.routes()
+	s.appRoutes()
 	root := http.NewServeMux()
 	root.Handle("/api/v3/", http.StripPrefix("/api/v3", withPrefix("/api/v3", s.mux)))
 	root.Handle("/", s.mux)
@@ -146,7 +149,11 @@ func (s *Server) RemoveToken(token string) {
 
 // lookupToken returns the identity of token, or nil.
 func (s *Server) lookupToken(token string) *Identity {
+	expired := s.tokenExpired(token)
 	s.mu.Lock()
+	if expired {
+		delete(s.st.Tokens, token)
+	}
 	defer s.mu.Unlock()
 	return s.st.Tokens[token]
 }
