@@ -55,7 +55,7 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 		e.step(ctx, "inventory", o)
 		return o
 	}
-	dopts := rewrite.Options{Registry: e.Opts.Registry}
+	dopts := rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar}
 	if c, ok := e.Opts.CircleCI[r.FullName]; ok {
 		dopts.CircleCI = &c
 	}

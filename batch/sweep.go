@@ -18,7 +18,6 @@ import (
 
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
-	"github.com/cutover/cutover/internal/lint"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/rewrite"
 	"github.com/cutover/cutover/templates"
@@ -575,8 +574,8 @@ func (e *Engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, err
 	if err != nil {
 		return nil, false, err
 	}
-	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})
-	details := ActiveTokenFeeds(res, snap.Files, e.Opts.FlagVar)
+	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar})
+	details := ActiveTokenFeeds(res)
 	if len(details) == 0 {
 		return nil, true, nil
 	}
@@ -586,16 +585,18 @@ func (e *Engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, err
 }
 
 // ActiveTokenFeeds lists, as "file:line (job)", the places where a stored
-// token reaches a publish and is not switched off by the feature flag
-// flagVar (a feed guarded by `vars.<flagVar>` is the kept rollback path).
-func ActiveTokenFeeds(res *rewrite.Result, files map[string][]byte, flagVar string) []string {
+// token reaches a publish and is not switched off by the feature flag. A
+// feed detection marked Guarded (the oidc playbook's exact guard, for the
+// flag the detection was given) is the kept rollback path; an inverted or
+// partial guard is not, and is drift.
+func ActiveTokenFeeds(res *rewrite.Result) []string {
 	var out []string
 	for _, p := range res.Pipelines {
 		if p.Credential != rewrite.CredToken && p.Credential != rewrite.CredTokenProvenance {
 			continue
 		}
 		for _, f := range p.Feeds {
-			if lint.FeedGuarded(files[f.File], f.Line, flagVar) {
+			if f.Guarded {
 				continue
 			}
 			s := fmt.Sprintf("%s:%d (job %s)", f.File, f.Line, p.Job)

@@ -70,8 +70,19 @@ func (r *rewriter) callerSecret(fw *fileWork, p Pipeline, f TokenFeed) {
 	}
 }
 
+// isGuarded reports whether a value or script line has the exact flag
+// guard; detection uses the same test for TokenFeed.Guarded.
 func (r *rewriter) isGuarded(v string) bool {
-	return strings.Contains(v, "vars."+r.opts.FlagVar+" != 'true'") || strings.Contains(v, "vars."+r.opts.FlagVar+" != ''true''")
+	g, _ := guardOf(v, r.opts.FlagVar)
+	return g
+}
+
+// notGuarded says why cleanup leaves a feed alone.
+func (r *rewriter) notGuarded(f TokenFeed) string {
+	if f.GuardIssue != "" {
+		return f.GuardIssue + "; fix the guard (rerun the oidc playbook) before cleanup"
+	}
+	return fmt.Sprintf("%s is not guarded by vars.%s: run the oidc playbook and verify a release before cleanup", f.Name, r.opts.FlagVar)
 }
 
 // removeFeed deletes one guarded token feed.
@@ -82,8 +93,8 @@ func (r *rewriter) removeFeed(fw *fileWork, j *Job, p Pipeline, f TokenFeed) {
 		if !ok {
 			return
 		}
-		if !r.isGuarded(fld.Value) {
-			fw.manualf(f.Line, "%s is not guarded by vars.%s: run the oidc playbook and verify a release before cleanup", f.Name, r.opts.FlagVar)
+		if !f.Guarded {
+			fw.manualf(f.Line, "%s", r.notGuarded(f))
 			return
 		}
 		if f.Kind == "env" && f.Step >= 0 && f.Step < len(j.Steps) && r.onlyWritesNpmrc(j.Steps[f.Step]) {
@@ -92,7 +103,9 @@ func (r *rewriter) removeFeed(fw *fileWork, j *Job, p Pipeline, f TokenFeed) {
 		}
 		r.deleteEntry(fw, fld.KNode, fmt.Sprintf("remove %s: the token path is retired", f.Name))
 	case "npmrc-file", "yarnrc-file":
-		// The committed file reads an env var; it was guarded where set.
+		// The committed file reads an env var; it was guarded where set
+		// (f.Guarded is true when every level is); each level is judged by
+		// the same guard test.
 		for _, fs := range r.envLevels(fw, j, p) {
 			if fld, ok := lookup(fs, f.Name, false); ok {
 				if !r.isGuarded(fld.Value) {
@@ -107,7 +120,11 @@ func (r *rewriter) removeFeed(fw *fileWork, j *Job, p Pipeline, f TokenFeed) {
 			return
 		}
 		st := j.Steps[f.Step]
-		if !r.isGuarded(st.Run) {
+		if !f.Guarded {
+			if f.GuardIssue != "" {
+				fw.manualf(st.RunLine, "token written to .npmrc: %s", r.notGuarded(f))
+				return
+			}
 			fw.manualf(st.RunLine, "token written to .npmrc is not guarded by vars.%s: run the oidc playbook first", r.opts.FlagVar)
 			return
 		}

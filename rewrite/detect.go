@@ -25,6 +25,9 @@ type Options struct {
 	// path only itself; nil means the built-in list (RELEASING.md,
 	// CONTRIBUTING.md, Makefile, …).
 	ManualDocs []string
+	// FlagVar is the feature-flag variable whose exact guard marks a token
+	// feed as Guarded; empty means DefaultFlagVar.
+	FlagVar string
 }
 
 type detector struct {
@@ -61,6 +64,9 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow, []*ciJo
 		actions:   map[string]*Workflow{},
 	}
 	d.opts.Registry = NormalizeRegistry(opts.Registry)
+	if d.opts.FlagVar == "" {
+		d.opts.FlagVar = DefaultFlagVar
+	}
 	// Unreadable files are dropped from a copy: the caller's map stays as it was.
 	d.snap.Files = make(map[string][]byte, len(snap.Files))
 	for p, b := range snap.Files {

@@ -244,7 +244,9 @@ func (d *detector) callerJob(wf *Workflow, j *Job) {
 	for _, s := range j.Secrets {
 		secret, ok := credentialValue(s.Value)
 		if ok && (d.isTokenEnv(s.Key) || strings.Contains(strings.ToUpper(s.Key+secret), "NPM")) {
-			p.Feeds = append(p.Feeds, TokenFeed{Kind: "secret-pass", Name: s.Key, Secret: secret, Level: "job", File: wf.Path, Line: s.Line, Step: -1, Guarded: guardRe.MatchString(s.Value)})
+			f := TokenFeed{Kind: "secret-pass", Name: s.Key, Secret: secret, Level: "job", File: wf.Path, Line: s.Line, Step: -1}
+			feedGuard(&f, s.Value, d.opts.FlagVar)
+			p.Feeds = append(p.Feeds, f)
 		}
 	}
 	if len(p.Feeds) == 0 {
@@ -276,10 +278,6 @@ func (d *detector) setupRegistry(j *Job, upTo int) string {
 	return reg
 }
 
-// guardRe matches the oidc playbook's guard: the token flows only while a
-// repository variable is not 'true'.
-var guardRe = regexp.MustCompile(`vars\.[A-Za-z_][A-Za-z0-9_]*\s*!=\s*'+true'+\s*&&`)
-
 var npmrcWriteRe = regexp.MustCompile(`(?i)(_authToken|npmAuthToken)`)
 var npmrcHostRe = regexp.MustCompile(`(//[^\s:'"]+):_authToken`)
 
@@ -290,7 +288,9 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 		if !ok {
 			return
 		}
-		p.Feeds = append(p.Feeds, TokenFeed{Kind: kind, Name: f.Key, Secret: secret, Level: level, File: wf.Path, Line: f.Line, Step: step, Guarded: guardRe.MatchString(f.Value)})
+		tf := TokenFeed{Kind: kind, Name: f.Key, Secret: secret, Level: level, File: wf.Path, Line: f.Line, Step: step}
+		feedGuard(&tf, f.Value, d.opts.FlagVar)
+		p.Feeds = append(p.Feeds, tf)
 	}
 	for _, f := range wf.Env {
 		if d.isTokenEnv(f.Key) {
@@ -328,7 +328,9 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 			for _, m := range secretRefRe.FindAllStringSubmatch(st.Run, -1) {
 				name := m[1] + m[2]
 				if !strings.EqualFold(name, "GITHUB_TOKEN") {
-					p.Feeds = append(p.Feeds, TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index, Guarded: guardRe.MatchString(st.Run)})
+					tf := TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index}
+					feedGuard(&tf, st.Run, d.opts.FlagVar)
+					p.Feeds = append(p.Feeds, tf)
 				}
 			}
 		}
@@ -342,15 +344,29 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 	}
 	if len(p.Feeds) == 0 {
 		for _, rf := range d.repoFeeds {
-			if rf.Name == "" || d.envSet(wf, j, p, rf.Name) {
+			if rf.Name == "" {
+				p.Feeds = append(p.Feeds, rf)
+				continue
+			}
+			if vals := d.envSet(wf, j, p, rf.Name); len(vals) > 0 {
+				// Guarded where the variable is set, at every level.
+				rf.Guarded, rf.GuardIssue = true, ""
+				for _, v := range vals {
+					if g, issue := guardOf(v, d.opts.FlagVar); !g {
+						rf.Guarded, rf.GuardIssue = false, issue
+						break
+					}
+				}
 				p.Feeds = append(p.Feeds, rf)
 			}
 		}
 	}
 }
 
-// envSet reports whether name is set to a credential on the publish path.
-func (d *detector) envSet(wf *Workflow, j *Job, p *Pipeline, name string) bool {
+// envSet returns the values that set name to a credential on the publish
+// path.
+func (d *detector) envSet(wf *Workflow, j *Job, p *Pipeline, name string) []string {
+	var out []string
 	levels := [][]Field{wf.Env, j.Env}
 	for _, s := range p.Steps {
 		if s.Step >= 0 && s.Step < len(j.Steps) {
@@ -360,11 +376,11 @@ func (d *detector) envSet(wf *Workflow, j *Job, p *Pipeline, name string) bool {
 	for _, fs := range levels {
 		if f, ok := lookup(fs, name, false); ok {
 			if _, cred := credentialValue(f.Value); cred {
-				return true
+				out = append(out, f.Value)
 			}
 		}
 	}
-	return false
+	return out
 }
 
 func envReads(script, name string) bool {

@@ -216,6 +216,12 @@ func (r *rewriter) guardBlock(fw *fileWork, v *yaml.Node, what string) {
 // guardFeeds guards every token feed of the pipeline in its file.
 func (r *rewriter) guardFeeds(fw *fileWork, j *Job, p Pipeline) {
 	for _, f := range p.Feeds {
+		if f.GuardIssue != "" && f.File == fw.path {
+			// A guard that reads the flag but does not switch the token
+			// off: rewriting around it would hide the live token.
+			fw.manualf(f.Line, "%s; write it as ${{ vars.%s != 'true' && <token> || '' }} by hand", f.GuardIssue, r.opts.FlagVar)
+			continue
+		}
 		switch f.Kind {
 		case "env", "action-input", "secret-pass":
 			if fld, ok := r.feedField(fw, j, f); ok {

@@ -131,7 +131,7 @@ func Rewrite(snap Snapshot, opts RewriteOptions) (*RewriteResult, error) {
 	default:
 		return nil, fmt.Errorf("unknown playbook %q: use oidc, cleanup or token-bridge", opts.Playbook)
 	}
-	det, parsed, ciJobs := detect(snap, Options{Registry: opts.Registry})
+	det, parsed, ciJobs := detect(snap, Options{Registry: opts.Registry, FlagVar: opts.FlagVar})
 	r := &rewriter{opts: opts, det: det, parsed: parsed, snap: snap, docs: map[string]*fileWork{}, done: map[string]bool{}, ciJobs: ciJobs, ciDocs: map[string]*ciWork{}}
 	switch opts.Playbook {
 	case PlaybookOIDC:

@@ -63,9 +63,13 @@ type TokenFeed struct {
 	Line  int    `json:"line"`
 	// Step is the step index for step-level feeds, -1 otherwise.
 	Step int `json:"step"`
-	// Guarded is true when the token only flows while a repository variable
-	// is not 'true' (the oidc playbook's feature flag).
+	// Guarded is true when every token read of the feed has the oidc
+	// playbook's exact guard, ${{ vars.FLAG != 'true' && <token> || '' }}:
+	// the token flows only while the feature flag is not 'true'.
 	Guarded bool `json:"guarded,omitempty"`
+	// GuardIssue says why a feed that reads the flag is not guarded
+	// (inverted or partial guard); the token path is then live.
+	GuardIssue string `json:"guard_issue,omitempty"`
 }
 
 // PublishStep is one step that publishes.

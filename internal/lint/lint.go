@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"bytes"
 	"fmt"
 	"path"
 	"slices"
@@ -149,7 +148,7 @@ var untrustedTriggers = []string{"pull_request_target", "issue_comment", "workfl
 // Check runs every rule over one repository snapshot and returns the
 // results by file, line and rule. It does no I/O.
 func Check(snap rewrite.Snapshot, opts Options) []Result {
-	res := rewrite.Detect(snap, rewrite.Options{Registry: opts.Registry})
+	res := rewrite.Detect(snap, rewrite.Options{Registry: opts.Registry, FlagVar: opts.FlagVar})
 	return CheckResult(snap, res, opts)
 }
 
@@ -162,7 +161,7 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 	for _, p := range res.Pipelines {
 		if p.Credential == rewrite.CredToken || p.Credential == rewrite.CredTokenProvenance {
 			file, line := p.Workflow, p.JobLine
-			var secrets []string
+			var secrets, guarded, issues []string
 			active := 0
 			for i, f := range p.Feeds {
 				if i == 0 {
@@ -172,8 +171,15 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				if name == "" {
 					name = f.Name
 				}
-				if p.Provider != "" && f.Guarded || FeedGuarded(snap.Files[f.File], f.Line, opts.FlagVar) {
+				// Detection decides what guarded means (the oidc
+				// playbook's exact guard); an inverted or partial guard
+				// leaves the token path live.
+				if f.Guarded {
+					guarded = append(guarded, name)
 					continue
+				}
+				if f.GuardIssue != "" {
+					issues = append(issues, fmt.Sprintf("%s line %d: %s", f.File, f.Line, f.GuardIssue))
 				}
 				if active == 0 {
 					file, line = f.File, f.Line
@@ -204,7 +210,11 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				case rewrite.ProviderCircleCI:
 					fix = "export NPM_ID_TOKEN from `circleci run oidc get` before npm publish (npm 11.11.0 or later), drop the token, and configure a CircleCI trusted publisher with the project's IDs"
 				}
-				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes to npm with %s; use trusted publishing instead: %s", p.Job, what, fix))
+				msg := fmt.Sprintf("job %q publishes to npm with %s; use trusted publishing instead: %s", p.Job, what, fix)
+				if len(issues) > 0 {
+					msg = fmt.Sprintf("job %q publishes to npm with %s: its flag guard does not switch the token off (%s); write the guard as ${{ vars.%s != 'true' && secrets.NAME || '' }} or use trusted publishing only", p.Job, what, strings.Join(issues, "; "), opts.FlagVar)
+				}
+				add(RuleTokenPublish, LevelError, file, line, msg)
 			}
 		}
 		if opts.RequireEnvironment && p.Environment == "" {
@@ -288,19 +298,6 @@ func untrustedIDToken(snap rewrite.Snapshot) []Result {
 func isWorkflow(p string) bool {
 	return strings.HasPrefix(p, ".github/workflows/") && !strings.Contains(strings.TrimPrefix(p, ".github/workflows/"), "/") &&
 		(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml"))
-}
-
-// FeedGuarded reports whether line (1-based) of src reads the feature-flag
-// variable flagVar, as the token feed of a migrated workflow does.
-func FeedGuarded(src []byte, line int, flagVar string) bool {
-	if flagVar == "" || line < 1 {
-		return false
-	}
-	lines := bytes.Split(src, []byte("\n"))
-	if line > len(lines) {
-		return false
-	}
-	return bytes.Contains(lines[line-1], []byte("vars."+flagVar))
 }
 
 // Violations counts the results at level or above (error > warning > note).
