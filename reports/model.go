@@ -478,7 +478,7 @@ type PostCheck struct {
 
 // Finding is a risk, blocker or note detection found in a repository.
 type Finding struct {
-	// Severity is error, warning or info.
+	// Severity is error, warning or note.
 	Severity string `json:"severity"`
 	// Code identifies the kind of finding.
 	Code string `json:"code"`

@@ -153,6 +153,7 @@ type fileWork struct {
 	t      *tree
 	manual []string
 	steps  []string
+	seen   map[string]bool // steps, for dedup
 	dels   []pendingDelete
 	// envAdds are variables to set on steps, in envOrder.
 	envAdds  map[*Step][]envAdd
@@ -221,11 +222,13 @@ func (fw *fileWork) manualf(line int, format string, args ...any) {
 
 func (fw *fileWork) stepf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	for _, m := range fw.steps {
-		if m == msg {
-			return
-		}
+	if fw.seen[msg] {
+		return
 	}
+	if fw.seen == nil {
+		fw.seen = map[string]bool{}
+	}
+	fw.seen[msg] = true
 	fw.steps = append(fw.steps, msg)
 }
 
@@ -357,12 +360,23 @@ func (r *rewriter) eachTokenJob(fn func(fw *fileWork, j *Job, p Pipeline)) {
 
 // jobByID finds a job of a workflow.
 func jobByID(wf *Workflow, id string) *Job {
-	for _, j := range wf.Jobs {
-		if j.ID == id {
-			return j
+	if len(wf.Jobs) < 16 {
+		for _, j := range wf.Jobs {
+			if j.ID == id {
+				return j
+			}
+		}
+		return nil
+	}
+	if wf.jobIndex == nil {
+		wf.jobIndex = make(map[string]*Job, len(wf.Jobs))
+		for _, j := range wf.Jobs {
+			if _, dup := wf.jobIndex[j.ID]; !dup {
+				wf.jobIndex[j.ID] = j
+			}
 		}
 	}
-	return nil
+	return wf.jobIndex[id]
 }
 
 // splitRef splits "path#job".

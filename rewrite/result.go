@@ -30,15 +30,32 @@ func (c Credential) rank() int {
 	return 3
 }
 
-// Severity grades a finding.
+// Severity grades a finding. scan, lint, SARIF and every --fail-on use the
+// same three names: error, warning and note.
 type Severity string
 
 // Severities.
 const (
 	SevError   Severity = "error"
 	SevWarning Severity = "warning"
-	SevInfo    Severity = "info"
+	SevNote    Severity = "note"
+	// SevInfo is the former name of SevNote.
+	SevInfo = SevNote
 )
+
+// SeverityRank orders severities: note 0, warning 1, error 2; -1 for a
+// name that is none of them. "info" is read as note.
+func SeverityRank(s string) int {
+	switch s {
+	case "note", "info":
+		return 0
+	case "warning":
+		return 1
+	case "error":
+		return 2
+	}
+	return -1
+}
 
 // Finding is a risk, blocker or note, with the file and line it is about.
 type Finding struct {
@@ -166,4 +183,24 @@ func (r *Result) HasErrors() bool {
 		}
 	}
 	return false
+}
+
+// unreadableCodes are the finding codes of files detection could not read.
+var unreadableCodes = map[string]bool{
+	"unreadable-file": true, "file-too-large": true, "not-utf8": true,
+	"workflow-invalid": true, "action-invalid": true,
+}
+
+// Unreadable returns the findings about files detection could not read
+// (does not parse, too large, not UTF-8, alias bomb, a symlink leaving the
+// repository, not a regular file): nothing can be said about them, so lint
+// and rewrite --check fail on them.
+func (r *Result) Unreadable() []Finding {
+	var out []Finding
+	for _, f := range r.Findings {
+		if unreadableCodes[f.Code] {
+			out = append(out, f)
+		}
+	}
+	return out
 }

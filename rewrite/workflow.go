@@ -52,6 +52,8 @@ type Workflow struct {
 	CRLF bool
 	// Anchors is true when the file defines YAML anchors.
 	Anchors bool
+
+	jobIndex map[string]*Job // by ID, built by jobByID for large workflows
 }
 
 // Job is one job of a workflow.

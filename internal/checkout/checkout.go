@@ -82,6 +82,9 @@ func Read(root string, opts Options) (rewrite.Snapshot, error) {
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 && linkedDir(realRoot, p, rel, &snap) {
+			return nil
+		}
 		if !rewrite.Relevant(rel) && (opts.Extra == nil || !opts.Extra(rel)) {
 			return nil
 		}
@@ -114,6 +117,9 @@ func readFile(snap *rewrite.Snapshot, root, p, rel string, d fs.DirEntry, max in
 		return
 	}
 	if !fi.Mode().IsRegular() {
+		// A named pipe, socket or device: reading it could block or never
+		// end, and it is not what GitHub would run.
+		snap.Problems[rel] = fmt.Sprintf("not a regular file (%s); not read", fileKind(fi.Mode()))
 		return
 	}
 	if fi.Size() > max {
@@ -126,6 +132,42 @@ func readFile(snap *rewrite.Snapshot, root, p, rel string, d fs.DirEntry, max in
 		return
 	}
 	snap.Files[rel] = data
+}
+
+// linkedDir handles a symlink to a directory, which the walk does not
+// follow: under .github (where workflows and actions live) it is recorded
+// as a problem, saying whether it leaves the repository. It reports whether
+// p was a directory link.
+func linkedDir(root, p, rel string, snap *rewrite.Snapshot) bool {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	if rel != ".github" && !strings.HasPrefix(rel, ".github/") {
+		return true
+	}
+	t, err := filepath.EvalSymlinks(p)
+	switch {
+	case err != nil:
+		snap.Problems[rel] = "broken symlink: " + err.Error()
+	case !within(root, t):
+		snap.Problems[rel] = "symlinked directory points outside the repository; its workflows are not read"
+	default:
+		snap.Problems[rel] = "symlinked directory; GitHub does not follow it and cutover does not read it"
+	}
+	return true
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return m.Type().String()
 }
 
 func within(root, p string) bool {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strings"
 
@@ -37,8 +38,9 @@ func newLintCmd(app *App) *cobra.Command {
 	opts := &lintOptions{}
 	var registryFlag string
 	var printWorkflow bool
+	var pin string
 	cmd := &cobra.Command{
-		Use:   "lint [--format text|json|sarif] PATH...",
+		Use:   "lint [--format text|json|sarif|github] PATH...",
 		Short: "Check workflows against the npm publishing policy (for CI and code scanning)",
 		Long: `Check repository checkouts (or single workflow files) against the npm
 publishing policy:
@@ -57,8 +59,11 @@ publishing policy:
                               when [lint] require_environment is set (error)
 
 --format sarif writes SARIF 2.1.0 for GitHub code scanning (upload it with
-github/codeql-action/upload-sarif); --print-workflow prints a ready workflow
-that runs the check on pull requests and uploads the findings.
+github/codeql-action/upload-sarif); --format github writes workflow-command
+annotations (::error file=…,line=…::) that GitHub Actions shows on the pull
+request; --print-workflow prints a ready workflow that runs the check on
+pull requests and pushes to the default branch, with this cutover version
+and the npm registry pinned.
 
 Exit code 1 when a result reaches --fail-on (default error), 2 for usage errors.`,
 		Example: example(
@@ -75,17 +80,26 @@ Exit code 1 when a result reaches --fail-on (default error), 2 for usage errors.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.version = buildVersion(debug.ReadBuildInfo)
 			if printWorkflow {
-				return printLintWorkflow(app.Out, opts.version)
+				reg, err := app.Registry(cmd, registryFlag)
+				if err != nil {
+					return err
+				}
+				v, _, _ := strings.Cut(opts.version, " ")
+				if pin != "" {
+					v = pin
+				}
+				if !pinnableVersion(v) {
+					return usageErrorf(cmd, "this cutover build has no release version (%q) to pin in the workflow: pass --pin vX.Y.Z", v)
+				}
+				return printLintWorkflow(app.Out, v, reg)
 			}
 			switch opts.format {
-			case "text", "json", "sarif":
+			case "text", "json", "sarif", "github":
 			default:
-				return usageErrorf(cmd, "--format %q: use text, json or sarif", opts.format)
+				return usageErrorf(cmd, "--format %q: use text, json, sarif or github", opts.format)
 			}
-			switch opts.failOn {
-			case lint.LevelError, lint.LevelWarning, lint.LevelNote, "never":
-			default:
-				return usageErrorf(cmd, "--fail-on %q: use error, warning, note or never", opts.failOn)
+			if err := checkFailOn(cmd, opts.failOn); err != nil {
+				return err
 			}
 			reg, err := app.Registry(cmd, registryFlag)
 			if err != nil {
@@ -93,28 +107,37 @@ Exit code 1 when a result reaches --fail-on (default error), 2 for usage errors.
 			}
 			opts.paths = args
 			opts.opts = lint.Options{Registry: reg, FlagVar: app.Config.Rewrite.FlagVar, RequireEnvironment: app.Config.Lint.RequireEnvironment}
+			for _, ig := range app.Config.Lint.Ignore {
+				opts.opts.Ignore = append(opts.opts.Ignore, lint.Ignore{Rule: ig.Rule, Path: ig.Path, Reason: ig.Reason})
+			}
 			opts.maxBytes = app.Config.Scan.MaxFileBytes
 			opts.out, opts.redactor = app.Out, app.Redactor
 			return runLint(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.format, "format", "text", "output format: text, json or sarif")
-	f.StringVar(&opts.failOn, "fail-on", "error", "exit 1 when a result reaches this level: error, warning, note or never")
+	f.StringVar(&opts.format, "format", "text", "output format: text, json, sarif or github (workflow-command annotations)")
+	f.StringVar(&opts.failOn, "fail-on", "error", failOnHelp)
 	f.StringVar(&registryFlag, "registry", "", "npm registry URL publishes must target (default: config, NPM_CONFIG_REGISTRY, npm config)")
-	f.BoolVar(&printWorkflow, "print-workflow", false, "print a GitHub Actions workflow that runs cutover lint on pull requests, then exit")
-	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "sarif"))
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletions("error", "warning", "note", "never"))
+	f.BoolVar(&printWorkflow, "print-workflow", false, "print a GitHub Actions workflow that runs cutover lint on pull requests and default-branch pushes, then exit")
+	f.StringVar(&pin, "pin", "", "with --print-workflow: the cutover version the workflow installs (default: this build's version)")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("text", "json", "sarif", "github"))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletions(failOnLevels...))
 	return cmd
 }
 
-// printLintWorkflow renders templates/lint/cutover-lint.yml.
-func printLintWorkflow(w io.Writer, version string) error {
-	v, _, _ := strings.Cut(version, " ")
-	if v == "" || v == "(devel)" {
-		v = "latest"
-	}
-	text, err := templates.Render("lint/cutover-lint.yml", map[string]string{"Version": v})
+// pinnableVersion reports whether v is a release version (v1.2.3, with an
+// optional pre-release or pseudo-version suffix) go install can pin.
+func pinnableVersion(v string) bool {
+	return semverRe.MatchString(v)
+}
+
+var semverRe = regexp.MustCompile(`^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// printLintWorkflow renders templates/lint/cutover-lint.yml with cutover's
+// version pinned and the npm registry given explicitly.
+func printLintWorkflow(w io.Writer, version, registry string) error {
+	text, err := templates.Render("lint/cutover-lint.yml", map[string]string{"Version": version, "Registry": registry})
 	if err != nil {
 		return err
 	}
@@ -122,30 +145,47 @@ func printLintWorkflow(w io.Writer, version string) error {
 	return err
 }
 
+// lintHit is one result with its path as the user sees it (relative to
+// the working directory, as PATH was given); Result.File stays relative to
+// the repository root, as SARIF and annotations want it.
+type lintHit struct {
+	lint.Result
+	display string
+}
+
 func runLint(ctx context.Context, opts *lintOptions) error {
-	var results []lint.Result
-	var problems []string
+	var hits []lintHit
+	problems := []string{}
 	for _, p := range opts.paths {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rs, err := lintPath(p, opts)
+		hs, err := lintPath(p, opts)
 		if err != nil {
 			problems = append(problems, err.Error())
 			continue
 		}
-		results = append(results, rs...)
+		hits = append(hits, hs...)
+	}
+	repoRel := make([]lint.Result, len(hits))
+	shown := make([]lint.Result, len(hits))
+	for i, h := range hits {
+		repoRel[i] = h.Result
+		shown[i] = h.Result
+		shown[i].File = h.display
 	}
 	var b []byte
 	switch opts.format {
 	case "sarif":
-		out, err := lint.SARIF(results, opts.version)
+		out, err := lint.SARIF(repoRel, opts.version)
 		if err != nil {
 			return err
 		}
 		b = out
+	case "github":
+		b = []byte(lint.GitHubAnnotations(repoRel))
 	case "json":
-		doc := map[string]any{"schema": LintSchema, "results": nonNil(results), "rules": lint.Rules(), "problems": problems}
+		doc := map[string]any{"schema": LintSchema, "results": nonNil(shown), "rules": lint.Rules(), "problems": problems}
 		out, err := json.MarshalIndent(doc, "", "  ")
 		if err != nil {
 			return err
@@ -153,15 +193,25 @@ func runLint(ctx context.Context, opts *lintOptions) error {
 		b = append(out, '\n')
 	default:
 		var sb strings.Builder
-		for _, r := range results {
+		suppressed := 0
+		for _, r := range shown {
 			loc := r.File
 			if r.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", r.File, r.Line)
 			}
+			if r.Suppressed() {
+				suppressed++
+				fmt.Fprintf(&sb, "%s: %s (suppressed: %s): %s [%s]\n", loc, r.Level, r.Suppression.Justification, r.Message, r.Rule)
+				continue
+			}
 			fmt.Fprintf(&sb, "%s: %s: %s [%s]\n", loc, r.Level, r.Message, r.Rule)
 		}
-		fmt.Fprintf(&sb, "%d error(s), %d warning(s), %d note(s)\n",
-			count(results, lint.LevelError), count(results, lint.LevelWarning), count(results, lint.LevelNote))
+		fmt.Fprintf(&sb, "%d error(s), %d warning(s), %d note(s)",
+			count(shown, lint.LevelError), count(shown, lint.LevelWarning), count(shown, lint.LevelNote))
+		if suppressed > 0 {
+			fmt.Fprintf(&sb, ", %d suppressed", suppressed)
+		}
+		sb.WriteString("\n")
 		b = []byte(sb.String())
 	}
 	if _, err := io.WriteString(opts.out, opts.redactor.Redact(string(b))); err != nil {
@@ -170,7 +220,7 @@ func runLint(ctx context.Context, opts *lintOptions) error {
 	if len(problems) > 0 {
 		return &ExitError{Code: ExitFindings, Err: fmt.Errorf("%s", strings.Join(problems, "\n"))}
 	}
-	if opts.failOn != "never" && lint.Violations(results, opts.failOn) > 0 {
+	if opts.failOn != "never" && lint.Violations(shown, opts.failOn) > 0 {
 		return ErrFindings
 	}
 	return nil
@@ -183,19 +233,19 @@ func nonNil(rs []lint.Result) []lint.Result {
 	return rs
 }
 
+// count counts the results at level that are not suppressed.
 func count(rs []lint.Result, level string) int {
 	n := 0
 	for _, r := range rs {
-		if r.Level == level {
+		if r.Level == level && !r.Suppressed() {
 			n++
 		}
 	}
 	return n
 }
 
-// lintPath lints a repository checkout, or one file of one. Result paths
-// are given relative to the working directory, as PATH was.
-func lintPath(p string, opts *lintOptions) ([]lint.Result, error) {
+// lintPath lints a repository checkout, or one file of one.
+func lintPath(p string, opts *lintOptions) ([]lintHit, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("could not read %q: %w", p, err)
@@ -205,11 +255,11 @@ func lintPath(p string, opts *lintOptions) ([]lint.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs := lint.Check(snap, opts.opts)
-		for i := range rs {
-			rs[i].File = joinDisplay(p, rs[i].File)
+		var out []lintHit
+		for _, r := range lint.Check(snap, opts.opts) {
+			out = append(out, lintHit{r, joinDisplay(p, r.File)})
 		}
-		return rs, nil
+		return out, nil
 	}
 	// A single file: lint the repository it belongs to and keep its results,
 	// or, outside one, read it as a workflow.
@@ -223,25 +273,29 @@ func lintPath(p string, opts *lintOptions) ([]lint.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		var out []lint.Result
+		var out []lintHit
 		for _, r := range lint.Check(snap, opts.opts) {
 			if r.File == rel {
-				r.File = joinDisplay(root, r.File)
-				out = append(out, r)
+				out = append(out, lintHit{r, joinDisplay(root, r.File)})
 			}
 		}
 		return out, nil
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("could not read %q: not a regular file", p)
+	}
+	if fi.Size() > rewrite.MaxFileBytes {
+		return nil, fmt.Errorf("could not read %q: %d bytes, over the %d-byte limit", p, fi.Size(), rewrite.MaxFileBytes)
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return nil, fmt.Errorf("could not read %q: %w", p, err)
 	}
 	rel := ".github/workflows/" + filepath.Base(p)
-	var out []lint.Result
+	var out []lintHit
 	for _, r := range lint.Check(rewrite.Snapshot{Files: map[string][]byte{rel: data}}, opts.opts) {
 		if r.File == rel {
-			r.File = slash
-			out = append(out, r)
+			out = append(out, lintHit{r, slash})
 		}
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,14 +64,16 @@ func TestLintCommand(t *testing.T) {
 		t.Errorf("json: code %d %+v", r.code, doc)
 	}
 
-	// SARIF: a checkout outside the working directory gets file URIs.
+	// SARIF: URIs are relative to the repository root (%SRCROOT%), wherever
+	// the checkout is.
 	r = run(t, env, "lint", "--format", "sarif", tokenRepo)
-	if r.code != ExitFindings || !strings.Contains(r.out, `"version": "2.1.0"`) || !strings.Contains(r.out, `"ruleId": "token-publish"`) || !strings.Contains(r.out, `"uri": "file://`+filepath.ToSlash(tokenRepo)) || !strings.Contains(r.out, `"startLine": 16`) {
+	if r.code != ExitFindings || !strings.Contains(r.out, `"version": "2.1.0"`) || !strings.Contains(r.out, `"ruleId": "token-publish"`) ||
+		!strings.Contains(r.out, `"uri": ".github/workflows/release.yml",`) || !strings.Contains(r.out, `"uriBaseId": "%SRCROOT%"`) || strings.Contains(r.out, "file://") || !strings.Contains(r.out, `"startLine": 16`) {
 		t.Errorf("sarif: code %d\n%s", r.code, r.out)
 	}
 
 	r = run(t, env, "lint", "--format", "xml", tokenRepo)
-	if r.code != ExitUsage || !strings.Contains(r.err, `--format "xml": use text, json or sarif`) {
+	if r.code != ExitUsage || !strings.Contains(r.err, `--format "xml": use text, json, sarif or github`) {
 		t.Errorf("bad format: %d %s", r.code, r.err)
 	}
 	r = run(t, env, "lint")
@@ -95,14 +98,27 @@ func TestLintCommand(t *testing.T) {
 
 func TestLintPrintWorkflow(t *testing.T) {
 	t.Parallel()
-	r := run(t, nil, "lint", "--print-workflow")
+	env := map[string]string{"NPM_CONFIG_REGISTRY": testRegistry}
+	r := run(t, env, "lint", "--print-workflow", "--pin", "v1.4.2")
 	if r.code != ExitOK {
 		t.Fatalf("code %d: %s", r.code, r.err)
 	}
-	for _, want := range []string{"pull_request:", "security-events: write", "cutover lint --format sarif . > cutover.sarif", "github/codeql-action/upload-sarif@v3", "go install github.com/cutover/cutover/cmd/cutover@latest", "${{ always() && hashFiles('cutover.sarif') != '' }}"} {
+	for _, want := range []string{
+		"pull_request:", "push:", "github.ref_name == github.event.repository.default_branch",
+		"security-events: write",
+		`CUTOVER_REGISTRY: "` + testRegistry + `"`,
+		`cutover lint --registry "$CUTOVER_REGISTRY" --format sarif --fail-on never . > cutover.sarif`,
+		`cutover lint --registry "$CUTOVER_REGISTRY" --format github .`,
+		"github/codeql-action/upload-sarif@v3",
+		"go install github.com/cutover/cutover/cmd/cutover@v1.4.2",
+		"github.event.pull_request.head.repo.full_name == github.repository",
+	} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("workflow does not contain %q:\n%s", want, r.out)
 		}
+	}
+	if strings.Contains(r.out, "cutover@latest") {
+		t.Errorf("workflow does not pin cutover:\n%s", r.out)
 	}
 	problems, err := rewrite.LintWorkflow(".github/workflows/cutover-lint.yml", []byte(r.out))
 	if err != nil || len(problems) > 0 {
@@ -110,10 +126,54 @@ func TestLintPrintWorkflow(t *testing.T) {
 	}
 	// It is a workflow cutover itself has nothing against.
 	repo := writeRepo(t, map[string]string{".github/workflows/cutover-lint.yml": r.out})
-	if r := run(t, map[string]string{"NPM_CONFIG_REGISTRY": "https://npm-registry.invalid/"}, "lint", repo); r.code != ExitOK {
+	if r := run(t, env, "lint", repo); r.code != ExitOK {
 		t.Errorf("lint of the printed workflow: %d\n%s", r.code, r.out)
 	}
-	if r := run(t, nil, "lint", "--print-workflow", "."); r.code != ExitUsage {
+	if r := run(t, env, "lint", "--print-workflow", "."); r.code != ExitUsage {
 		t.Errorf("--print-workflow with a PATH: %d", r.code)
+	}
+	// A development build has no version to pin: say so instead of @latest.
+	if r := run(t, env, "lint", "--print-workflow"); r.code != ExitUsage || !strings.Contains(r.err, "--pin") {
+		t.Errorf("--print-workflow from a development build: %d %s", r.code, r.err)
+	}
+	if r := run(t, env, "lint", "--print-workflow", "--pin", "latest"); r.code != ExitUsage {
+		t.Errorf("--pin latest: %d", r.code)
+	}
+	if r := run(t, env, "lint", "--print-workflow", "--pin", "v1.0.0", "--registry", "https://npm-registry.invalid/mirror"); r.code != ExitOK || !strings.Contains(r.out, `CUTOVER_REGISTRY: "https://npm-registry.invalid/mirror/"`) {
+		t.Errorf("--registry: %d\n%s", r.code, r.out)
+	}
+}
+
+// TestLintNpmrcRegistryTrick: a checkout whose committed .npmrc names
+// another registry must not turn lint green on a workflow that publishes
+// to the real registry with a token. cutover runs npm (for the registry)
+// outside the checkout, so only the user's npm config counts.
+func TestLintNpmrcRegistryTrick(t *testing.T) {
+	if _, err := exec.LookPath("npm"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("npm is not installed and CI is set: %v", err)
+		}
+		t.Skipf("npm is not installed: %v", err)
+	}
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ".npmrc"), []byte("registry="+testRegistry+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("npm_config_userconfig", filepath.Join(home, ".npmrc"))
+	t.Setenv("npm_config_cache", filepath.Join(home, ".npm"))
+	for _, k := range []string{"NPM_CONFIG_REGISTRY", "npm_config_registry", "NPM_CONFIG_USERCONFIG"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	repo := writeRepo(t, map[string]string{
+		".github/workflows/release.yml": tokenWorkflow,
+		"package.json":                  `{"name":"victim","version":"1.0.0"}`,
+		".npmrc":                        "registry=https://attacker.invalid/\n",
+	})
+	t.Chdir(repo)
+	r := run(t, map[string]string{"HOME": home}, "lint", ".")
+	if r.code != ExitFindings || !strings.Contains(r.out, "[token-publish]") {
+		t.Errorf("lint in a checkout with a registry .npmrc: code %d, want %d with a token-publish error\n%s\n%s", r.code, ExitFindings, r.out, r.err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/checkout"
@@ -60,7 +59,8 @@ or it is left untouched and reported as manual, like shapes cutover will not
 guess at (anchors, multi-line flow mappings, yarn 1 or bun publishing).
 
 Modes: --diff prints a unified diff (default), --write edits files in place
-atomically, --check exits 1 when a file would change or needs manual work.`,
+atomically, --check exits 1 when a file would change, needs manual work or could not be
+read. --write edits the target of a symlinked workflow, never the link.`,
 		Example: example(
 			"cutover rewrite .",
 			"cutover rewrite --write --flag-var NPM_OIDC ./repo",
@@ -125,10 +125,13 @@ atomically, --check exits 1 when a file would change or needs manual work.`,
 }
 
 type rewriteEntry struct {
-	Path   string                 `json:"path"`
-	Error  string                 `json:"error,omitempty"`
-	Result *rewrite.RewriteResult `json:"result,omitempty"`
-	Diffs  map[string]string      `json:"diffs,omitempty"`
+	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
+	// Unreadable lists the files cutover could not read (and so could not
+	// rewrite or vouch for); --check fails on them.
+	Unreadable []rewrite.Finding      `json:"unreadable,omitempty"`
+	Result     *rewrite.RewriteResult `json:"result,omitempty"`
+	Diffs      map[string]string      `json:"diffs,omitempty"`
 }
 
 func runRewrite(ctx context.Context, o *rewriteOptions) error {
@@ -150,11 +153,20 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 			entries = append(entries, e)
 			continue
 		}
+		if e.Result.Detect != nil {
+			if u := e.Result.Detect.Unreadable(); len(u) > 0 {
+				e.Unreadable, pending = u, true
+			}
+		}
 		for _, f := range e.Result.Files {
 			switch f.Status {
 			case rewrite.StatusRewritten:
 				pending = true
-				e.Diffs[f.Path] = unifiedDiff(filepath.ToSlash(filepath.Join(p, f.Path)), f.Before, f.After)
+				// The diff is made only where it is printed: never for
+				// --write (on large files it used to dominate the run).
+				if o.mode != "write" {
+					e.Diffs[f.Path] = rewrite.UnifiedDiff(filepath.ToSlash(filepath.Join(p, f.Path)), f.Before, f.After)
+				}
 				if o.mode == "write" {
 					if err := writeAtomic(filepath.Join(p, filepath.FromSlash(f.Path)), f.After); err != nil {
 						e.Error, failed = err.Error(), true
@@ -198,6 +210,9 @@ func writeRewriteText(out *strings.Builder, status io.Writer, entries []rewriteE
 			fmt.Fprintf(status, "%s: error: %s\n", e.Path, e.Error)
 			continue
 		}
+		for _, u := range e.Unreadable {
+			fmt.Fprintf(status, "%s: unreadable: %s\n", filepath.ToSlash(filepath.Join(e.Path, u.File)), u.Message)
+		}
 		for _, f := range e.Result.Files {
 			if mode == "diff" && f.Status == rewrite.StatusRewritten {
 				out.WriteString(e.Diffs[f.Path])
@@ -222,21 +237,18 @@ func writeRewriteText(out *strings.Builder, status io.Writer, entries []rewriteE
 	}
 }
 
-// unifiedDiff renders a git-style unified diff of one file.
-func unifiedDiff(name string, before, after []byte) string {
-	s, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
-		FromFile: "a/" + name, ToFile: "b/" + name, Context: 3,
-	})
-	if err != nil {
-		return ""
-	}
-	return s
-}
-
 // writeAtomic replaces a file through a temporary file in the same
-// directory, keeping its mode.
+// directory, keeping its mode. A symlink stays a symlink: the file it points
+// at is replaced (checkout.Read only follows links that stay inside the
+// repository).
 func writeAtomic(p string, data []byte) error {
+	if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return fmt.Errorf("write %q: %w", p, err)
+		}
+		p = target
+	}
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(p); err == nil {
 		mode = fi.Mode().Perm()

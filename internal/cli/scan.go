@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -74,10 +75,8 @@ not be read, 2 for usage errors.`,
 			default:
 				return usageErrorf(cmd, "--format %q: use table or json", opts.format)
 			}
-			switch opts.failOn {
-			case "error", "warning", "never":
-			default:
-				return usageErrorf(cmd, "--fail-on %q: use error, warning or never", opts.failOn)
+			if err := checkFailOn(cmd, opts.failOn); err != nil {
+				return err
 			}
 			reg, err := app.Registry(cmd, registryFlag)
 			if err != nil {
@@ -91,11 +90,29 @@ not be read, 2 for usage errors.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.format, "format", "table", "output format: table or json")
-	cmd.Flags().StringVar(&opts.failOn, "fail-on", "error", "exit 1 on findings of this severity or worse: error, warning or never")
+	cmd.Flags().StringVar(&opts.failOn, "fail-on", "error", failOnHelp)
 	cmd.Flags().StringVar(&registryFlag, "registry", "", "npm registry URL publishes must target (default: config, NPM_CONFIG_REGISTRY, npm config)")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("table", "json"))
-	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletions("error", "warning", "never"))
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", fixedCompletions(failOnLevels...))
 	return cmd
+}
+
+// failOnLevels are the values of every --fail-on: the severity names scan,
+// lint and SARIF share, and never.
+var failOnLevels = []string{"error", "warning", "note", "never"}
+
+const failOnHelp = "exit 1 on a finding of this severity or worse: error, warning, note or never"
+
+func checkFailOn(cmd *cobra.Command, v string) error {
+	if slices.Contains(failOnLevels, v) {
+		return nil
+	}
+	return usageErrorf(cmd, "--fail-on %q: use error, warning, note or never", v)
+}
+
+// reaches reports whether severity sev reaches the --fail-on level failOn.
+func reaches(sev, failOn string) bool {
+	return failOn != "never" && rewrite.SeverityRank(sev) >= rewrite.SeverityRank(failOn)
 }
 
 // scanEntry is one PATH's outcome.
@@ -190,7 +207,7 @@ func scanVerdict(entries []scanEntry, failOn string) error {
 			continue
 		}
 		for _, f := range e.Result.Findings {
-			if f.Severity == rewrite.SevError || failOn == "warning" && f.Severity == rewrite.SevWarning {
+			if reaches(string(f.Severity), failOn) {
 				return ErrFindings
 			}
 		}

@@ -109,6 +109,16 @@ type Sweep struct {
 type Lint struct {
 	// RequireEnvironment makes a publishing job without a GitHub environment a violation.
 	RequireEnvironment bool `toml:"require_environment"`
+	// Ignore lists accepted results: each suppresses one rule ("*" for all)
+	// on the files a path (or path.Match pattern) names, for a reason.
+	Ignore []LintIgnore `toml:"ignore"`
+}
+
+// LintIgnore is one [[lint.ignore]] entry.
+type LintIgnore struct {
+	Rule   string `toml:"rule"`
+	Path   string `toml:"path"`
+	Reason string `toml:"reason"`
 }
 
 // Campaign is the [campaign] table.
@@ -299,6 +309,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Schedule.Job == nil {
 		c.Schedule.Job = []Job{}
+	}
+	if c.Lint.Ignore == nil {
+		c.Lint.Ignore = []LintIgnore{}
 	}
 	if c.Sweep.AgeDays == 0 {
 		c.Sweep.AgeDays = 60
@@ -501,6 +514,19 @@ func (c *Config) validateOperations() []fieldError {
 		if d < 0 || d >= c.Sweep.ExpiryDays || (i > 0 && d >= c.Sweep.EscalateDays[i-1]) {
 			add(fmt.Sprintf("%v: want days before expiry, largest first, each below expiry_days (%d)", c.Sweep.EscalateDays, c.Sweep.ExpiryDays), "sweep", "escalate_days")
 			break
+		}
+	}
+	for i, ig := range c.Lint.Ignore {
+		switch {
+		case strings.TrimSpace(ig.Rule) == "":
+			add(fmt.Sprintf("entry %d has no rule (a rule ID such as token-publish, or \"*\")", i+1), "lint", "ignore")
+		case strings.TrimSpace(ig.Path) == "":
+			add(fmt.Sprintf("entry %d (%s) has no path (a repository-relative path or pattern)", i+1, ig.Rule), "lint", "ignore")
+		case strings.TrimSpace(ig.Reason) == "":
+			add(fmt.Sprintf("entry %d (%s on %s) has no reason; an ignored result needs one", i+1, ig.Rule, ig.Path), "lint", "ignore")
+		}
+		if _, err := path.Match(ig.Path, ""); err != nil {
+			add(fmt.Sprintf("entry %d: path %q is not a valid pattern: %v", i+1, ig.Path, err), "lint", "ignore")
 		}
 	}
 	if c.Sweep.WebhookURL != "" {

@@ -26,6 +26,11 @@ webhook_url = "https://hooks.invalid/services/T000/B000/XXXX"
 
 [lint]
 require_environment = true
+
+[[lint.ignore]]
+rule = "token-publish"
+path = ".github/workflows/mirror.yml"
+reason = "mirror keeps its token"
 `
 	got, err := Parse("c.toml", []byte(src))
 	if err != nil {
@@ -34,6 +39,9 @@ require_environment = true
 	want := []Job{{Name: "nightly", Spec: "CRON_TZ=Europe/Berlin 0 3 * * *", Run: "sweep"}, {Name: "status", Spec: "@hourly", Run: "status"}}
 	if diff := cmp.Diff(want, got.Schedule.Job); diff != "" {
 		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]LintIgnore{{Rule: "token-publish", Path: ".github/workflows/mirror.yml", Reason: "mirror keeps its token"}}, got.Lint.Ignore); diff != "" {
+		t.Errorf("lint.ignore (-want +got):\n%s", diff)
 	}
 	if got.Sweep.AgeDays != 45 || got.Sweep.ExpiryDays != 14 || !got.Lint.RequireEnvironment {
 		t.Errorf("sweep/lint = %+v %+v", got.Sweep, got.Lint)
@@ -57,6 +65,9 @@ func TestValidateOperations(t *testing.T) {
 		{"escalate order", func(c *Config) { c.Sweep.EscalateDays = []int{3, 7} }, "sweep.escalate_days"},
 		{"escalate beyond expiry", func(c *Config) { c.Sweep.EscalateDays = []int{20} }, "sweep.escalate_days"},
 		{"webhook", func(c *Config) { c.Sweep.WebhookURL = "hooks.invalid/T000/SECRETPATH" }, "sweep.webhook_url: is not an absolute http(s) URL"},
+		{"ignore without reason", func(c *Config) { c.Lint.Ignore = []LintIgnore{{Rule: "token-publish", Path: "a.yml"}} }, "lint.ignore: entry 1 (token-publish on a.yml) has no reason"},
+		{"ignore without rule", func(c *Config) { c.Lint.Ignore = []LintIgnore{{Path: "a.yml", Reason: "r"}} }, "lint.ignore: entry 1 has no rule"},
+		{"ignore bad pattern", func(c *Config) { c.Lint.Ignore = []LintIgnore{{Rule: "*", Path: "[", Reason: "r"}} }, `lint.ignore: entry 1: path "[" is not a valid pattern`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

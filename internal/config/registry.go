@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -93,10 +95,26 @@ func NormalizeRegistry(raw string) (string, error) {
 
 // NPMConfigGet runs "npm config get registry" with a 10 second timeout and
 // returns what it prints. It is the default npmConfigGet of ResolveRegistry.
+//
+// npm reads a project .npmrc from the directory it runs in (or the nearest
+// one above holding package.json or node_modules), so a scanned checkout
+// could choose the registry cutover judges publishes against. npm therefore
+// runs in a fresh empty directory marked as a project root (an empty
+// package.json), where only the user's and the global npm config (and npm's
+// environment variables) apply.
 func NPMConfigGet(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	dir, err := os.MkdirTemp("", "cutover-npm-config-")
+	if err != nil {
+		return "", fmt.Errorf("running npm: neutral directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte("{}\n"), 0o600); err != nil {
+		return "", fmt.Errorf("running npm: neutral directory: %w", err)
+	}
 	cmd := exec.CommandContext(ctx, "npm", "config", "get", "registry")
+	cmd.Dir = dir
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -25,6 +25,7 @@ const (
 	RuleIDTokenUntrusted   = "id-token-untrusted-trigger"
 	RuleNPMLatest          = "npm-latest"
 	RuleMissingEnvironment = "missing-environment"
+	RuleUnreadable         = "unreadable-file"
 )
 
 // Rule describes one policy rule.
@@ -100,6 +101,16 @@ var rules = []Rule{
 			"trusted publisher. Add `environment: <name>` to the job.\n\n" +
 			"See https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-deployments/managing-environments-for-deployment.",
 	},
+	{
+		ID: RuleUnreadable, Name: "UnreadableFile", Level: LevelError, SecuritySeverity: "5.0",
+		Short:   "workflow, action or package file that cutover could not read",
+		HelpURI: "https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions",
+		Help: "A file that does not parse, is too large, is not UTF-8, expands too many YAML aliases, is a " +
+			"symlink leaving the repository or is not a regular file cannot be checked, so the policy cannot " +
+			"say it is clean. Fix the file (GitHub rejects most of these too), or suppress the result with a " +
+			"reason if it is deliberate.\n\n" +
+			"See https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions.",
+	},
 }
 
 // Rules returns every rule, in a fixed order.
@@ -124,6 +135,27 @@ type Options struct {
 	FlagVar string
 	// RequireEnvironment makes a publishing job without an environment a violation.
 	RequireEnvironment bool
+	// Ignore suppresses results by rule and path (the config's
+	// [[lint.ignore]] list); each needs a reason.
+	Ignore []Ignore
+}
+
+// Ignore is one entry of the config's ignore list.
+type Ignore struct {
+	// Rule is a rule ID, or "*" for every rule.
+	Rule string
+	// Path is a repository-relative path or a path.Match pattern.
+	Path string
+	// Reason is why the result is accepted; it is the SARIF justification.
+	Reason string
+}
+
+// Suppression says why a result does not count: SARIF's kind (inSource for
+// a "# cutover-ignore:" comment, external for the config's ignore list)
+// and the justification given.
+type Suppression struct {
+	Kind          string `json:"kind"`
+	Justification string `json:"justification"`
 }
 
 // Result is one rule violation (or note) at a file and line.
@@ -139,7 +171,13 @@ type Result struct {
 	Line int `json:"line,omitempty"`
 	// Message says what was found and what to do.
 	Message string `json:"message"`
+	// Suppression is set when an inline comment or the config's ignore
+	// list accepts the result; a suppressed result never fails the check.
+	Suppression *Suppression `json:"suppression,omitempty"`
 }
+
+// Suppressed reports whether the result is suppressed.
+func (r Result) Suppressed() bool { return r.Suppression != nil }
 
 // untrustedTriggers are the events outsiders can cause that run with the
 // base repository's permissions.
@@ -233,6 +271,9 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 			add(RuleNPMLatest, LevelWarning, f.File, f.Line, f.Message)
 		}
 	}
+	for _, f := range res.Unreadable() {
+		add(RuleUnreadable, LevelError, f.File, f.Line, "cutover could not read this file, so it is not checked: "+f.Message)
+	}
 	out = append(out, untrustedIDToken(snap)...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -244,7 +285,11 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 		}
 		return a.Rule < b.Rule
 	})
-	return slices.CompactFunc(out, func(a, b Result) bool { return a == b })
+	out = slices.CompactFunc(out, func(a, b Result) bool {
+		return a.Rule == b.Rule && a.Level == b.Level && a.File == b.File && a.Line == b.Line && a.Message == b.Message
+	})
+	suppress(snap, out, opts.Ignore)
+	return out
 }
 
 // untrustedIDToken finds jobs with id-token: write (their own or the
@@ -300,12 +345,12 @@ func isWorkflow(p string) bool {
 		(strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml"))
 }
 
-// Violations counts the results at level or above (error > warning > note).
+// Violations counts the results at level or above (error > warning > note)
+// that are not suppressed.
 func Violations(results []Result, level string) int {
-	rank := map[string]int{LevelNote: 0, LevelWarning: 1, LevelError: 2}
 	n := 0
 	for _, r := range results {
-		if rank[r.Level] >= rank[level] {
+		if !r.Suppressed() && rewrite.SeverityRank(r.Level) >= rewrite.SeverityRank(level) {
 			n++
 		}
 	}

@@ -65,12 +65,18 @@ type (
 		Markdown string `json:"markdown"`
 	}
 	sarifResult struct {
-		RuleID              string            `json:"ruleId"`
-		RuleIndex           int               `json:"ruleIndex"`
-		Level               string            `json:"level"`
-		Message             sarifText         `json:"message"`
-		Locations           []sarifLocation   `json:"locations"`
-		PartialFingerprints map[string]string `json:"partialFingerprints"`
+		RuleID              string             `json:"ruleId"`
+		RuleIndex           int                `json:"ruleIndex"`
+		Level               string             `json:"level"`
+		Message             sarifText          `json:"message"`
+		Locations           []sarifLocation    `json:"locations"`
+		PartialFingerprints map[string]string  `json:"partialFingerprints"`
+		Suppressions        []sarifSuppression `json:"suppressions,omitempty"`
+	}
+	sarifSuppression struct {
+		Kind          string `json:"kind"`
+		Status        string `json:"status"`
+		Justification string `json:"justification,omitempty"`
 	}
 	sarifLocation struct {
 		PhysicalLocation sarifPhysical `json:"physicalLocation"`
@@ -90,8 +96,11 @@ type (
 
 // SARIF renders results as a SARIF 2.1.0 log with one run whose driver
 // lists every rule (with help text and links) and whose results point at
-// files relative to the checkout root (uriBaseId %SRCROOT%). version is
-// cutover's version, written when it is a semantic version.
+// files relative to the checkout root (uriBaseId %SRCROOT%): give it results
+// whose File is repository-relative. Suppressed results carry SARIF
+// suppressions (kind inSource or external, status accepted, the reason as
+// justification). version is cutover's version, written when it is a
+// semantic version.
 func SARIF(results []Result, version string) ([]byte, error) {
 	driver := sarifDriver{Name: "cutover", InformationURI: "https://github.com/cutover/cutover"}
 	if v := strings.TrimPrefix(version, "v"); v != "" && v[0] >= '0' && v[0] <= '9' {
@@ -130,12 +139,16 @@ func SARIF(results []Result, version string) ([]byte, error) {
 			loc.Region = &sarifRegion{StartLine: r.Line}
 		}
 		sum := sha256.Sum256([]byte(r.Rule + "\x00" + r.File + "\x00" + r.Message))
-		run.Results = append(run.Results, sarifResult{
+		sr := sarifResult{
 			RuleID: r.Rule, RuleIndex: i, Level: r.Level,
 			Message:             sarifText{Text: r.Message},
 			Locations:           []sarifLocation{{PhysicalLocation: loc}},
 			PartialFingerprints: map[string]string{"cutoverResult/v1": hex.EncodeToString(sum[:16])},
-		})
+		}
+		if r.Suppression != nil {
+			sr.Suppressions = []sarifSuppression{{Kind: r.Suppression.Kind, Status: "accepted", Justification: r.Suppression.Justification}}
+		}
+		run.Results = append(run.Results, sr)
 	}
 	b, err := json.MarshalIndent(sarifLog{Schema: SARIFSchema, Version: "2.1.0", Runs: []sarifRun{run}}, "", "  ")
 	if err != nil {
