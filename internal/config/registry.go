@@ -93,7 +93,7 @@ func NormalizeRegistry(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// NPMConfigGet runs "npm config get registry" with a 10 second timeout and
+// NPMConfigGet runs "npm config get registry" with a 30 second timeout and
 // returns what it prints. It is the default npmConfigGet of ResolveRegistry.
 //
 // npm reads a project .npmrc from the directory it runs in (or the nearest
@@ -103,7 +103,7 @@ func NormalizeRegistry(raw string) (string, error) {
 // package.json), where only the user's and the global npm config (and npm's
 // environment variables) apply.
 func NPMConfigGet(ctx context.Context) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "cutover-npm-config-")
 	if err != nil {
