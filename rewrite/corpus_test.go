@@ -1,51 +1,32 @@
 package rewrite
 
 import (
-	"encoding/csv"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// corpusDir is where CI and developers keep the shared corpus, beside the
-// checkout.
-const corpusDir = "../../shared/corpus"
+	"github.com/cutover/cutover/internal/corpus"
+)
 
 // TestRegistry is the public npm registry as the corpus and tests write it.
 const TestRegistry = "https://npm-registry.invalid/"
 
-type corpusRow struct {
-	File, Repo, Path, Category, Publishes, Credential, Notes string
-}
+// The corpus thresholds are today's results exactly, so one regression
+// fails: every labelled file agrees with detection, and all token
+// publishers but one are rewritten automatically.
+const (
+	wantDetectAgree     = 54
+	wantCorpusFiles     = 54
+	wantRewriteAuto     = 23
+	wantRewriteTokenPub = 24
+)
 
-func loadCorpus(tb testing.TB) []corpusRow {
-	tb.Helper()
-	f, err := os.Open(filepath.Join(corpusDir, "manifest.tsv"))
-	if err != nil {
-		tb.Skipf("shared corpus not found beside the checkout: %v", err)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.Comma, r.LazyQuotes, r.FieldsPerRecord = '\t', true, -1
-	recs, err := r.ReadAll()
-	if err != nil {
-		tb.Fatalf("read manifest: %v", err)
-	}
-	var rows []corpusRow
-	for _, rec := range recs[1:] {
-		rows = append(rows, corpusRow{rec[0], rec[1], rec[2], rec[4], rec[5], rec[6], rec[7]})
-	}
-	return rows
-}
+type corpusRow = corpus.Row
+
+func loadCorpus(tb testing.TB) []corpusRow { return corpus.Load(tb) }
 
 func corpusSnapshot(tb testing.TB, row corpusRow) Snapshot {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(corpusDir, "files", row.File))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return Snapshot{Repo: row.Repo, Files: map[string][]byte{row.Path: data}}
+	return Snapshot{Repo: row.Repo, Files: map[string][]byte{row.Path: corpus.Data(tb, row)}}
 }
 
 // manifestCredential maps the corpus labels to Credential values.
@@ -81,8 +62,8 @@ func TestDetectCorpusAgreement(t *testing.T) {
 	if report.Len() > 0 {
 		t.Logf("disagreements:\n%s", report.String())
 	}
-	if ratio < 0.98 {
-		t.Errorf("agreement %.1f%% is below 98%%", 100*ratio)
+	if agree < wantDetectAgree || len(rows) != wantCorpusFiles {
+		t.Errorf("agreement %d/%d, want %d/%d: detection regressed (or the corpus changed: update the thresholds)", agree, len(rows), wantDetectAgree, wantCorpusFiles)
 	}
 }
 

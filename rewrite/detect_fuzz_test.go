@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/cutover/cutover/internal/corpus"
 )
 
 // fuzzSeeds returns (workflow, package.json) pairs: each corpus file with an
@@ -17,7 +19,7 @@ import (
 func fuzzSeeds(tb testing.TB) [][2][]byte {
 	tb.Helper()
 	var seeds [][2][]byte
-	files, _ := filepath.Glob(filepath.Join(corpusDir, "files", "*"))
+	files, _ := filepath.Glob(filepath.Join(corpus.Dir(), "files", "*"))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cutover/cutover/internal/corpus"
 )
 
 // FuzzRewrite feeds arbitrary YAML to every playbook as the one workflow of
@@ -17,7 +19,7 @@ import (
 // Seeds: the shared corpus (when it is beside the checkout) and the golden
 // inputs.
 func FuzzRewrite(f *testing.F) {
-	for _, dir := range []string{filepath.Join(corpusDir, "files"), filepath.Join(rewriteDir, "*")} {
+	for _, dir := range []string{filepath.Join(corpus.Dir(), "files"), filepath.Join(rewriteDir, "*")} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 		for _, p := range files {
 			if b, err := os.ReadFile(p); err == nil {
