@@ -507,6 +507,21 @@ func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why E
 			}
 			text, n := "write", len(val.Value)
 			switch {
+			case val.Style&yaml.TaggedStyle != 0 || val.Tag != "" && val.Tag != "!!str" && val.Tag != "!!null" && val.Style == 0:
+				// A tag (id-token: !!str none, id-token: !0000) sits
+				// before the value: replace tag and value together, up
+				// to a comment, so "write" is a plain string again.
+				line := fw.d.line(val.Line)
+				rest := line[fw.d.byteCol(val.Line, val.Column):]
+				if i := strings.Index(rest, " #"); i >= 0 {
+					rest = rest[:i]
+				}
+				rest = strings.TrimRight(rest, " \t\r")
+				if strings.ContainsAny(rest, "'\"{}[],&*|>") || val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+					fw.manualf(val.Line, "job %q: id-token permission has a tag cutover cannot splice; set it to write by hand", j.ID)
+					return
+				}
+				n = len(rest)
 			case val.Style&yaml.SingleQuotedStyle != 0:
 				text, n = "'write'", n+2
 			case val.Style&yaml.DoubleQuotedStyle != 0:
