@@ -160,6 +160,9 @@ func (d *detector) parseWorkflows() {
 			continue
 		}
 		d.workflows[p] = wf
+		if k := duplicateKey(wf.Root, 0); k != nil {
+			d.finding(SevWarning, "duplicate-key", p, k.Line, fmt.Sprintf("key %q is defined twice in its mapping; GitHub rejects the file, and cutover read only one of the two (rewrite leaves it to you)", k.Value))
+		}
 	}
 	for _, wp := range d.workflowPaths() {
 		wf := d.workflows[wp]

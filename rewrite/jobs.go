@@ -239,6 +239,11 @@ func (d *detector) callerJob(wf *Workflow, j *Job) {
 		if _, seen := d.workflows[callee]; seen {
 			return
 		}
+		_, present := d.snap.Files[callee]
+		_, problem := d.snap.Problems[callee]
+		if !present && !problem {
+			d.finding(SevWarning, "reusable-workflow-missing", wf.Path, j.Line, fmt.Sprintf("job %q calls %s, which is not in the repository; GitHub fails the run, and whether it publishes cannot be seen", j.ID, callee))
+		}
 	}
 	p := Pipeline{Workflow: wf.Path, Job: j.ID, JobLine: j.Line, Environment: j.Environment, Triggers: wf.Triggers, NPMReady: "unknown"}
 	for _, s := range j.Secrets {

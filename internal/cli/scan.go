@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
@@ -220,7 +221,7 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 	fmt.Fprintln(tw, "REPO\tPATH\tPUBLISHES\tCREDENTIAL\tPIPELINES\tPACKAGES\tFINDINGS")
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(tw, "-\t%s\tfailed\t-\t-\t-\t%s\n", e.Path, e.Error)
+			fmt.Fprintf(tw, "-\t%s\tfailed\t-\t-\t-\t%s\n", termSafe(e.Path), termSafe(e.Error))
 			continue
 		}
 		r := e.Result
@@ -228,7 +229,7 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 		if r.Publishes {
 			pub = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Repo, e.Path, pub, r.Credential, len(r.Pipelines), publishable(r), countFindings(r))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", termSafe(r.Repo), termSafe(e.Path), pub, r.Credential, len(r.Pipelines), publishable(r), countFindings(r))
 	}
 	tw.Flush()
 	for _, e := range entries {
@@ -236,19 +237,19 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			continue
 		}
 		r := e.Result
-		fmt.Fprintf(w, "\n%s (%s)\n", r.Repo, e.Path)
+		fmt.Fprintf(w, "\n%s (%s)\n", termSafe(r.Repo), termSafe(e.Path))
 		for _, p := range r.Pipelines {
 			prov := ""
 			if p.Provider != "" {
 				prov = "[" + p.Provider + "] "
 			}
-			fmt.Fprintf(w, "  %s%s#%s  %s  via %s", prov, p.Workflow, p.Job, p.Credential, strings.Join(p.Tools, ", "))
+			fmt.Fprintf(w, "  %s%s#%s  %s  via %s", prov, termSafe(p.Workflow), termSafe(p.Job), p.Credential, termSafe(strings.Join(p.Tools, ", ")))
 			if len(p.Feeds) > 0 {
 				var names []string
 				for _, f := range p.Feeds {
 					names = append(names, feedLabel(p, f))
 				}
-				fmt.Fprintf(w, "  token: %s", strings.Join(names, ", "))
+				fmt.Fprintf(w, "  token: %s", termSafe(strings.Join(names, ", ")))
 			}
 			fmt.Fprintf(w, "  npm>=11.5.1: %s\n", p.NPMReady)
 		}
@@ -268,7 +269,7 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 				c := t.CircleCI
 				fmt.Fprintf(w, "  trust %s -> CircleCI organization %s, project %s, pipeline definition %s, VCS origin %s\n", pkg, orNeeded(c.OrgID), orNeeded(c.ProjectID), orNeeded(c.PipelineDefinitionID), orNeeded(c.VCSOrigin))
 			default:
-				fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", pkg, t.Repository, t.Workflow, env)
+				fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", termSafe(pkg), termSafe(t.Repository), termSafe(t.Workflow), termSafe(env))
 			}
 		}
 		for _, f := range r.Findings {
@@ -276,7 +277,7 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			if f.Line > 0 {
 				loc = fmt.Sprintf("%s:%d", f.File, f.Line)
 			}
-			fmt.Fprintf(w, "  %-7s %s %s: %s\n", f.Severity, loc, f.Code, f.Message)
+			fmt.Fprintf(w, "  %-7s %s %s: %s\n", f.Severity, termSafe(loc), f.Code, termSafe(f.Message))
 		}
 	}
 }
@@ -333,4 +334,38 @@ func orNeeded(s string) string {
 		return "(needed: [[circleci.project]] in the config)"
 	}
 	return s
+}
+
+// termSafe escapes what must not reach a terminal raw from a repository's
+// names (job ids, file names, messages quoting them): C0 and C1 control
+// characters (escape sequences, carriage returns, tabs and newlines that
+// would break the table), DEL and the bidirectional overrides that reorder
+// text, as \xNN or \uNNNN.
+func termSafe(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unsafeRune(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == utf8.RuneError
 }

@@ -177,3 +177,23 @@ func TestScanCorpus(t *testing.T) {
 		t.Errorf("agreement %d/%d, want 54/54", agree, len(rows))
 	}
 }
+
+// TestScanTableEscapesControlCharacters: job ids and file names come from
+// the repository; escape sequences in them must not reach the terminal.
+func TestScanTableEscapesControlCharacters(t *testing.T) {
+	t.Parallel()
+	wf := strings.Replace(tokenWorkflow, "  publish:\n", "  \"pub\\e[2Jlish\\r\":\n", 1)
+	repo := writeRepo(t, map[string]string{".github/workflows/re\x1b]0;owned\alease.yml": wf})
+	r := run(t, testEnv, "scan", "--fail-on", "never", repo)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.err)
+	}
+	for _, c := range []string{"\x1b", "\a", "\r"} {
+		if strings.Contains(r.out, c) {
+			t.Errorf("raw control character %q in the table:\n%q", c, r.out)
+		}
+	}
+	if !strings.Contains(r.out, `pub\x1b[2Jlish\x0d`) || !strings.Contains(r.out, `re\x1b]0;owned\x07lease.yml`) {
+		t.Errorf("control characters not shown escaped:\n%s", r.out)
+	}
+}
