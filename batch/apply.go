@@ -235,12 +235,24 @@ func prState(s string) string {
 	return ledger.ChangeOpen
 }
 
+// inferredJobs lists the publishing jobs cutover inferred (confidence
+// inferred), as "workflow#job".
+func inferredJobs(r *rewrite.Result) []string {
+	var out []string
+	for _, p := range r.Pipelines {
+		if p.Confidence == rewrite.ConfidenceInferred {
+			out = append(out, p.Workflow+"#"+p.Job)
+		}
+	}
+	return out
+}
+
 // prText renders the pull request's title and body.
 func (e *Engine) prText(repo string, res *rewrite.RewriteResult, todo []string) (string, string, error) {
 	data := map[string]any{
 		"Repo": repo, "FlagVar": e.Opts.FlagVar, "Campaign": e.Opts.Campaign,
 		"Marker": forge.MarkerComment("campaign:" + e.Opts.Campaign), "Files": res.Files,
-		"Trust": res.Detect.Trust, "Manual": todo,
+		"Trust": res.Detect.Trust, "Manual": todo, "Inferred": inferredJobs(res.Detect),
 	}
 	title, err := templates.Render("pr/title.tmpl", data)
 	if err != nil {

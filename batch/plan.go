@@ -51,6 +51,10 @@ type Plan struct {
 	Waves   []Wave              `json:"waves"`
 	Skipped []Skip              `json:"skipped"`
 	Trust   []rewrite.TrustNeed `json:"trust"`
+	// Inferred lists, as "repo: workflow#job", the planned publishers whose
+	// publish cutover inferred (confidence inferred) instead of seeing:
+	// check them before their wave.
+	Inferred []string `json:"inferred,omitempty"`
 }
 
 // kind classifies a repository for canary selection.
@@ -116,6 +120,11 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 			continue
 		}
 		pool = append(pool, c)
+		for _, p := range c.Result.Pipelines {
+			if p.Confidence == rewrite.ConfidenceInferred {
+				plan.Inferred = append(plan.Inferred, c.Repo+": "+p.Workflow+"#"+p.Job)
+			}
+		}
 	}
 	sort.SliceStable(pool, func(i, j int) bool {
 		fi, fj := findingCount(pool[i]), findingCount(pool[j])

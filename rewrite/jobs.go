@@ -22,6 +22,9 @@ func (d *detector) job(wf *Workflow, j *Job) {
 			if c.DryRun {
 				continue
 			}
+			if c.tokenScript && !d.tokenFedBefore(j, st) {
+				continue
+			}
 			reg := c.Registry
 			if reg == "" {
 				reg = d.setupRegistry(j, st.Index)
@@ -60,6 +63,9 @@ func (d *detector) job(wf *Workflow, j *Job) {
 	for _, s := range p.Steps {
 		allInferred = allInferred && s.Inferred
 	}
+	if allInferred {
+		p.Confidence = ConfidenceInferred
+	}
 	if allInferred && !evidence {
 		for _, s := range p.Steps {
 			d.finding(SevInfo, "possible-publish", wf.Path, s.Line, fmt.Sprintf("job %q may publish through %s, which cutover cannot read; it shows no npm credential, so it is not counted", j.ID, describe(s)))
@@ -67,6 +73,41 @@ func (d *detector) job(wf *Workflow, j *Job) {
 		return
 	}
 	d.finish(wf, j, &p)
+}
+
+// tokenFedBefore reports whether a registry token reaches step st: an
+// earlier (or the same) step writes an auth token for the configured
+// registry into an .npmrc from a stored credential, or st itself has a
+// token variable set to one. A token named *READ* serves installs.
+func (d *detector) tokenFedBefore(j *Job, st *Step) bool {
+	cred := func(v string) bool {
+		secret, ok := credentialValue(v)
+		return ok && !strings.Contains(strings.ToUpper(secret), "READ")
+	}
+	for _, f := range st.Env {
+		if d.isTokenEnv(f.Key) && cred(f.Value) {
+			return true
+		}
+	}
+	for _, prev := range j.Steps {
+		if prev.Index > st.Index {
+			break
+		}
+		if !d.npmrcWrite(prev) {
+			continue
+		}
+		for _, m := range secretRefRe.FindAllStringSubmatch(prev.Run, -1) {
+			if name := m[1] + m[2]; !strings.EqualFold(name, "GITHUB_TOKEN") && !strings.Contains(strings.ToUpper(name), "READ") {
+				return true
+			}
+		}
+		for _, f := range prev.Env {
+			if envReads(prev.Run, f.Key) && cred(f.Value) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // dropInferred keeps only the certain publishes of a job that has some:
@@ -261,6 +302,7 @@ func (d *detector) callerJob(wf *Workflow, j *Job) {
 		return
 	}
 	p.Steps = []PublishStep{{Line: j.Line, Step: -1, Tool: "reusable-workflow", Uses: j.Uses, Inferred: true}}
+	p.Confidence = ConfidenceInferred
 	d.idToken(wf, j, &p)
 	d.finding(SevInfo, "callee-not-visible", wf.Path, j.Line, fmt.Sprintf("job %q passes an npm token to %s, which is not in the snapshot; its publish steps were not read", j.ID, j.Uses))
 	d.finish(wf, j, &p)

@@ -140,7 +140,16 @@ type Pipeline struct {
 	// Contexts are the CircleCI contexts the job's workflow entries name,
 	// where its token variables may live.
 	Contexts []string `json:"contexts,omitempty"`
+	// Confidence is "inferred" when every publish of the job is hidden in a
+	// script or action cutover cannot read (a package script run after an
+	// .npmrc token write, a script named release): the job is treated as a
+	// publisher, and its token feeds are guarded like any other.
+	Confidence string `json:"confidence,omitempty"`
 }
+
+// ConfidenceInferred is Pipeline.Confidence for a publisher cutover
+// inferred instead of seeing its publish command.
+const ConfidenceInferred = "inferred"
 
 // TrustNeed is what a package's npm trusted publisher must name.
 type TrustNeed struct {

@@ -10,6 +10,18 @@ import (
 type call struct {
 	publishCall
 	inferred bool
+	// tokenScript marks a package script cutover cannot read whose name
+	// says nothing: it counts as a publish only in a job that feeds a
+	// registry token (the .npmrc write + script shape).
+	tokenScript bool
+}
+
+// notPublishScripts are script names that never publish, even in a job
+// that writes a registry token (which then serves installs).
+var notPublishScripts = map[string]bool{
+	"test": true, "lint": true, "build": true, "typecheck": true, "type-check": true, "format": true,
+	"check": true, "coverage": true, "docs": true, "compile": true, "prepare": true, "start": true,
+	"dev": true, "ci": true, "install": true, "bootstrap": true, "clean": true, "e2e": true,
 }
 
 var publishNameRe = regexp.MustCompile(`(?i)publish|release`)
@@ -69,6 +81,9 @@ func (d *detector) scriptCalls(script, workspace string, depth int, seen map[str
 		case !found && publishNameRe.MatchString(pc.Script) && !strings.Contains(strings.ToLower(pc.Script), "prerelease"):
 			pc.Tool = pc.Tool + "-script"
 			out = append(out, call{publishCall: pc, inferred: true})
+		case !found && depth == 0 && !notPublishScripts[strings.ToLower(strings.SplitN(pc.Script, ":", 2)[0])]:
+			pc.Tool = pc.Tool + "-script"
+			out = append(out, call{publishCall: pc, inferred: true, tokenScript: true})
 		}
 	}
 	return out

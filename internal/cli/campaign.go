@@ -340,6 +340,12 @@ func (app *App) writePlan(format string, plan batch.Plan) error {
 				fmt.Fprintf(&b, "  %s: %s\n", s.Repo, s.Reason)
 			}
 		}
+		if len(plan.Inferred) > 0 {
+			fmt.Fprintf(&b, "confidence inferred: %d publishing jobs cutover could not read (check them before their wave)\n", len(plan.Inferred))
+			for _, s := range plan.Inferred {
+				fmt.Fprintf(&b, "  %s\n", termSafe(s))
+			}
+		}
 		if len(plan.Trust) > 0 {
 			b.WriteString("\ntrusted publishers npm will need:\n")
 			tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)

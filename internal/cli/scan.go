@@ -251,6 +251,9 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 				}
 				fmt.Fprintf(w, "  token: %s", termSafe(strings.Join(names, ", ")))
 			}
+			if p.Confidence != "" {
+				fmt.Fprintf(w, "  confidence: %s", p.Confidence)
+			}
 			fmt.Fprintf(w, "  npm>=11.5.1: %s\n", p.NPMReady)
 		}
 		for _, t := range r.Trust {
