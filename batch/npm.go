@@ -31,6 +31,8 @@ type Registry interface {
 	Tokens(ctx context.Context) ([]npm.Token, error)
 	// RevokeToken revokes a token by its full key.
 	RevokeToken(ctx context.Context, key string) error
+	// SetPublishAccess sets a package's publishing access (npm access set mfa=LEVEL).
+	SetPublishAccess(ctx context.Context, name, level string) error
 }
 
 var _ Registry = (*npm.Client)(nil)
@@ -131,16 +133,16 @@ func (e *Engine) npmEvent(ctx context.Context, kind, repo, msg string, data map[
 // because every further call would fail the same way.
 func registryFailure(err error) (reason, hint string, stop bool) {
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "interrupted", "run the command again to continue", true
 	case errors.Is(err, npm.ErrOTPRequired):
-		return "two-factor authentication needed", "pass --otp CODE, run on a terminal to be asked, or approve the web login when the registry offers it", true
+		return "two-factor authentication needed", "pass --otp CODE, or --web and approve the login in a browser within five minutes, or run on a terminal to be asked", true
 	case errors.Is(err, npm.ErrUnauthorized):
 		return "not logged in to the registry", "set the token variable named by [npm] token_env, or log in with npm login", true
 	case errors.Is(err, npm.ErrForbidden):
 		return "not allowed by the registry", "this needs a maintainer's own login with two-factor authentication; tokens that bypass 2FA are refused for trust and token management", false
 	case errors.Is(err, npm.ErrRateLimited), errors.Is(err, npm.ErrServer):
 		return "registry unavailable", "run the command again later; completed work is recorded", false
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "interrupted", "run the command again to continue", true
 	}
 	return "registry error", "", false
 }

@@ -47,6 +47,7 @@ func commands(app *App) []*cobra.Command {
 		newFlagCmd(app),
 		newTrustCmd(app),
 		newVerifyCmd(app),
+		newLockdownCmd(app),
 		newRevokeCmd(app),
 		newRetryCmd(app),
 		newReportCmd(app),

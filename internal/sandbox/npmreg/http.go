@@ -252,6 +252,8 @@ func (r *Registry) serveDashLocked(req *http.Request, rc reqCtx, segs []string, 
 				out[u] = "read-write"
 			}
 			return jsonResp(200, out)
+		case "access":
+			return r.publishAccessLocked(m, rc, name, rest[1:], body)
 		}
 		return errResp(errNotFound)
 	case route == "v1/done":
