@@ -198,7 +198,19 @@ func (n *NPM) trustPackage(ctx context.Context, p ledger.Package, o TrustOptions
 	}
 	want := npm.GitHubTrust(r.Want.Repository, r.Want.Workflow, r.Want.Environment)
 	have, err := n.Registry.TrustList(ctx, p.Name)
-	if errors.Is(err, npm.ErrNotFound) {
+	if errors.Is(err, npm.ErrNotFound) && !errors.Is(err, npm.ErrOTPRequired) {
+		// The registry answers 404 to a login that may not see a package's
+		// settings as well as for a package it does not have: ask the
+		// package itself before calling it unpublished.
+		if _, perr := n.Registry.Packument(ctx, p.Name); perr == nil {
+			r.Action, r.Kind, r.Reason = TrustActionNone, Failed, "no access to the package's settings"
+			r.Detail = "the package is on the registry, but the registry answered 404 to its trusted-publisher settings: " + err.Error()
+			r.Hint = "log in as one of the package's maintainers (npm owner ls " + p.Name + "), then run cutover trust again"
+			n.Engine.npmEvent(ctx, "trust.failed", r.Repo, r.Package+": "+r.Detail, map[string]any{"package": r.Package, "reason": r.Reason})
+			return r
+		} else if !errors.Is(perr, npm.ErrNotFound) {
+			return n.trustFailed(ctx, r, perr, stop)
+		}
 		r.State, r.Action, r.Kind, r.Reason = ledger.TrustUnpublished, TrustActionNone, Manual, "not on the registry"
 		r.Detail = "the package is not on the registry yet (or not visible to this login), and its first publish cannot use OIDC"
 		r.Hint = "publish the first version by hand (with 2FA) or with a token, then run cutover trust again; for a private package, log in as one of its maintainers"

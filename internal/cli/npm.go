@@ -27,10 +27,28 @@ import (
 // two-factor authentication.
 type npmFlags struct {
 	otp string
+	web bool
+	// need2FA says the command will make calls that need two-factor
+	// authentication; set by the command before it builds the client.
+	need2FA bool
 }
 
 func (f *npmFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time `CODE` for the registry's two-factor authentication (default: the web login when the registry offers it, else a prompt on a terminal)")
+	cmd.Flags().StringVar(&f.otp, "otp", "", "one-time `CODE` for the registry's two-factor authentication")
+	cmd.Flags().BoolVar(&f.web, "web", false, "approve the registry's web login in a browser: one link for the batch, valid five minutes")
+}
+
+// webLoginTimeout is how long cutover waits for a web login approval: the
+// registry's five-minute window.
+const webLoginTimeout = npm.DefaultWebLoginTimeout
+
+// errNo2FA is what a command that needs two-factor authentication says when
+// it runs off a terminal with no way to get a code: it fails at once
+// instead of waiting for a login nobody will see.
+func errNo2FA(cmd *cobra.Command) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%s needs the npm registry's two-factor authentication, and there is no terminal to ask on: "+
+		"pass --otp CODE (the code from your authenticator), or --web to approve one login in a browser for the whole batch "+
+		"(the link is printed on stderr and is valid for five minutes)", cmd.CommandPath())}
 }
 
 // targetFlags select repositories by wave or by name.
@@ -142,7 +160,10 @@ func (app *App) npmClient(cmd *cobra.Command, registry string, f *npmFlags, need
 	}
 	var otp npm.OTPSource
 	if f != nil {
-		otp = app.otpSource(cmd, f.otp)
+		if f.need2FA && f.otp == "" && !f.web && !app.interactive() {
+			return nil, errNo2FA(cmd)
+		}
+		otp = app.otpSource(cmd, f)
 	}
 	return &npm.Client{
 		BaseURL: registry, HTTP: &http.Client{Timeout: 2 * time.Minute}, Token: tok, OTP: otp,
@@ -150,24 +171,52 @@ func (app *App) npmClient(cmd *cobra.Command, registry string, f *npmFlags, need
 	}, nil
 }
 
-// otpSource answers the registry's two-factor challenges: the --otp value,
-// else the web login (its page printed on stderr), falling back to a prompt
-// when stdin and stderr are a terminal.
-func (app *App) otpSource(_ *cobra.Command, code string) npm.OTPSource {
-	if code != "" {
-		return npm.StaticOTP(code)
+// otpSource answers the registry's two-factor challenges: the --otp value;
+// else with --web the web login (its link and a countdown on stderr,
+// falling back to a prompt on a terminal); else on a terminal the web login
+// when the registry offers one, and a prompt otherwise. Off a terminal
+// without --otp or --web a challenge fails at once. The wait for a web
+// approval ends at once when the command is interrupted.
+func (app *App) otpSource(cmd *cobra.Command, f *npmFlags) npm.OTPSource {
+	if f.otp != "" {
+		return npm.StaticOTP(f.otp)
 	}
 	var fallback npm.OTPSource
-	if isTerminalReader(app.In) && logging.IsTerminal(app.Err) {
+	if app.interactive() {
 		fallback = npm.PromptOTP(app.promptLine())
 	}
+	if !f.web && fallback == nil {
+		return nil
+	}
+	var last time.Duration
 	return npm.WebOTP{
 		Open: func(_ context.Context, authURL string) error {
-			fmt.Fprintf(app.Err, "The npm registry asks you to approve this login in a browser (tick \"skip for 5 minutes\" to approve the whole batch):\n  %s\n", authURL)
+			last = webLoginTimeout
+			fmt.Fprintf(app.Err, "The npm registry asks you to approve this login in a browser within %s; tick \"skip 2FA for the next 5 minutes\" and this one approval covers the whole batch:\n  %s\n", fmtLeft(webLoginTimeout), authURL)
 			return nil
 		},
-		Fallback: fallback,
+		Fallback:  fallback,
+		Timeout:   webLoginTimeout,
+		Interrupt: cmd.Context(),
+		Countdown: func(left time.Duration) {
+			if last-left >= 30*time.Second || left < 10*time.Second && last >= 10*time.Second {
+				fmt.Fprintf(app.Err, "  waiting for the approval: %s left\n", fmtLeft(left))
+				last = left
+			}
+		},
 	}
+}
+
+// fmtLeft formats a countdown as m:ss.
+func fmtLeft(d time.Duration) string {
+	d = max(d.Round(time.Second), 0)
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// interactive reports whether a person can be asked: stdin and stderr are
+// a terminal.
+func (app *App) interactive() bool {
+	return isTerminalReader(app.In) && logging.IsTerminal(app.Err)
 }
 
 // promptLine returns a prompt that writes to stderr and reads a line from

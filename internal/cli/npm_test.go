@@ -148,13 +148,30 @@ func TestNPMCommandsOnSandbox(t *testing.T) {
 		}
 	}
 
+	// Off a terminal, without --otp or --web, trust fails at once and says
+	// how to authenticate; so do lockdown and revoke tokens when they would
+	// change something.
+	for _, args := range [][]string{{"trust", "--wave", "0"}, {"lockdown", "--wave", "0", "--execute"}, {"revoke", "tokens", "--name", "*", "--execute"}} {
+		start := time.Now()
+		r := c.run(t, args...)
+		if r.code != ExitUsage || !strings.Contains(r.err, "--otp CODE") || !strings.Contains(r.err, "--web") || time.Since(start) > 20*time.Second {
+			t.Errorf("cutover %s off a terminal: exit code %d after %s\n%s", strings.Join(args, " "), r.code, time.Since(start), r.err)
+		}
+	}
+	if n := len(c.w.NPM.PendingApprovals()); n != 0 {
+		t.Errorf("%d web logins were started", n)
+	}
+
 	// Trust: a dry run with the web login, then for real with the OTP.
-	dry := c.mustRun(t, findings, "trust", "--wave", "0")
+	dry := c.mustRun(t, findings, "trust", "--wave", "0", "--web")
 	if !strings.Contains(dry.out, "would create") && !strings.Contains(dry.out, "configured") {
 		t.Errorf("trust dry run:\n%s", dry.out)
 	}
-	if c.approvals != 1 || !strings.Contains(dry.err, "approve this login in a browser") {
+	if c.approvals != 1 || strings.Count(dry.err, "approve this login in a browser") != 1 {
 		t.Errorf("%d web logins approved for the dry run, want 1\n%s", c.approvals, dry.err)
+	}
+	if strings.Contains(dry.out, "not on the registry") {
+		t.Errorf("packages on the registry reported as not on it:\n%s", dry.out)
 	}
 	tr := c.mustRun(t, findings, "trust", "--wave", "0", "--execute", "--otp", c.s.NPMOTP, "--format", "json")
 	var trDoc struct {
@@ -212,6 +229,26 @@ func TestNPMCommandsOnSandbox(t *testing.T) {
 	v := c.mustRun(t, findings, "verify", "--wave", "0")
 	if !strings.Contains(v.out, "passed") {
 		t.Errorf("verify:\n%s", v.out)
+	}
+
+	// Lockdown: the verified packages end up refusing tokens.
+	ld := c.mustRun(t, findings, "lockdown", "--wave", "0", "--execute", "--otp", c.s.NPMOTP, "--format", "json")
+	var ldDoc struct {
+		Schema     string `json:"schema"`
+		LockedDown int    `json:"locked_down"`
+		Packages   []struct {
+			Package, Kind, To string
+			Done              bool
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal([]byte(ld.out), &ldDoc); err != nil || ldDoc.Schema != "cutover.lockdown/v1" || ldDoc.LockedDown == 0 {
+		t.Fatalf("lockdown JSON (%v):\n%s", err, ld.out)
+	}
+	for _, p := range ldDoc.Packages {
+		mfa, _ := c.w.NPM.PackageMFA(p.Package)
+		if locked := p.Kind == "ok" && p.To == "publish"; locked != (mfa == npmreg.MFAPublish) {
+			t.Errorf("%s: cutover says %s %s, the registry has %q", p.Package, p.Kind, p.To, mfa)
+		}
 	}
 
 	// Revoke: the plan lists tokens without their values; secrets of the

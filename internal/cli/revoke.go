@@ -49,8 +49,9 @@ at least one is required.
   --migrated             tokens the ledger records for repositories that are
                          cut over (flag on) and verified
 
-Revoking needs two-factor authentication (--otp, the web login or a prompt;
-one approval covers the batch) and a login that does not bypass 2FA. Each
+Revoking needs two-factor authentication (--otp, --web for one browser
+approval that covers the batch, or a prompt on a terminal; off a terminal
+without --otp or --web it fails at once) and a login that does not bypass 2FA. Each
 revocation is recorded in the ledger with its time. Exit code 1 when a token
 could not be revoked.`,
 		Example: example("cutover revoke tokens --migrated", `cutover revoke tokens --name "ci-*" --created-before 2026-01-01 --execute`, "cutover revoke tokens --key 6f1c2a9e --execute --otp 123456"),
@@ -69,6 +70,7 @@ could not be revoked.`,
 			for _, ow := range app.Config.NPM.TokenOwner {
 				o.Owners = append(o.Owners, batch.TokenOwner{Name: ow.Name, Repo: ow.Repo})
 			}
+			nf.need2FA = o.Execute
 			n, done, err := app.npmSteps(cmd, f, nf, true, false)
 			if err != nil {
 				return err

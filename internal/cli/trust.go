@@ -16,7 +16,7 @@ func newTrustCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var execute, replace bool
 	cmd := &cobra.Command{
-		Use:   "trust (--wave N | --repo OWNER/NAME...) [--execute] [--replace] [--otp CODE]",
+		Use:   "trust (--wave N | --repo OWNER/NAME...) [--execute] [--replace] [--otp CODE | --web]",
 		Short: "Link every package to its release workflow as an npm trusted publisher",
 		Long: `Configure the npm trusted publisher of every publishable package of the
 selected repositories: the repository, the calling workflow's file name and
@@ -35,19 +35,28 @@ Without --execute it is a dry run: it reads, reports and records what the
 registry holds, and changes nothing. Every outcome is recorded in the ledger.
 
 The registry wants two-factor authentication for every trusted-publisher
-call: --otp CODE, else the web login (approve it in the browser with "skip
-for 5 minutes" and the whole batch goes through), else a prompt on a
-terminal. One approval is reused for the registry's five-minute window. The
-token is the variable named by [npm] token_env (NPM_TOKEN), else your npm
-login in .npmrc; tokens that bypass 2FA are refused by the registry here.
+call, dry runs included: --otp CODE; or --web, which prints one approval
+link for the whole batch (approve it in the browser with "skip 2FA for the
+next 5 minutes") and counts down the five minutes it waits; or, on a
+terminal, the web login or a prompt. Off a terminal without --otp or --web
+it fails at once (exit code 2) instead of waiting for a login nobody sees.
+Ctrl-C or SIGTERM stops the wait at once. One approval is reused for the
+registry's five-minute window. The token is the variable named by [npm]
+token_env (NPM_TOKEN), else your npm login in .npmrc; tokens that bypass 2FA
+are refused by the registry here.
+
+A package the registry answers 404 for is checked once more: when the
+package itself is there, the login may not see its settings (it is not a
+maintainer), and trust says so rather than "not on the registry".
 Exit code 1 when a package failed or needs attention.`,
-		Example: example("cutover trust --wave 0", "cutover trust --wave 0 --execute", "cutover trust --repo acme/widget --execute --replace --otp 123456"),
+		Example: example("cutover trust --wave 0 --web", "cutover trust --wave 0 --execute --otp 123456", "cutover trust --repo acme/widget --execute --replace --otp 123456"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := tf.target(cmd)
 			if err != nil {
 				return err
 			}
+			nf.need2FA = true // even a dry run reads the settings, which needs 2FA
 			n, done, err := app.npmSteps(cmd, f, nf, true, false)
 			if err != nil {
 				return err

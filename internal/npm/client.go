@@ -82,6 +82,10 @@ type Client struct {
 	// asking lets one request at a time ask OTP for a code.
 	asking  chan struct{}
 	askOnce sync.Once
+	// otpFailed is the first failure of OTP to supply a code; the requests
+	// challenged after it fail with it at once instead of asking again, so
+	// that a batch shows a person one approval, not one per request.
+	otpFailed atomic.Pointer[error]
 }
 
 // otpMemo is an approved OTP and when it was approved; never mutated.
@@ -283,9 +287,13 @@ func (c *Client) askOTP(ctx context.Context, cl call, ch Challenge, rejected str
 	if otp := c.rememberedOTP(); otp != "" && otp != rejected {
 		return otp, nil
 	}
+	if p := c.otpFailed.Load(); p != nil {
+		return "", fmt.Errorf("an earlier request could not get one: %w", *p)
+	}
 	c.log().Info("npm registry asks for a one-time password", "op", cl.op, "package", cl.pkg, "web", ch.AuthURL != "")
 	next, err := c.OTP.OTP(ctx, ch)
 	if err != nil {
+		c.otpFailed.CompareAndSwap(nil, &err)
 		return "", err
 	}
 	if next != "" && next != rejected {

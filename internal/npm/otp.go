@@ -57,16 +57,26 @@ func (p PromptOTP) OTP(ctx context.Context, ch Challenge) (string, error) {
 
 // WebOTP drives the registry's web login: it hands AuthURL to Open (which
 // opens a browser or prints the URL) and polls DoneURL, honouring Retry-After,
-// until the login is approved, the timeout passes or ctx ends. Challenges
-// without an AuthURL go to Fallback.
+// until the login is approved, the timeout passes, ctx ends or Interrupt
+// ends. Challenges without an AuthURL go to Fallback.
 type WebOTP struct {
 	// Open shows the user the approval page.
 	Open func(ctx context.Context, authURL string) error
 	// Fallback answers challenges that carry no web login; nil fails them.
 	Fallback OTPSource
-	// Timeout bounds the wait for approval; zero means 10 minutes.
+	// Timeout bounds the wait for approval; zero means DefaultWebLoginTimeout.
 	Timeout time.Duration
+	// Interrupt, when set, stops the wait as soon as it ends, even when the
+	// request's own context does not (a batch lets requests in flight
+	// finish after an interrupt; a person's approval is not such a request).
+	Interrupt context.Context
+	// Countdown, when set, is called while waiting with the time left.
+	Countdown func(left time.Duration)
 }
+
+// DefaultWebLoginTimeout is how long WebOTP waits for an approval by
+// default: the registry's five-minute window.
+const DefaultWebLoginTimeout = 5 * time.Minute
 
 // OTP opens the login page and waits for approval.
 func (w WebOTP) OTP(ctx context.Context, ch Challenge) (string, error) {
@@ -83,15 +93,26 @@ func (w WebOTP) OTP(ctx context.Context, ch Challenge) (string, error) {
 	}
 	timeout := w.Timeout
 	if timeout <= 0 {
-		timeout = 10 * time.Minute
+		timeout = DefaultWebLoginTimeout
 	}
-	return ch.WaitForApproval(ctx, timeout)
+	if w.Interrupt != nil {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		stop := context.AfterFunc(w.Interrupt, func() { cancel(context.Cause(w.Interrupt)) })
+		defer stop()
+	}
+	return ch.waitForApproval(ctx, timeout, w.Countdown)
 }
 
 // WaitForApproval polls DoneURL until it answers with the OTP, honouring the
 // registry's Retry-After between polls, and gives up after timeout (measured
 // with the client's clock) or when ctx ends.
 func (ch Challenge) WaitForApproval(ctx context.Context, timeout time.Duration) (string, error) {
+	return ch.waitForApproval(ctx, timeout, nil)
+}
+
+func (ch Challenge) waitForApproval(ctx context.Context, timeout time.Duration, countdown func(time.Duration)) (string, error) {
 	c := ch.client
 	if c == nil || ch.DoneURL == "" {
 		return "", errors.New("the challenge has no web login to wait for")
@@ -125,6 +146,10 @@ func (ch Challenge) WaitForApproval(ctx context.Context, timeout time.Duration) 
 			c.log().Info("npm web login approved", "op", ch.Operation, "package", ch.Package)
 			return body.Token, nil
 		case http.StatusAccepted:
+		case http.StatusNotFound, http.StatusGone:
+			// Not the package's absence: the login itself expired or is
+			// unknown, so no ErrNotFound that callers would misread.
+			return "", &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Err: errors.New("the registry says the web login expired or is unknown")}
 		default:
 			return "", c.statusError(cl, rep)
 		}
@@ -134,6 +159,9 @@ func (ch Challenge) WaitForApproval(ctx context.Context, timeout time.Duration) 
 		}
 		if c.now().Add(wait).After(deadline) {
 			return "", &Error{Op: cl.op, Package: cl.pkg, Err: fmt.Errorf("the web login was not approved within %s", timeout)}
+		}
+		if countdown != nil {
+			countdown(deadline.Sub(c.now()))
 		}
 		c.log().Debug("waiting for npm web login approval", "retry_after", wait)
 		if err := c.sleep(ctx, wait); err != nil {
