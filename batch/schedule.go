@@ -32,8 +32,10 @@ const (
 // JobKinds lists the job kinds, in the order the docs give them.
 var JobKinds = []string{JobStatus, JobApplyNextWave, JobSweep, JobReport}
 
-// SchedulerLock is the name of the ledger lock a scheduler holds while it acts.
-const SchedulerLock = "scheduler"
+// SchedulerLock is the name of the ledger lock a scheduler holds while it
+// acts: the campaign lock, so no other command writes to the ledger while a
+// scheduler runs.
+const SchedulerLock = ledger.CampaignLockName
 
 // cronParser accepts five-field specs and descriptors (@daily, @every 1h),
 // with an optional CRON_TZ= or TZ= prefix.

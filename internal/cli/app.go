@@ -51,6 +51,8 @@ type App struct {
 	NPMConfigGet func(ctx context.Context) (string, error)
 
 	flags globalFlags
+	// lockOwner is the owner of the campaign lock the command holds, if any.
+	lockOwner string
 }
 
 // globalFlags are the persistent flags of the root command.

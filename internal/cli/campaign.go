@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
@@ -28,10 +29,17 @@ type campaignFlags struct {
 	ledger   string
 	registry string
 	format   string
+	// wait is how long to wait for the campaign lock another command holds.
+	wait time.Duration
 }
+
+// defaultLockWait is how long a command waits for another one writing to
+// the same ledger, unless --wait says otherwise.
+const defaultLockWait = 10 * time.Minute
 
 func (f *campaignFlags) register(cmd *cobra.Command, withFormat bool) {
 	cmd.Flags().StringVar(&f.ledger, "ledger", "", "campaign ledger file (default: [campaign] ledger, cutover.db)")
+	cmd.Flags().DurationVar(&f.wait, "wait", defaultLockWait, "how long to wait while another cutover command writes to the ledger (0: refuse at once)")
 	cmd.Flags().StringVar(&f.registry, "registry", "", "npm registry URL (default: config, NPM_CONFIG_REGISTRY, npm config)")
 	if withFormat {
 		cmd.Flags().StringVar(&f.format, "format", "table", "output format: table or json")
@@ -90,6 +98,20 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	if err != nil {
 		return nil, nil, err
 	}
+	// Every command that opens the engine writes to the ledger, so it
+	// holds the campaign lock until it is done.
+	unlock, err := app.lockCampaign(cmd, led, f)
+	if err != nil {
+		led.Close()
+		return nil, nil, err
+	}
+	ctx = cmd.Context()
+	closeLedger := func() {
+		if err := unlock(); err != nil {
+			app.Logger.Warn("could not release the campaign lock; it lapses by itself within a minute", "error", err)
+		}
+		led.Close()
+	}
 	digest := ""
 	if app.ConfigPath != "" {
 		if b, err := os.ReadFile(app.ConfigPath); err == nil {
@@ -97,7 +119,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		}
 	}
 	if err := led.SetCampaign(ctx, c.Campaign.Name, digest); err != nil {
-		led.Close()
+		closeLedger()
 		return nil, nil, err
 	}
 	e := &batch.Engine{Ledger: led, Logger: app.Logger, Now: app.Now, Opts: batch.Options{
@@ -113,14 +135,60 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	if needForge {
 		fg, err := app.newForge(ctx)
 		if err != nil {
-			led.Close()
+			closeLedger()
 			return nil, nil, err
 		}
 		e.Forge = fg
 	}
 	progress, wait := app.progress()
 	e.Progress = progress
-	return e, func() { wait(); led.Close() }, nil
+	return e, func() { wait(); closeLedger() }, nil
+}
+
+// lockCampaign takes the ledger's campaign lock for cmd, waiting up to
+// --wait (with a line saying for whom) while another command holds it. The
+// command's context ends if the lock is lost. unlock lets go of it.
+func (app *App) lockCampaign(cmd *cobra.Command, led *ledger.Ledger, f *campaignFlags) (unlock func() error, err error) {
+	wait := f.wait
+	if cmd.Name() == "schedule" && !cmd.Flags().Changed("wait") {
+		wait = -1 // a second scheduler stands by until the first stops
+	}
+	ctx, cancel := context.WithCancelCause(cmd.Context())
+	lk, err := led.LockCampaign(ctx, ledger.LockOptions{
+		Command: cmd.CommandPath(),
+		Wait:    wait,
+		OnWait: func(h ledger.Lock) {
+			limit := "until it is done"
+			if wait > 0 {
+				limit = "up to " + wait.String() + " (--wait)"
+			}
+			app.Logger.Warn(fmt.Sprintf("waiting %s: %s is writing to the ledger", limit, h.Describe()),
+				"ledger", led.Path(), "holder_command", h.Command, "holder_pid", h.PID, "holder_host", h.Host,
+				"since", h.Acquired.UTC().Format(time.RFC3339))
+		},
+	}, func(err error) {
+		app.Logger.Error("stopping: the campaign lock was lost", "error", err)
+		cancel(err)
+	})
+	if err != nil {
+		cancel(nil)
+		var locked *ledger.LockedError
+		if errors.As(err, &locked) {
+			waited := "refused at once (--wait 0)"
+			if wait > 0 {
+				waited = "waited " + wait.String()
+			}
+			return nil, fmt.Errorf("ledger %s is in use: %s is writing to it; %s; try again when it is done, or give --wait a longer time (%w)",
+				led.Path(), locked.Holder.Describe(), waited, ledger.ErrLocked)
+		}
+		return nil, err
+	}
+	app.lockOwner = lk.Owner()
+	cmd.SetContext(ctx)
+	return func() error {
+		defer cancel(nil)
+		return lk.Release(context.WithoutCancel(ctx))
+	}, nil
 }
 
 // withEngine runs fn with the campaign engine and closes its ledger after.

@@ -96,7 +96,7 @@ Exit code 0 when the token passes, 1 when a check fails, 2 for usage errors.`,
 	fl.StringVar(&opts.tokenEnv, "token-env", "", "environment variable holding the npm token (default: [npm] token_env, NPM_TOKEN)")
 	fl.StringVar(&expiresFlag, "expires", "", "the token's expiry, `DATE` (2026-09-01) or RFC 3339 time")
 	fl.IntVar(&opts.minDays, "min-days", 7, "days of lifetime the token must have left")
-	fl.StringVar(&opts.export, "ledger-export", "", "ledger export (JSON with a \"tokens\" list, such as report.json's ledger snapshot) to look the expiry up in")
+	fl.StringVar(&opts.export, "ledger-export", "", "the JSON document of cutover ledger export to look the expiry up in")
 	fl.StringVar(&opts.tokenName, "token-name", "", "name of the token in the ledger export, when its prefix does not identify it")
 	fl.StringVar(&registryFlag, "registry", "", "npm registry URL (default: config, NPM_CONFIG_REGISTRY, npm config)")
 	_ = cmd.MarkFlagFilename("ledger-export", "json")

@@ -49,16 +49,28 @@ func TestPreflight(t *testing.T) {
 	now := time.Now().UTC()
 	url := preflightRegistry(t, now)
 
-	// A ledger export (a snapshot's JSON) with the tokens' prefixes.
+	// A ledger export, written by cutover ledger export from a ledger with
+	// the tokens' prefixes.
 	exp := now.Add(30 * 24 * time.Hour)
-	export := filepath.Join(t.TempDir(), "ledger.json")
-	doc, _ := json.Marshal(map[string]any{"tokens": []ledger.Token{
-		{Key: "k-good", Prefix: pfGood[:18], Name: "ci-good", Created: now.Add(-10 * 24 * time.Hour)},
-		{Key: "k-soon", Prefix: pfSoon[:18], Name: "ci-soon", Created: now.Add(-85 * 24 * time.Hour), Expires: &exp},
-	}})
-	if err := os.WriteFile(export, doc, 0o644); err != nil {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "cutover.db")
+	led, err := ledger.Open(t.Context(), db, ledger.Options{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	err = led.UpsertTokens(t.Context(), []ledger.Token{
+		{Key: "k-good", Prefix: pfGood[:18], Name: "ci-good", Created: now.Add(-10 * 24 * time.Hour)},
+		{Key: "k-soon", Prefix: pfSoon[:18], Name: "ci-soon", Created: now.Add(-85 * 24 * time.Hour), Expires: &exp},
+	})
+	led.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	export := filepath.Join(dir, "ledger.json")
+	if r := run(t, nil, "ledger", "export", "--ledger", db, "--out", export); r.code != ExitOK {
+		t.Fatalf("ledger export: exit %d\n%s", r.code, r.err)
+	}
+	var doc []byte
 	// A raw export whose estimated expiry is 90 days after creation.
 	old := filepath.Join(t.TempDir(), "old.json")
 	doc, _ = json.Marshal(map[string]any{"ledger": map[string]any{"tokens": []ledger.Token{

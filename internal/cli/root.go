@@ -51,6 +51,7 @@ func commands(app *App) []*cobra.Command {
 		newRevokeCmd(app),
 		newRetryCmd(app),
 		newReportCmd(app),
+		newLedgerCmd(app),
 		newScheduleCmd(app),
 		newSweepCmd(app),
 		newPreflightCmd(app),

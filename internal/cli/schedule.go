@@ -133,6 +133,7 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 		Jobs:   jobs,
 		Funcs:  e.JobFuncs(app.sweepOptions(e.Opts.Registry), report),
 		Store:  e.Ledger,
+		Owner:  app.lockOwner, // the campaign lock engine took is the scheduler's lock
 		Now:    app.Now,
 		Logger: app.Logger,
 	}

@@ -40,7 +40,9 @@ type Ledger struct {
 
 // Open opens the ledger at path, creating it when missing, and migrates an
 // older schema to the current one. It fails when the file was written by a
-// newer cutover. The path ":memory:" opens a private in-memory ledger.
+// newer cutover, and with ErrDamaged, writing nothing, when an existing
+// file is empty, is not a cutover ledger, or fails PRAGMA quick_check. The
+// path ":memory:" opens a private in-memory ledger.
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	if path == "" {
 		return nil, errors.New("could not open ledger: no path given")
@@ -54,6 +56,11 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		busy = 10 * time.Second
 	}
 	memory := path == ":memory:"
+	if !memory {
+		if err := checkExisting(ctx, path); err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")

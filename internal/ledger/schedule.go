@@ -99,6 +99,15 @@ var ErrLockLost = errors.New("lock is not held by this owner")
 // holds a lock that has not expired; an expired lock is taken over. The
 // owner that holds the lock may acquire it again, which renews it.
 func (l *Ledger) AcquireLock(ctx context.Context, name, owner string, ttl time.Duration) (Lock, error) {
+	return l.acquireLock(ctx, Lock{Name: name, Owner: owner}, ttl, nil)
+}
+
+// acquireLock takes want.Name for want.Owner (recording its host, pid and
+// command) until ttl from now. stale, when not nil, says whether a live
+// lock of another owner may be taken over all the same (its process is
+// gone).
+func (l *Ledger) acquireLock(ctx context.Context, want Lock, ttl time.Duration, stale func(Lock) bool) (Lock, error) {
+	name, owner := want.Name, want.Owner
 	var out Lock
 	err := l.write(ctx, fmt.Sprintf("acquire lock %q for %q", name, owner), func(t *tx) error {
 		if name == "" || owner == "" {
@@ -107,25 +116,47 @@ func (l *Ledger) AcquireLock(ctx context.Context, name, owner string, ttl time.D
 		if ttl <= 0 {
 			return fmt.Errorf("lock duration %s is not positive", ttl)
 		}
-		have, err := one(t, "lock", scanLock, `SELECT name, owner, acquired, expires FROM locks WHERE name = ?`, name)
+		have, err := one(t, "lock", scanLock, `SELECT `+lockColumns+` FROM locks WHERE name = ?`, name)
 		held := err == nil
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if held && have.Owner != owner && t.now.Before(have.Expires) {
-			return fmt.Errorf("%q holds it until %s: %w", have.Owner, have.Expires.Format(time.RFC3339), ErrLocked)
+		if held && have.Owner != owner && t.now.Before(have.Expires) && (stale == nil || !stale(have)) {
+			return &LockedError{Holder: have}
 		}
-		out = Lock{Name: name, Owner: owner, Acquired: t.now, Expires: t.now.Add(ttl)}
+		out = want
+		out.Acquired, out.Expires = t.now, t.now.Add(ttl)
 		if held && have.Owner == owner {
 			out.Acquired = have.Acquired
+			if out.Command == "" {
+				out.Host, out.PID, out.Command = have.Host, have.PID, have.Command
+			}
 		}
-		_, err = t.exec(`INSERT INTO locks (name, owner, acquired, expires) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, acquired = excluded.acquired, expires = excluded.expires`,
-			name, owner, dbTime(out.Acquired), dbTime(out.Expires))
+		_, err = t.exec(`INSERT INTO locks (name, owner, acquired, expires, host, pid, command) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, acquired = excluded.acquired, expires = excluded.expires,
+				host = excluded.host, pid = excluded.pid, command = excluded.command`,
+			name, owner, dbTime(out.Acquired), dbTime(out.Expires), out.Host, out.PID, out.Command)
 		return err
 	})
 	return out, err
 }
+
+// LockedError is the error of a lock another owner holds; it wraps ErrLocked.
+type LockedError struct {
+	// Holder is the lock as recorded.
+	Holder Lock
+}
+
+func (e *LockedError) Error() string {
+	h := e.Holder
+	if h.Command == "" {
+		return fmt.Sprintf("%q holds it until %s: %s", h.Owner, h.Expires.Format(time.RFC3339), ErrLocked)
+	}
+	return fmt.Sprintf("%s holds it: %s", h.Describe(), ErrLocked)
+}
+
+// Unwrap returns ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // RenewLock extends owner's hold on the named lock to ttl from now. It
 // fails with ErrLockLost when another owner took the lock (after it
@@ -137,7 +168,7 @@ func (l *Ledger) RenewLock(ctx context.Context, name, owner string, ttl time.Dur
 		if ttl <= 0 {
 			return fmt.Errorf("lock duration %s is not positive", ttl)
 		}
-		have, err := one(t, "lock", scanLock, `SELECT name, owner, acquired, expires FROM locks WHERE name = ?`, name)
+		have, err := one(t, "lock", scanLock, `SELECT `+lockColumns+` FROM locks WHERE name = ?`, name)
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("nobody holds it: %w", ErrLockLost)
 		}
@@ -183,16 +214,18 @@ func (l *Ledger) LockHolder(ctx context.Context, name string) (Lock, error) {
 	err := l.read(ctx, fmt.Sprintf("read lock %q", name), func(r *reader) error {
 		var err error
 		out, err = one(r, fmt.Sprintf("lock %q", name), scanLock,
-			`SELECT name, owner, acquired, expires FROM locks WHERE name = ?`, name)
+			`SELECT `+lockColumns+` FROM locks WHERE name = ?`, name)
 		return err
 	})
 	return out, err
 }
 
+const lockColumns = `name, owner, acquired, expires, host, pid, command`
+
 func scanLock(s rowScanner) (Lock, error) {
 	var lk Lock
 	var acquired, expires nullTime
-	if err := s.Scan(&lk.Name, &lk.Owner, &acquired, &expires); err != nil {
+	if err := s.Scan(&lk.Name, &lk.Owner, &acquired, &expires, &lk.Host, &lk.PID, &lk.Command); err != nil {
 		return lk, err
 	}
 	var err error

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/cutover/cutover/rewrite"
@@ -435,4 +436,19 @@ type Lock struct {
 	Acquired time.Time `json:"acquired"`
 	// Expires is when the lock lapses unless renewed.
 	Expires time.Time `json:"expires"`
+	// Host, PID and Command say which process holds the lock (the campaign
+	// lock records them; the older scheduler lock left them empty).
+	Host    string `json:"host,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	Command string `json:"command,omitempty"`
+}
+
+// Describe names the holder for a person: command, process, host and since
+// when, such as `"cutover apply" (pid 4242 on build-1, since 2026-12-04T18:59:01Z)`.
+func (lk Lock) Describe() string {
+	since := lk.Acquired.UTC().Format(time.RFC3339)
+	if lk.Command == "" {
+		return fmt.Sprintf("%q (since %s)", lk.Owner, since)
+	}
+	return fmt.Sprintf("%q (pid %d on %s, since %s)", lk.Command, lk.PID, lk.Host, since)
 }

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/sandbox"
+)
+
+// TestTwoWritersOneLedger runs two apply --execute on one ledger at once:
+// the campaign lock makes the second wait for the first, so each pull
+// request is opened, and recorded, once. A third command with --wait 0
+// refuses at once, naming the holder.
+func TestTwoWritersOneLedger(t *testing.T) {
+	t.Parallel()
+	c := newNPMCLI(t, 8, sandbox.KindNPM)
+	ok := []int{ExitOK}
+	c.mustRun(t, ok, "inventory")
+	c.mustRun(t, ok, "plan")
+	wave, err := ledgerWave(t, c.ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The test holds the lock first, so that both commands must wait.
+	led, err := ledger.Open(t.Context(), c.ledger, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	held, err := led.LockCampaign(t.Context(), ledger.LockOptions{Command: "test holder"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	refused := c.run(t, "status", "--wait", "0")
+	host, _ := os.Hostname()
+	if refused.code != ExitFatal || !strings.Contains(refused.err, `"test holder"`) ||
+		!strings.Contains(refused.err, "pid "+strconv.Itoa(os.Getpid())) || !strings.Contains(refused.err, host) ||
+		!strings.Contains(refused.err, "since ") {
+		t.Errorf("status --wait 0 while the lock is held: exit %d, want %d and the holder named\n%s", refused.code, ExitFatal, refused.err)
+	}
+
+	var wg sync.WaitGroup
+	codes := make([]int, 2)
+	stderr := &approvingWriter{reg: c.w.NPM} // both commands' stderr, read while they run
+	started := time.Now()
+	for i := range codes {
+		wg.Go(func() {
+			args := []string{"apply", "--wave", "0", "--execute", "--ledger", c.ledger, "--log-format", "json"}
+			codes[i] = Main(t.Context(), args, Streams{In: strings.NewReader(""), Out: io.Discard, Err: stderr},
+				func(k string) string { return c.env[k] })
+		})
+	}
+	// Both wait for the test's lock; then the test lets go.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if n := strings.Count(stderr.String(), "is writing to the ledger"); n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two applies did not both wait for the lock:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := held.Release(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	t.Logf("two applies took %v", time.Since(started))
+	for i, code := range codes {
+		if code != ExitOK && code != ExitFindings {
+			t.Fatalf("apply %d: exit %d\n%s", i, code, stderr.String())
+		}
+	}
+
+	evs, err := led.Events(t.Context(), ledger.EventFilter{Kind: "pr.opened"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	perRepo := map[string]int{}
+	for _, e := range evs {
+		perRepo[e.Repo]++
+	}
+	for _, repo := range wave {
+		if perRepo[repo] != 1 {
+			t.Errorf("%s: %d pr.opened events, want 1", repo, perRepo[repo])
+		}
+	}
+	if len(perRepo) != len(wave) {
+		t.Errorf("pr.opened for %d repositories, want the wave's %d: %v", len(perRepo), len(wave), perRepo)
+	}
+	applied, err := led.Events(t.Context(), ledger.EventFilter{Kind: "wave.applied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) > 2 {
+		t.Errorf("%d wave.applied events", len(applied))
+	}
+	if _, err := led.LockHolder(context.Background(), ledger.CampaignLockName); err == nil {
+		t.Error("the campaign lock is still held after both commands ended")
+	}
+}
