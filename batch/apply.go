@@ -299,6 +299,7 @@ func (e *Engine) memberState(ctx context.Context, name string) (MemberState, err
 	if step.Outcome == ledger.OutcomeFailed {
 		m.Manual = strings.HasPrefix(step.Reason, "manual")
 		m.Failed = !m.Manual
+		m.Why = step.Name + ": " + step.Reason
 	}
 	if step.Name == "apply" && step.Outcome == ledger.OutcomeSkipped && !hasChange {
 		// Nothing to change counts as done.

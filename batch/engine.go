@@ -38,6 +38,15 @@ type Options struct {
 	Plan PlanOptions
 	// Gate is what each wave must meet before the next starts.
 	Gate Gate
+	// CanaryGate is what the canary wave must meet before wave 1 starts;
+	// an empty Require means DefaultCanaryRequire with Gate's ratio.
+	CanaryGate Gate
+	// AutoRollback turns the flag off by itself when status finds a
+	// release that failed, or went around OIDC, after the flag went on.
+	AutoRollback bool
+	// MergeMethod is how Merge merges pull requests: merge, squash or
+	// rebase; empty means merge.
+	MergeMethod string
 	// Concurrency bounds the repositories worked on at once; default 8.
 	Concurrency int
 	// CircleCI holds the CircleCI project IDs of repositories, by owner/name.
@@ -57,7 +66,11 @@ type PROptions struct {
 type Engine struct {
 	Forge  forge.Forge
 	Ledger *ledger.Ledger
-	Logger *slog.Logger
+	// Registry is the npm registry the flag-on checks and the release
+	// watch read; flag on refuses every repository without it (unless
+	// forced), and the watch then reads the forge's runs only.
+	Registry Registry
+	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now  func() time.Time
 	Opts Options
@@ -86,6 +99,9 @@ func (e *Engine) defaults() {
 	}
 	if e.Opts.Author.Name == "" {
 		e.Opts.Author = forge.Author{Name: "cutover", Email: "cutover@users.noreply.github.com"}
+	}
+	if len(e.Opts.CanaryGate.Require) == 0 {
+		e.Opts.CanaryGate = Gate{Require: DefaultCanaryRequire, MaxFailureRatio: e.Opts.Gate.MaxFailureRatio}
 	}
 	if e.Opts.Campaign == "" {
 		e.Opts.Campaign = "npm-oidc"

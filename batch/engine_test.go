@@ -224,22 +224,28 @@ func TestCampaignOnSandbox(t *testing.T) {
 		}
 	}
 
-	// Flag on is skipped until the PR is merged.
+	// Flag on is refused until the PR is merged, even with a stale ledger.
 	zero := 0
-	fl, err := e.Flag(ctx, true, batch.FlagTarget{Wave: &zero})
+	fl, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &zero}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fl.Count(batch.Skipped) != 3 {
-		t.Errorf("flag on before merge: %+v", fl)
+	for _, o := range fl.Outcomes {
+		if o.Kind != batch.Failed || o.Reason != "refused: pull request not merged" || !strings.Contains(o.Hint, "cutover merge --repo "+o.Repo) {
+			t.Errorf("flag on before merge: %+v", o)
+		}
 	}
 
+	// Green checks do not open the canary gate: it needs merged and verified.
 	_, waves, err := e.Status(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if waves[0].State != ledger.WaveDone {
-		t.Fatalf("wave 0 after green checks: %+v", waves[0])
+	if waves[0].State != ledger.WaveGated || waves[0].Gate == nil || waves[0].Gate.OK || !strings.Contains(strings.Join(waves[0].Gate.Reasons, ";"), "without merged and verified yet") {
+		t.Fatalf("wave 0 after green checks: %+v %+v", waves[0], waves[0].Gate)
+	}
+	if waves[1].Gate != nil || waves[1].Requires == "" {
+		t.Errorf("wave 1 has not started: gate %+v, requires %q", waves[1].Gate, waves[1].Requires)
 	}
 	for _, repo := range canaries {
 		name := strings.TrimPrefix(repo, "acme/")
@@ -251,9 +257,18 @@ func TestCampaignOnSandbox(t *testing.T) {
 	if _, _, err := e.Status(ctx); err != nil {
 		t.Fatal(err)
 	}
-	fl, err = e.Flag(ctx, true, batch.FlagTarget{Wave: &zero})
+	// Merged, the flag-on checks reach the registry, which this engine
+	// has none of: refused, and --force overrides it and records why.
+	fl, err = e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &zero}})
+	if err != nil || fl.Count(batch.Failed) != 3 || !strings.Contains(fl.Outcomes[0].Reason, "registry not available") {
+		t.Fatalf("flag on after merge without a registry: %v %+v", err, fl)
+	}
+	fl, err = e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &zero}, Force: "test: no registry"})
 	if err != nil || fl.Count(batch.OK) != 3 {
 		t.Fatalf("flag on after merge: %v %+v", err, fl)
+	}
+	if evs, err := f.led.Events(ctx, ledger.EventFilter{Kind: "flag.forced"}); err != nil || len(evs) != 3 || !strings.Contains(evs[0].Message, "test: no registry") {
+		t.Errorf("flag.forced events: %v %+v", err, evs)
 	}
 	for _, repo := range canaries {
 		v, _, err := f.client.Actions.GetRepoVariable(ctx, "acme", strings.TrimPrefix(repo, "acme/"), "CUTOVER_NPM_OIDC")
@@ -262,11 +277,15 @@ func TestCampaignOnSandbox(t *testing.T) {
 		}
 	}
 	// Rollback is a flip, not a revert.
-	if fl, err := e.Flag(ctx, false, batch.FlagTarget{Repos: []string{canaries[0]}}); err != nil || fl.Count(batch.OK) != 1 {
+	if fl, err := e.Flag(ctx, batch.FlagOptions{Target: batch.FlagTarget{Repos: []string{canaries[0]}}}); err != nil || fl.Count(batch.OK) != 1 {
 		t.Fatalf("flag off: %v %+v", err, fl)
 	}
 
-	w1, err := e.Apply(ctx, batch.ApplyOptions{Wave: 1, Execute: true})
+	// Nothing was verified: the canary gate still refuses wave 1.
+	if _, err := e.Apply(ctx, batch.ApplyOptions{Wave: 1, Execute: true}); !errors.As(err, &ge) || !strings.Contains(err.Error(), "verified") {
+		t.Fatalf("wave 1 before the canaries were verified: err = %v", err)
+	}
+	w1, err := e.Apply(ctx, batch.ApplyOptions{Wave: 1, Execute: true, Force: "test: canaries verified by hand"})
 	if err != nil || w1.Failed() || w1.Count(batch.OK) != 3 {
 		t.Fatalf("apply wave 1: %v %+v", err, w1)
 	}

@@ -217,7 +217,8 @@ func TestNPMCampaignEndToEnd(t *testing.T) {
 	}
 	st, _, err := e.Status(ctx)
 	check("status", err, st.Failed(), st)
-	fl, err := e.Flag(ctx, true, batch.FlagTarget{Wave: &zero})
+	e.Registry = bob.Registry
+	fl, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &zero}})
 	check("flag on", err, fl.Failed() || fl.Count(batch.OK) != 3, fl)
 
 	// Before any release there is nothing to verify.

@@ -38,6 +38,9 @@ type Wave struct {
 	Repos  []string `json:"repos"`
 	// Why says, per canary, why it was picked.
 	Why map[string]string `json:"why,omitempty"`
+	// Gate is what the wave must reach before the next wave may start
+	// (set by PlanCampaign).
+	Gate Gate `json:"gate"`
 }
 
 // Skip is a repository left out of the waves, with the reason.

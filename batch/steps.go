@@ -2,7 +2,6 @@ package batch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/cutover/cutover/internal/forge"
@@ -46,17 +45,21 @@ func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return plan, err
 	}
-	gate := ledger.Gate{Require: e.Opts.Gate.Require, MaxFailureRatio: e.Opts.Gate.MaxFailureRatio}
 	waves := append([]ledger.Wave(nil), kept...)
-	for _, w := range plan.Waves {
-		waves = append(waves, ledger.Wave{Number: w.Number, Name: w.Name, Gate: gate, State: ledger.WavePlanned, Members: w.Repos})
+	for i, w := range plan.Waves {
+		g := e.Opts.Gate
+		if i == 0 && !opts.NoCanaries && w.Name == "canary" {
+			g = e.Opts.CanaryGate
+		}
+		plan.Waves[i].Gate = g
+		waves = append(waves, ledger.Wave{Number: w.Number, Name: w.Name, Gate: ledger.Gate{Require: g.Require, MaxFailureRatio: g.MaxFailureRatio}, State: ledger.WavePlanned, Members: w.Repos})
 	}
 	if err := e.Ledger.SetWaves(ctx, waves); err != nil {
 		return plan, err
 	}
 	kw := make([]Wave, 0, len(kept))
 	for _, w := range kept {
-		kw = append(kw, Wave{Number: w.Number, Name: w.Name, Repos: w.Members})
+		kw = append(kw, Wave{Number: w.Number, Name: w.Name, Repos: w.Members, Gate: Gate{Require: w.Gate.Require, MaxFailureRatio: w.Gate.MaxFailureRatio}})
 	}
 	plan.Waves = append(kw, plan.Waves...)
 	return plan, nil
@@ -64,10 +67,13 @@ func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 
 // WaveStatus is a wave's state and gate after a status refresh.
 type WaveStatus struct {
-	Number int        `json:"number"`
-	Name   string     `json:"name"`
-	State  string     `json:"state"`
-	Gate   GateResult `json:"gate"`
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	// Requires is the wave's gate in words.
+	Requires string `json:"requires"`
+	// Gate is the gate's evaluation; nil while the wave has not started.
+	Gate *GateResult `json:"gate,omitempty"`
 }
 
 // Status refreshes every campaign pull request's state and checks from the
@@ -101,77 +107,26 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 	if err != nil {
 		return sum, nil, err
 	}
+	sum.Outcomes = append(sum.Outcomes, e.watch(ctx)...)
 	var ws []WaveStatus
 	for _, w := range waves {
-		res, err := e.gate(ctx, waves, w.Number)
-		if err != nil {
-			return sum, nil, err
-		}
-		state := w.State
-		if w.State == ledger.WaveGated && res.OK {
-			if err := e.Ledger.SetWaveState(ctx, w.Number, ledger.WaveDone, ""); err != nil {
+		st := WaveStatus{Number: w.Number, Name: w.Name, State: w.State, Requires: Gate{Require: w.Gate.Require, MaxFailureRatio: w.Gate.MaxFailureRatio}.String()}
+		if w.State != ledger.WavePlanned {
+			res, err := e.gate(ctx, waves, w.Number)
+			if err != nil {
 				return sum, nil, err
 			}
-			state = ledger.WaveDone
-		}
-		ws = append(ws, WaveStatus{Number: w.Number, Name: w.Name, State: state, Gate: res})
-	}
-	return sum, ws, nil
-}
-
-// FlagTarget selects repositories for Flag: a wave, or named repositories.
-type FlagTarget struct {
-	Wave  *int
-	Repos []string
-}
-
-// Flag sets the feature-flag variable on the targeted repositories: on
-// switches publishing to OIDC, off is the rollback. Turning it on is
-// skipped where the campaign's pull request is not merged yet (the flag
-// would do nothing there); off always applies.
-func (e *Engine) Flag(ctx context.Context, on bool, target FlagTarget) (Summary, error) {
-	e.defaults()
-	// The ledger records every flip as a flag.set event.
-	value, kind := "false", "flag off"
-	if on {
-		value, kind = "true", "flag on"
-	}
-	sum := Summary{Step: kind}
-	names := target.Repos
-	if target.Wave != nil {
-		w, err := e.Ledger.Wave(ctx, *target.Wave)
-		if err != nil {
-			return sum, err
-		}
-		names = w.Members
-	}
-	if len(names) == 0 {
-		return sum, errors.New("no repositories selected: give --wave N or --repo OWNER/NAME")
-	}
-	sum.Outcomes = each(ctx, e, kind, names, func(s string) string { return s }, func(ctx context.Context, name string) Outcome {
-		row, err := e.Ledger.Repo(ctx, name)
-		if err != nil {
-			return failed(name, "not inventoried", err, "run cutover inventory")
-		}
-		if on {
-			ch, err := e.Ledger.Change(ctx, name)
-			if err != nil || ch.State != ledger.ChangeMerged {
-				return Outcome{Repo: name, Kind: Skipped, Reason: "pull request not merged", Detail: "the workflows on the default branch do not read the flag yet", Hint: "merge the campaign pull request (cutover status shows it), then flip the flag"}
+			st.Gate = &res
+			if w.State == ledger.WaveGated && res.OK {
+				if err := e.Ledger.SetWaveState(ctx, w.Number, ledger.WaveDone, ""); err != nil {
+					return sum, nil, err
+				}
+				st.State = ledger.WaveDone
 			}
 		}
-		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
-			o := failed(name, "set variable failed", err, "the token needs the variables (actions_variables) write permission")
-			e.step(ctx, "flag", o)
-			return o
-		}
-		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
-			return failed(name, "ledger error", err, "check the ledger file")
-		}
-		o := Outcome{Repo: name, Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
-		e.step(ctx, "flag", o)
-		return o
-	})
-	return sum, ctx.Err()
+		ws = append(ws, st)
+	}
+	return sum, ws, nil
 }
 
 // Retry redoes the repositories whose last step failed: inventory and apply

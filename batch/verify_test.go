@@ -168,6 +168,8 @@ func TestVerifySkipsAndGate(t *testing.T) {
 	n := e.npm(e.client(npmAliceToken, nil))
 	zero := 0
 	wave := batch.RepoTarget{Wave: &zero}
+	// The canaries were applied: status reports the gates of started waves.
+	npmMust(t, e.led.SetWaveState(ctx, 0, ledger.WaveGated, ""))
 	gateOK := func() bool {
 		t.Helper()
 		_, ws, err := e.eng.Status(ctx)

@@ -129,7 +129,8 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		PR:          batch.PROptions{Draft: c.PR.Draft, Labels: c.PR.Labels, Reviewers: c.PR.Reviewers, TeamReviewers: c.PR.TeamReviewers, Assignees: c.PR.Assignees},
 		Plan:        batch.PlanOptions{Canaries: c.Waves.Canaries, Sizes: c.Waves.Sizes},
 		Gate:        batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
-		Concurrency: c.Campaign.Concurrency,
+		CanaryGate:  batch.Gate{Require: c.Waves.CanaryRequire, MaxFailureRatio: c.Waves.MaxFailureRatio},
+		Concurrency: c.Campaign.Concurrency, AutoRollback: c.Flag.AutoRollback, MergeMethod: c.PR.MergeMethod,
 		CircleCI:    c.CircleCIProjects(),
 	}}
 	if needForge {
@@ -393,7 +394,7 @@ func (app *App) writePlan(format string, plan batch.Plan) error {
 		b.Write(out)
 	} else {
 		for _, w := range plan.Waves {
-			fmt.Fprintf(&b, "wave %d (%s): %d repositories\n", w.Number, w.Name, len(w.Repos))
+			fmt.Fprintf(&b, "wave %d (%s): %d repositories; gate before the next wave: %s\n", w.Number, w.Name, len(w.Repos), w.Gate)
 			for _, r := range w.Repos {
 				if why := w.Why[r]; why != "" {
 					fmt.Fprintf(&b, "  %s  (%s)\n", r, why)
@@ -456,9 +457,11 @@ every step in the ledger. It never replaces a campaign branch someone else
 changed, and never opens a second pull request for the same branch.
 
 A wave may start only when the previous wave meets its gate ([waves] require
-and max_failure_ratio); --force REASON overrides that and records the reason.
+and max_failure_ratio; the canary wave's is [waves] canary_require, by default
+merged and verified); --force REASON overrides that and records the reason.
 Stopping it (Ctrl-C) finishes the repositories in flight; running it again
-continues where it stopped. Exit code 1 when a repository failed.`,
+continues where it stopped. Exit code 1 when a repository failed, 4 when the
+gate refused the wave.`,
 		Example: example("cutover apply --wave 0", "cutover apply --wave 0 --execute", `cutover apply --wave 2 --execute --force "canary checks flaky, verified by hand"`),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -469,7 +472,7 @@ continues where it stopped. Exit code 1 when a repository failed.`,
 				sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force})
 				var ge *batch.GateError
 				if errors.As(err, &ge) {
-					return &ExitError{Code: ExitFindings, Err: err}
+					return &ExitError{Code: ExitGate, Err: err}
 				}
 				if err != nil && len(sum.Outcomes) == 0 {
 					return err
@@ -499,11 +502,23 @@ func newStatusCmd(app *App) *cobra.Command {
 		Use:   "status",
 		Short: "Refresh pull request states and checks, and evaluate wave gates",
 		Long: `Read every campaign pull request's state, mergeability and checks from the
-forge, record them in the ledger, and mark a wave done when it meets its gate.`,
+forge, record them in the ledger, and mark a wave done when it meets its gate
+(gates are reported for the waves that started).
+
+It also watches every repository whose flag is on: a release run that failed
+since the flag went on, or a version published since then without trusted
+publishing (no _npmUser.trustedPublisher), blocks the repository with the
+reason "release failed after flag on" and the hint cutover flag off --repo R.
+With [flag] auto_rollback = true the flag is turned off by itself and the
+rollback is recorded as an event. Exit code 1 when a repository failed or is
+blocked.`,
 		Example: example("cutover status", "cutover status --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				if err := app.watchRegistry(cmd, f, e); err != nil {
+					return err
+				}
 				sum, waves, err := e.Status(cmd.Context())
 				if err != nil {
 					return err
@@ -511,6 +526,10 @@ forge, record them in the ledger, and mark a wave done when it meets its gate.`,
 				if f.format != "json" {
 					var b strings.Builder
 					for _, w := range waves {
+						if w.Gate == nil {
+							fmt.Fprintf(&b, "wave %d (%s): %s; gate: %s\n", w.Number, w.Name, w.State, w.Requires)
+							continue
+						}
 						gate := "gate met"
 						if !w.Gate.OK {
 							gate = "gate not met: " + strings.Join(w.Gate.Reasons, "; ")
@@ -530,9 +549,11 @@ forge, record them in the ledger, and mark a wave done when it meets its gate.`,
 
 func newFlagCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	nf := &npmFlags{}
 	var (
 		wave  int
 		repos []string
+		force string
 	)
 	cmd := &cobra.Command{
 		Use:   "flag on|off (--wave N | --repo OWNER/NAME...)",
@@ -540,9 +561,23 @@ func newFlagCmd(app *App) *cobra.Command {
 		Long: `Set the feature-flag variable ([rewrite] flag_var, CUTOVER_NPM_OIDC) on a
 wave's repositories or on named ones: "on" makes the migrated workflows
 publish with OIDC, "off" is the rollback to the token path, with no revert.
-"on" skips repositories whose campaign pull request is not merged yet.
-Every flip is recorded as an event.`,
-		Example:   example("cutover flag on --wave 0", "cutover flag off --repo acme/widget"),
+Every flip is recorded as an event.
+
+"on" first checks each repository, live, and refuses it when a check fails,
+naming the reason and the command that fixes it:
+
+  - its campaign pull request is merged (asked from the forge, not the ledger);
+  - every publishing workflow on the default branch carries the flag's guard,
+    may request an ID token (id-token: write) and runs npm 11.5.1 or newer;
+  - every publishable package exists on the registry and its trusted
+    publisher names exactly (case included) the repository, the workflow
+    file and the environment (fix: cutover trust --repo R [--replace] --execute).
+
+Reading the trusted publishers needs the registry login and, where the
+account has it, two-factor authentication (--otp). --force REASON turns the
+flag on despite failed checks and records the reason with what it overrode.
+Exit code 1 when any repository was refused or failed.`,
+		Example:   example("cutover flag on --wave 0", "cutover flag on --repo acme/widget --otp 123456", `cutover flag on --repo acme/widget --force "publisher set up by hand"`, "cutover flag off --repo acme/widget"),
 		Args:      exactArgs(1, "on|off"),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -558,19 +593,51 @@ Every flip is recorded as an event.`,
 			} else if len(repos) == 0 {
 				return usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
 			}
-			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
-				sum, err := e.Flag(cmd.Context(), args[0] == "on", target)
+			opts := batch.FlagOptions{On: args[0] == "on", Target: target, Force: force}
+			if opts.Force != "" && !opts.On {
+				return usageErrorf(cmd, "--force applies to flag on only")
+			}
+			run := func(e *batch.Engine) error {
+				sum, err := e.Flag(cmd.Context(), opts)
 				if err != nil && len(sum.Outcomes) == 0 {
 					return err
 				}
 				return app.writeSummary(f.format, sum, nil)
-			})
+			}
+			if !opts.On {
+				return app.withEngine(cmd, f, true, run)
+			}
+			n, done, err := app.npmSteps(cmd, f, nf, true, true)
+			if err != nil {
+				return err
+			}
+			defer done()
+			n.Engine.Registry = n.Registry
+			return run(n.Engine)
 		},
 	}
 	cmd.Flags().IntVar(&wave, "wave", 0, "flip every repository of this wave")
 	cmd.Flags().StringSliceVar(&repos, "repo", nil, "flip this repository (repeatable)")
+	cmd.Flags().StringVar(&force, "force", "", "turn the flag on although a check failed; the `REASON` is recorded")
+	nf.register(cmd)
 	f.register(cmd, true)
 	return cmd
+}
+
+// watchRegistry gives the engine the registry client the release watch of
+// status reads packuments with (the login when there is one, else
+// anonymous).
+func (app *App) watchRegistry(cmd *cobra.Command, f *campaignFlags, e *batch.Engine) error {
+	reg, err := app.Registry(cmd, f.registry)
+	if err != nil {
+		return err
+	}
+	c, err := app.npmClient(cmd, reg, nil, false)
+	if err != nil {
+		return err
+	}
+	e.Registry = c
+	return nil
 }
 
 func newRetryCmd(app *App) *cobra.Command {

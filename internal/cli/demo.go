@@ -250,7 +250,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 		return err
 	}
 	out.say("  maintainers merged %d pull requests (%d left open with failing checks)", merged, red)
-	fl, err := e.Flag(ctx, true, batch.FlagTarget{Wave: &num})
+	fl, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &num}})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,8 @@ const (
 	ExitUsage = 2
 	// ExitFatal means the command could not do its work.
 	ExitFatal = 3
+	// ExitGate means a wave's gate refused to let the next wave start.
+	ExitGate = 4
 )
 
 // ErrFindings is returned by a command that has already printed its findings

@@ -45,6 +45,7 @@ func commands(app *App) []*cobra.Command {
 		newApplyCmd(app),
 		newStatusCmd(app),
 		newFlagCmd(app),
+		newMergeCmd(app),
 		newTrustCmd(app),
 		newVerifyCmd(app),
 		newLockdownCmd(app),

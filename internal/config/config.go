@@ -34,6 +34,8 @@ type Config struct {
 	Waves Waves `toml:"waves"`
 	// PR configures the campaign's pull requests.
 	PR PR `toml:"pr"`
+	// Flag configures the feature flag's watch after it goes on.
+	Flag Flag `toml:"flag"`
 	// Schedule lists the jobs `cutover schedule` runs.
 	Schedule Schedule `toml:"schedule"`
 	// Sweep configures the rotation reminders of `cutover sweep`.
@@ -137,6 +139,12 @@ type Campaign struct {
 	AuthorEmail string `toml:"author_email"`
 }
 
+// Flag is the [flag] table.
+type Flag struct {
+	// AutoRollback turns the flag off by itself when status finds a release that failed, or went around OIDC, after the flag went on.
+	AutoRollback bool `toml:"auto_rollback"`
+}
+
 // Waves is the [waves] table.
 type Waves struct {
 	// Canaries names the canary repositories ("owner/name"); empty means pick them from the inventory.
@@ -147,6 +155,8 @@ type Waves struct {
 	Require []string `toml:"require"`
 	// MaxFailureRatio is the largest share of failed repositories a wave may have and still pass its gate.
 	MaxFailureRatio float64 `toml:"max_failure_ratio"`
+	// CanaryRequire lists what the canary wave must reach before wave 1: checks, merged, verified.
+	CanaryRequire []string `toml:"canary_require"`
 }
 
 // PR is the [pr] table.
@@ -161,6 +171,8 @@ type PR struct {
 	TeamReviewers []string `toml:"team_reviewers"`
 	// Assignees are users assigned.
 	Assignees []string `toml:"assignees"`
+	// MergeMethod is how cutover merge merges pull requests: merge, squash or rebase.
+	MergeMethod string `toml:"merge_method"`
 }
 
 // NPM is the [npm] table.
@@ -295,6 +307,12 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Waves.Require == nil {
 		c.Waves.Require = []string{"checks"}
+	}
+	if c.Waves.CanaryRequire == nil {
+		c.Waves.CanaryRequire = []string{"merged", "verified"}
+	}
+	if c.PR.MergeMethod == "" {
+		c.PR.MergeMethod = "merge"
 	}
 	if c.Waves.MaxFailureRatio == 0 {
 		c.Waves.MaxFailureRatio = 0.1
@@ -472,6 +490,14 @@ func (c *Config) validate() []fieldError {
 		if !slices.Contains(gateRequires, r) {
 			add(fmt.Sprintf("%q is not a gate condition; want one of %s", r, strings.Join(gateRequires, ", ")), "waves", "require")
 		}
+	}
+	for _, r := range c.Waves.CanaryRequire {
+		if !slices.Contains(gateRequires, r) {
+			add(fmt.Sprintf("%q is not a gate condition; want one of %s", r, strings.Join(gateRequires, ", ")), "waves", "canary_require")
+		}
+	}
+	if !slices.Contains([]string{"merge", "squash", "rebase"}, c.PR.MergeMethod) {
+		add(fmt.Sprintf("%q is not a merge method; want merge, squash or rebase", c.PR.MergeMethod), "pr", "merge_method")
 	}
 	if c.Waves.MaxFailureRatio < 0 || c.Waves.MaxFailureRatio > 1 {
 		add(fmt.Sprintf("%g is out of range; want 0 to 1", c.Waves.MaxFailureRatio), "waves", "max_failure_ratio")

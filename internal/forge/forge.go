@@ -173,6 +173,36 @@ type Forge interface {
 	EnsureIssue(ctx context.Context, repo Repo, spec IssueSpec) (Issue, error)
 	// CloseIssue closes the issue carrying marker with a comment, if open.
 	CloseIssue(ctx context.Context, repo Repo, marker, comment string) error
+	// MergePR merges an open pull request with method (merge, squash or
+	// rebase; empty means merge), only while its head is still sha when sha
+	// is given. Merging one already merged is not an error. A merge the
+	// forge refuses (branch protection, conflicts, a moved head) wraps
+	// ErrMergeRefused and says why; it is never forced.
+	MergePR(ctx context.Context, repo Repo, number int, method, sha string) error
+	// Runs lists the repository's workflow runs created at or after since,
+	// newest first.
+	Runs(ctx context.Context, repo Repo, since time.Time) ([]Run, error)
+}
+
+// ErrMergeRefused is returned (wrapped) when the forge refuses to merge a
+// pull request: branch protection, a conflict, or a head that moved.
+var ErrMergeRefused = errors.New("merge refused")
+
+// Run is one workflow run.
+type Run struct {
+	ID int64 `json:"id"`
+	// Workflow is the workflow file's path, ".github/workflows/release.yml".
+	Workflow string `json:"workflow"`
+	// Event is what triggered it (push, release, workflow_dispatch, …).
+	Event   string `json:"event,omitempty"`
+	Branch  string `json:"branch,omitempty"`
+	HeadSHA string `json:"head_sha,omitempty"`
+	// Status is queued, in_progress or completed.
+	Status string `json:"status"`
+	// Conclusion is success, failure, cancelled, … once completed.
+	Conclusion string    `json:"conclusion,omitempty"`
+	Created    time.Time `json:"created"`
+	URL        string    `json:"url,omitempty"`
 }
 
 // MarkerComment renders a hidden marker for an issue or PR body.

@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/cutover/cutover/internal/sandbox/ghapi"
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
 	"github.com/cutover/cutover/rewrite"
 )
@@ -307,6 +308,15 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 			}
 		}
 		res.Packages = append(res.Packages, pr)
+	}
+	// The release is a workflow run on the forge, as on GitHub: cutover
+	// status reads it after the flag went on.
+	conclusion := "success"
+	if res.Failed() {
+		conclusion = "failure"
+	}
+	if err := w.API.RecordRun(owner, name, ghapi.WorkflowRun{Workflow: pl.Workflow, Event: claims.EventName, Branch: ref, HeadSHA: sha, Conclusion: conclusion}); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -382,6 +383,14 @@ func (f *Forge) MergePR(ctx context.Context, repo forge.Repo, number int, method
 		if ok, _ := merged(); ok {
 			return nil
 		}
+	}
+	if st := statusOf(err); st == http.StatusMethodNotAllowed || st == http.StatusConflict {
+		why := err.Error()
+		var er *gh.ErrorResponse
+		if errors.As(err, &er) && er.Message != "" {
+			why = er.Message
+		}
+		return fmt.Errorf("%w: pull request #%d of %q: %s", forge.ErrMergeRefused, number, repo.FullName, why)
 	}
 	return apiError(err, fmt.Sprintf("merge pull request #%d of %q", number, repo.FullName))
 }

@@ -24,6 +24,7 @@ const (
 	envSecretsW   = "secrets:write|environments:write"
 	envVarsR      = "variables:read|environments:read"
 	envVarsW      = "variables:write|environments:write"
+	actionsR      = "actions:read"
 	envR          = "actions:read|administration:read|environments:read"
 	adminW        = "administration:write"
 	orgSecretsR   = "organization_secrets:read"
@@ -78,6 +79,9 @@ func (s *Server) routes() {
 	// Checks and statuses (reads go through commits/{rest...}).
 	s.handle("POST "+repo+"/check-runs", checksW, h((*call).createCheckRun))
 	s.handle("POST "+repo+"/statuses/{sha}", statusesW, h((*call).createStatus))
+
+	// Actions workflow runs.
+	s.handle("GET "+repo+"/actions/runs", actionsR, h((*call).listRuns))
 
 	// Actions variables.
 	s.handle("GET "+repo+"/actions/variables", variablesR, func(c *call) { c.listVariables(repoVars) })

@@ -55,6 +55,7 @@ type repo struct {
 	Variables    map[string]*variable    `json:"variables"`
 	Secrets      map[string]*secret      `json:"secrets"`
 	Environments map[string]*environment `json:"environments"`
+	Runs         []*workflowRun          `json:"runs,omitempty"`
 }
 
 // issue is an issue or, with Pull set, a pull request.

@@ -1,0 +1,226 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/rewrite"
+)
+
+// FlagTarget selects repositories for Flag: a wave, or named repositories.
+type FlagTarget struct {
+	Wave  *int
+	Repos []string
+}
+
+// FlagOptions select what Flag does.
+type FlagOptions struct {
+	// On switches publishing to OIDC; false is the rollback.
+	On     bool
+	Target FlagTarget
+	// Force turns the flag on where a check failed; it is the reason,
+	// recorded in the event log with the checks it overrode.
+	Force string
+}
+
+// Flag sets the feature-flag variable on the targeted repositories: on
+// switches publishing to OIDC, off is the rollback. Off always applies.
+//
+// On first checks each repository live, and refuses it (a failed outcome
+// naming the reason and the command that fixes it) unless Force is given:
+// the campaign pull request is merged (asked from the forge); every
+// publishing workflow on the default branch carries the flag's guard, may
+// request an ID token and runs npm 11.5.1 or newer; every publishable
+// package exists on the registry and its trusted publisher names exactly
+// (case included) the repository, the workflow file and the environment.
+func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
+	e.defaults()
+	value, kind := "false", "flag off"
+	if o.On {
+		value, kind = "true", "flag on"
+	}
+	sum := Summary{Step: kind}
+	names := o.Target.Repos
+	if o.Target.Wave != nil {
+		w, err := e.Ledger.Wave(ctx, *o.Target.Wave)
+		if err != nil {
+			return sum, fmt.Errorf("wave %d: %w (run cutover plan first)", *o.Target.Wave, err)
+		}
+		names = w.Members
+	}
+	if len(names) == 0 {
+		return sum, errors.New("no repositories selected: give --wave N or --repo OWNER/NAME")
+	}
+	sum.Outcomes = each(ctx, e, kind, names, func(s string) string { return s }, func(ctx context.Context, name string) Outcome {
+		row, err := e.Ledger.Repo(ctx, name)
+		if err != nil {
+			return failed(name, "not inventoried", err, "run cutover inventory")
+		}
+		if o.On {
+			probs := e.flagChecks(ctx, row)
+			if len(probs) > 0 && o.Force == "" {
+				o := probs.outcome(name)
+				// A pull request not merged yet is work in progress, not a
+				// failure of the wave: recorded as skipped.
+				rec := o
+				if probs[0].pending {
+					rec.Kind = Skipped
+				}
+				e.step(ctx, "flag", rec)
+				e.event(ctx, "flag.refused", name, nil, fmt.Sprintf("flag on refused for %s: %s", name, o.Detail))
+				return o
+			}
+			if len(probs) > 0 {
+				e.event(ctx, "flag.forced", name, nil, fmt.Sprintf("flag on forced for %s: %s (overrode: %s)", name, o.Force, probs.outcome(name).Detail))
+			}
+		}
+		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
+			o := failed(name, "set variable failed", err, "the token needs the variables (actions_variables) write permission")
+			e.step(ctx, "flag", o)
+			return o
+		}
+		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
+			return failed(name, "ledger error", err, "check the ledger file")
+		}
+		out := Outcome{Repo: name, Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
+		if o.On && o.Force != "" {
+			out.Detail += " (forced: " + o.Force + ")"
+		}
+		e.step(ctx, "flag", out)
+		return out
+	})
+	return sum, ctx.Err()
+}
+
+// flagProblem is one failed flag-on check.
+type flagProblem struct {
+	reason, detail, hint string
+	// pending is true when the campaign pull request is not merged yet.
+	pending bool
+}
+
+type flagProblems []flagProblem
+
+// outcome is the refusal: the first problem's reason and hint, every
+// problem's detail.
+func (ps flagProblems) outcome(repo string) Outcome {
+	var details []string
+	for _, p := range ps {
+		details = append(details, p.reason+": "+p.detail)
+	}
+	return Outcome{Repo: repo, Kind: Failed, Reason: "refused: " + ps[0].reason, Detail: strings.Join(details, "; "), Hint: ps[0].hint}
+}
+
+// flagChecks runs the flag-on checks on one repository, live.
+func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
+	name := row.FullName
+	fr := e.forgeRepo(row)
+	var probs flagProblems
+	add := func(reason, hint, format string, args ...any) {
+		probs = append(probs, flagProblem{reason: reason, detail: fmt.Sprintf(format, args...), hint: hint})
+	}
+	mergeHint := fmt.Sprintf("cutover merge --repo %s --execute (or merge it on the forge), then cutover flag on --repo %s", name, name)
+
+	// 1. The campaign pull request is merged, as the forge says now.
+	ch, err := e.Ledger.Change(ctx, name)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		// No campaign change: the repository needed none, or apply never
+		// ran; the guard check below decides.
+	case err != nil:
+		add("ledger error", "check the ledger file", "%v", err)
+		return probs
+	case ch.PRNumber == 0:
+		add("pull request not opened", fmt.Sprintf("cutover apply --repo %s --execute", name), "the campaign branch is pushed but its pull request was not opened")
+		probs[0].pending = true
+	default:
+		pr, err := e.Forge.PR(ctx, fr, ch.PRNumber)
+		if err != nil {
+			add("forge error", "run flag on again", "could not read pull request #%d: %v", ch.PRNumber, err)
+			return probs
+		}
+		ch.State, ch.Checks, ch.Mergeable, ch.Draft = prState(pr.State), pr.Checks, pr.Mergeable, pr.Draft
+		if err := e.Ledger.RecordChange(ctx, ch); err != nil {
+			e.Logger.Warn("flag: could not record the pull request state", "repo", name, "error", err)
+		}
+		if ch.State != ledger.ChangeMerged {
+			add("pull request not merged", mergeHint, "pull request #%d is %s (checks %s): the workflows on %s do not read the flag yet", pr.Number, ch.State, pr.Checks, row.DefaultBranch)
+			probs[0].pending = true
+			return probs
+		}
+	}
+
+	// 2. The default branch's publishing workflows carry the guard, may
+	// request an ID token, and run an npm that can use trusted publishing.
+	snap, _, err := e.Forge.Snapshot(ctx, fr, "", rewrite.Relevant)
+	if err != nil {
+		add("forge error", "check the token can read the repository's contents, then run flag on again", "could not read %s: %v", row.DefaultBranch, err)
+		return probs
+	}
+	det := rewrite.Detect(rewrite.Snapshot{Repo: name, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})
+	if !det.Publishes {
+		add("no publishing workflow", "check the workflows publish to the campaign's registry, then run cutover inventory", "no workflow on %s publishes to %s", row.DefaultBranch, e.Opts.Registry)
+		return probs
+	}
+	applyHint := fmt.Sprintf("cutover apply --repo %s --execute, merge the pull request, then cutover flag on --repo %s", name, name)
+	for _, pl := range det.Pipelines {
+		var unguarded []string
+		for _, f := range pl.Feeds {
+			if !f.Guarded {
+				unguarded = append(unguarded, fmt.Sprintf("%s:%d %s", f.File, f.Line, f.Name))
+			}
+		}
+		if len(unguarded) > 0 {
+			add("workflow not guarded", applyHint, "job %q of %s hands a token to npm whatever the flag says (%s)", pl.Job, pl.Workflow, strings.Join(unguarded, ", "))
+		}
+		if !pl.IDToken {
+			add("no id-token permission", applyHint, "job %q of %s may not request an ID token (permissions: id-token: write)", pl.Job, pl.Workflow)
+		}
+		if pl.NPMReady == "no" {
+			add("npm too old", applyHint, "job %q of %s runs npm older than 11.5.1 (Node %s), which cannot use trusted publishing", pl.Job, pl.Workflow, pl.NodeVersion)
+		}
+	}
+
+	// 3. Every publishable package is on the registry with a trusted
+	// publisher that matches exactly.
+	if e.Registry == nil {
+		add("registry not available", "configure the npm registry and its login, then run flag on again", "the trusted publishers cannot be checked without the registry")
+		return probs
+	}
+	private := map[string]bool{}
+	for _, p := range det.Packages {
+		private[p.Name] = !p.Publishable
+	}
+	trustHint := fmt.Sprintf("cutover trust --repo %s --execute, then cutover flag on --repo %s", name, name)
+	for _, need := range det.Trust {
+		if need.Package == "" || private[need.Package] {
+			continue
+		}
+		want := npm.GitHubTrust(need.Repository, need.Workflow, need.Environment)
+		have, err := e.Registry.TrustList(ctx, need.Package)
+		switch {
+		case errors.Is(err, npm.ErrNotFound):
+			add("package not on the registry", "publish its first version by hand (with 2FA), then "+trustHint,
+				"%s is not on the registry (or not visible to this login): its first publish cannot use OIDC", need.Package)
+		case err != nil:
+			reason, hint, _ := registryFailure(err)
+			add(reason, hint, "%s: %v", need.Package, err)
+		case len(have) == 0:
+			add("no trusted publisher", trustHint, "%s has no trusted publisher; it needs %s", need.Package, TrustWant{Repository: need.Repository, Workflow: need.Workflow, Environment: need.Environment})
+		default:
+			if d := trustDiff(have[0], want); len(d) > 0 {
+				add("trusted publisher mismatch", fmt.Sprintf("cutover trust --repo %s --replace --execute, then cutover flag on --repo %s", name, name),
+					"%s: %s", need.Package, strings.Join(d, "; "))
+			}
+		}
+	}
+	return probs
+}
+
+// workflowBase returns a workflow path's file name.
+func workflowBase(p string) string { return path.Base(p) }

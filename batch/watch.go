@@ -1,0 +1,119 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/npm"
+)
+
+// ReasonReleaseFailed is the blocked reason of a repository whose release
+// failed, or went around OIDC, after its flag went on.
+const ReasonReleaseFailed = "release failed after flag on"
+
+// watch reads, for every repository whose flag is on, the release runs
+// and the versions published since the flag went on. A failed run of a
+// publishing workflow, or a version published without trusted publishing
+// (no _npmUser.trustedPublisher), blocks the repository (a failed "release"
+// step); with AutoRollback its flag is turned off first and an event
+// records it. It returns one outcome per repository watched.
+func (e *Engine) watch(ctx context.Context) []Outcome {
+	repos, err := e.Ledger.Repos(ctx)
+	if err != nil {
+		return []Outcome{failed("", "ledger error", err, "check the ledger file")}
+	}
+	type target struct {
+		row   ledger.Repo
+		since time.Time
+	}
+	var targets []target
+	for _, r := range repos {
+		fl, err := e.Ledger.Flag(ctx, r.FullName, e.Opts.FlagVar)
+		if err == nil && fl.Value == "true" {
+			targets = append(targets, target{r, fl.Updated})
+		}
+	}
+	return each(ctx, e, "watch", targets, func(t target) string { return t.row.FullName }, func(ctx context.Context, t target) Outcome {
+		return e.watchRepo(ctx, t.row, t.since)
+	})
+}
+
+// watchRepo watches one repository whose flag went on at since.
+func (e *Engine) watchRepo(ctx context.Context, row ledger.Repo, since time.Time) Outcome {
+	name := row.FullName
+	pkgs, err := e.Ledger.Packages(ctx, name)
+	if err != nil {
+		return failed(name, "ledger error", err, "check the ledger file")
+	}
+	workflows := map[string]bool{}
+	var publishable []ledger.Package
+	for _, p := range pkgs {
+		if p.TrustWorkflow != "" {
+			workflows[strings.ToLower(p.TrustWorkflow)] = true
+		}
+		if p.Publishable && !p.Private {
+			publishable = append(publishable, p)
+		}
+	}
+	var bad []string
+	runs, err := e.Forge.Runs(ctx, e.forgeRepo(row), since)
+	if err != nil {
+		return failed(name, "watch failed", err, "the token needs the actions read permission; run status again")
+	}
+	releases := 0
+	for _, r := range runs {
+		if r.Created.Before(since) || (len(workflows) > 0 && !workflows[strings.ToLower(workflowBase(r.Workflow))]) {
+			continue
+		}
+		releases++
+		if r.Status == "completed" && slices.Contains([]string{"failure", "timed_out", "startup_failure"}, r.Conclusion) {
+			bad = append(bad, fmt.Sprintf("run %d of %s %s at %s %s", r.ID, workflowBase(r.Workflow), r.Conclusion, r.Created.UTC().Format(time.RFC3339), r.URL))
+		}
+	}
+	if e.Registry != nil {
+		for _, p := range publishable {
+			pk, err := e.Registry.Packument(ctx, p.Name)
+			if errors.Is(err, npm.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return failed(name, "watch failed", err, "run status again")
+			}
+			for v, at := range pk.Time {
+				t, err := time.Parse(time.RFC3339, at)
+				if err != nil || t.Before(since) || pk.Versions[v] == nil {
+					continue
+				}
+				if u := pk.Versions[v].NpmUser; u == nil || u.TrustedPublisher == nil {
+					bad = append(bad, fmt.Sprintf("%s@%s was published at %s without trusted publishing", p.Name, v, t.UTC().Format(time.RFC3339)))
+				}
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return Outcome{Repo: name, Kind: OK, Detail: fmt.Sprintf("%d release run(s) since the flag went on, none failed", releases)}
+	}
+	slices.Sort(bad)
+	if last, err := e.Ledger.LastStep(ctx, name); err == nil && last.Name == "release" && last.Outcome == ledger.OutcomeFailed && last.Error == strings.Join(bad, "; ") {
+		return Outcome{Repo: name, Kind: Failed, Reason: last.Reason, Detail: last.Error, Hint: last.Hint}
+	}
+	o := Outcome{Repo: name, Kind: Failed, Reason: ReasonReleaseFailed, Detail: strings.Join(bad, "; "),
+		Hint: fmt.Sprintf("cutover flag off --repo %s", name)}
+	if e.Opts.AutoRollback {
+		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, "false"); err != nil {
+			o.Hint = fmt.Sprintf("automatic rollback failed (%v): cutover flag off --repo %s", err, name)
+		} else if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, "false"); err != nil {
+			return failed(name, "ledger error", err, "check the ledger file")
+		} else {
+			e.event(ctx, "flag.rollback", name, nil, fmt.Sprintf("%s rolled back to the token path by itself: %s", name, o.Detail))
+			o.Hint = fmt.Sprintf("rolled back: %s=false; fix the cause, then cutover flag on --repo %s", e.Opts.FlagVar, name)
+		}
+	}
+	e.step(ctx, "release", o)
+	return o
+}
