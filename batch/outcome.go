@@ -2,6 +2,8 @@ package batch
 
 import (
 	"fmt"
+	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/logging"
 	"io"
 	"sort"
 	"strings"
@@ -85,10 +87,9 @@ func (s Summary) Write(w io.Writer) {
 				fmt.Fprintf(w, "    … and %d more\n", len(os)-10)
 				break
 			}
-			d := o.Detail
-			if len(d) > 200 {
-				d = d[:200] + "…"
-			}
+			// Redact first, then cut: a token cut in two would no longer be found.
+			var patterns *logging.Redactor // nil: the token patterns
+			d := patterns.RedactCut(ledger.Redact(o.Detail), 200)
 			fmt.Fprintf(w, "    %s: %s\n", o.Repo, strings.ReplaceAll(d, "\n", " "))
 		}
 	}

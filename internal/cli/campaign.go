@@ -22,6 +22,7 @@ import (
 	"github.com/cutover/cutover/internal/forge"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 // campaignFlags are the flags every campaign command shares.
@@ -315,11 +316,9 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 }
 
 func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return s
+	// Redact first, then cut: a token cut in two would no longer be found.
+	var patterns *logging.Redactor // nil: the token patterns
+	return patterns.RedactCut(strings.Join(strings.Fields(s), " "), max)
 }
 
 func newInventoryCmd(app *App) *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces every secret that a Redactor finds.
@@ -70,4 +71,20 @@ func (r *Redactor) Redact(s string) string {
 // Contains reports whether s holds anything Redact would replace.
 func (r *Redactor) Contains(s string) bool {
 	return r.Redact(s) != s
+}
+
+// RedactCut redacts s with r (a nil r redacts the token patterns) and then
+// cuts it to at most n bytes at a character boundary, ending in "…" when
+// cut. Redacting first matters: a token cut in two no longer matches its
+// pattern, and its first part would be printed.
+func (r *Redactor) RedactCut(s string, n int) string {
+	s = r.Redact(s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

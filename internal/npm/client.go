@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/logging"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -451,10 +452,10 @@ func (c *Client) statusError(cl call, rep reply) error {
 	if msg == "" {
 		msg = body.Reason
 	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	e := &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: c.redact(msg), Notice: c.redact(rep.header.Get("npm-notice"))}
+	// Redact first, then cut: a token cut in two would no longer be found.
+	var patterns *logging.Redactor // nil: the token patterns
+	msg = patterns.RedactCut(c.redact(msg), 300)
+	e := &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: msg, Notice: c.redact(rep.header.Get("npm-notice"))}
 	e.Err = sentinelFor(rep.status)
 	e.write = rep.status == http.StatusNotFound && cl.method != http.MethodGet
 	return e
