@@ -84,9 +84,9 @@ func (e *Engine) watchRepo(ctx context.Context, row ledger.Repo, since time.Time
 			if err != nil {
 				return failed(name, "watch failed", err, "run status again")
 			}
-			for v, at := range pk.Time {
-				t, err := time.Parse(time.RFC3339, at)
-				if err != nil || t.Before(since) || pk.Versions[v] == nil {
+			for v := range pk.Versions {
+				t, ok := pk.PublishedAt(v)
+				if !ok || t.Before(since) {
 					continue
 				}
 				if u := pk.Versions[v].NpmUser; u == nil || u.TrustedPublisher == nil {
