@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/logging"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -138,7 +139,18 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 		g.Go(func() error {
 			defer func() {
 				if r := recover(); r != nil {
-					out[i] = Outcome{Repo: name(it), Kind: Failed, Reason: "internal error", Detail: fmt.Sprintf("panic: %v", r), Hint: "report this with the log: " + firstLine(debug.Stack())}
+					site := logging.PanicSite()
+					log := e.Logger
+					if log == nil {
+						log = slog.New(slog.DiscardHandler)
+					}
+					log.Error("internal error: a panic stopped this repository's step", "repo", name(it), "phase", phase,
+						"panic", fmt.Sprint(r), "at", site, "stack", string(debug.Stack()))
+					hint := "a bug in cutover: report it with the log (its stack is logged at error level)"
+					if site != "" {
+						hint = "a bug in cutover at " + site + ": report it with the log (its stack is logged at error level)"
+					}
+					out[i] = Outcome{Repo: name(it), Kind: Failed, Reason: "internal error", Detail: fmt.Sprintf("panic: %v", r), Hint: hint}
 				}
 				progress <- out[i]
 			}()
@@ -157,15 +169,6 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 	close(progress)
 	<-finished
 	return out
-}
-
-func firstLine(b []byte) string {
-	for i, c := range b {
-		if c == '\n' {
-			return string(b[:i])
-		}
-	}
-	return string(b)
 }
 
 func failed(repo, reason string, err error, hint string) Outcome {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 // Job kinds a scheduled job may run.
@@ -444,7 +446,9 @@ func (s *Scheduler) call(ctx context.Context, j ScheduledJob) (res RunResult) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			res = RunResult{Outcome: ledger.OutcomeFailed, Message: fmt.Sprintf("internal error: %v", r)}
+			site := logging.PanicSite()
+			s.Logger.Error("internal error: a panic stopped the job", "job", j.Name, "panic", fmt.Sprint(r), "at", site, "stack", string(debug.Stack()))
+			res = RunResult{Outcome: ledger.OutcomeFailed, Message: fmt.Sprintf("internal error: %v (a bug in cutover at %s: report it with the log)", r, site)}
 		}
 	}()
 	res, err := fn(ctx)

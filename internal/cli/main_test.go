@@ -175,6 +175,8 @@ func TestCommandErrors(t *testing.T) {
 		{"findings", func(*App) error { return ErrFindings }, ExitFindings, ""},
 		{"fatal redacted", func(*App) error { return fmt.Errorf("login with %s and %s failed", secret, token) }, ExitFatal, "error: login with [REDACTED] and [REDACTED] failed\n"},
 		{"panic redacted", func(*App) error { panic("token " + token) }, ExitFatal, "internal error: token [REDACTED]\n"},
+		{"panic site named", func(*App) error { panic("boom") }, ExitFatal, "hint: a bug in cutover at cli/main_test.go:"},
+		{"panic stack logged", func(*App) error { panic("boom") }, ExitFatal, `"level":"ERROR","msg":"internal error: a panic stopped cutover"`},
 		{"logger redacts env secrets", func(a *App) error { a.Logger.Warn("using " + secret); return nil }, ExitOK, `"msg":"using [REDACTED]"`},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/internal/logging"
 )
 
 // Main runs cutover with args (without the program name) and returns the
@@ -24,7 +26,9 @@ func Main(ctx context.Context, args []string, s Streams, getenv func(string) str
 func (app *App) execute(ctx context.Context, root *cobra.Command, args []string) (code int) {
 	defer func() {
 		if p := recover(); p != nil {
-			fmt.Fprintf(app.Err, "internal error: %s\n%s", app.Redactor.Redact(fmt.Sprint(p)), app.Redactor.Redact(string(debug.Stack())))
+			site := logging.PanicSite()
+			app.Logger.Error("internal error: a panic stopped cutover", "panic", fmt.Sprint(p), "at", site, "stack", string(debug.Stack()))
+			fmt.Fprintf(app.Err, "error: internal error: %s\nhint: a bug in cutover at %s: report it with the log above\n", app.Redactor.Redact(fmt.Sprint(p)), site)
 			code = ExitFatal
 		}
 	}()
