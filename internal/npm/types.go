@@ -245,15 +245,56 @@ type TrustConfig struct {
 	Permissions []string    `json:"permissions,omitempty"`
 }
 
-// TrustClaims are the OIDC claims a GitHub trust config matches, exactly and
-// case-sensitively.
+// TrustClaims are the OIDC claims a trust config matches, exactly and
+// case-sensitively. A GitHub config names Repository, WorkflowRef and
+// Environment; GitLab ProjectPath, CIConfigRefURI and Environment; CircleCI
+// the CircleCI IDs and VCS origin.
 type TrustClaims struct {
-	Repository  string      `json:"repository"`
+	Repository  string      `json:"repository,omitempty"`
 	WorkflowRef WorkflowRef `json:"workflow_ref"`
 	Environment string      `json:"environment,omitempty"`
+
+	ProjectPath    string      `json:"project_path,omitempty"`
+	CIConfigRefURI WorkflowRef `json:"ci_config_ref_uri"`
+
+	CircleOrgID                string   `json:"oidc.circleci.com/org-id,omitempty"`
+	CircleProjectID            string   `json:"oidc.circleci.com/project-id,omitempty"`
+	CirclePipelineDefinitionID string   `json:"oidc.circleci.com/pipeline-definition-id,omitempty"`
+	CircleVCSOrigin            string   `json:"oidc.circleci.com/vcs-origin,omitempty"`
+	CircleContextIDs           []string `json:"oidc.circleci.com/context-ids,omitempty"`
 }
 
-// WorkflowRef names the calling workflow's file, such as "release.yml".
+// MarshalJSON writes only the claims of the config's provider: npm's body
+// for a GitLab config has no workflow_ref, a GitHub one no
+// ci_config_ref_uri.
+func (c TrustClaims) MarshalJSON() ([]byte, error) {
+	m := map[string]any{}
+	set := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	set("repository", c.Repository)
+	if c.WorkflowRef.File != "" {
+		m["workflow_ref"] = c.WorkflowRef
+	}
+	set("environment", c.Environment)
+	set("project_path", c.ProjectPath)
+	if c.CIConfigRefURI.File != "" {
+		m["ci_config_ref_uri"] = c.CIConfigRefURI
+	}
+	set("oidc.circleci.com/org-id", c.CircleOrgID)
+	set("oidc.circleci.com/project-id", c.CircleProjectID)
+	set("oidc.circleci.com/pipeline-definition-id", c.CirclePipelineDefinitionID)
+	set("oidc.circleci.com/vcs-origin", c.CircleVCSOrigin)
+	if len(c.CircleContextIDs) > 0 {
+		m["oidc.circleci.com/context-ids"] = c.CircleContextIDs
+	}
+	return json.Marshal(m)
+}
+
+// WorkflowRef names the calling workflow's file, such as "release.yml" (for
+// GitLab, the top-level CI file path).
 type WorkflowRef struct {
 	File string `json:"file"`
 }
@@ -274,6 +315,28 @@ func GitHubTrust(repository, file, environment string) TrustConfig {
 	}
 }
 
+// GitLabTrust returns a trust config for a GitLab CI/CD project
+// ("group/[sub/]project"), its top-level CI file path and an optional
+// environment, allowed to publish.
+func GitLabTrust(projectPath, ciFile, environment string) TrustConfig {
+	return TrustConfig{
+		Type:        "gitlab",
+		Claims:      TrustClaims{ProjectPath: projectPath, CIConfigRefURI: WorkflowRef{File: ciFile}, Environment: environment},
+		Permissions: []string{PermissionPublish},
+	}
+}
+
+// CircleCITrust returns a trust config for a CircleCI project, allowed to
+// publish; contextIDs may be empty.
+func CircleCITrust(orgID, projectID, pipelineDefinitionID, vcsOrigin string, contextIDs []string) TrustConfig {
+	return TrustConfig{
+		Type: "circleci",
+		Claims: TrustClaims{CircleOrgID: orgID, CircleProjectID: projectID, CirclePipelineDefinitionID: pipelineDefinitionID,
+			CircleVCSOrigin: vcsOrigin, CircleContextIDs: contextIDs},
+		Permissions: []string{PermissionPublish},
+	}
+}
+
 // TrustDiff lists how have differs from want in the claims npm matches, saying
 // when values differ only in case (npm compares case-sensitively). Empty means
 // they match.
@@ -289,9 +352,25 @@ func TrustDiff(have, want TrustConfig) []string {
 		}
 	}
 	field("type", have.Type, want.Type)
-	field("repository", have.Claims.Repository, want.Claims.Repository)
-	field("workflow file", have.Claims.WorkflowRef.File, want.Claims.WorkflowRef.File)
-	field("environment", have.Claims.Environment, want.Claims.Environment)
+	if have.Type != want.Type {
+		return out
+	}
+	switch want.Type {
+	case "gitlab":
+		field("project", have.Claims.ProjectPath, want.Claims.ProjectPath)
+		field("CI file", have.Claims.CIConfigRefURI.File, want.Claims.CIConfigRefURI.File)
+		field("environment", have.Claims.Environment, want.Claims.Environment)
+	case "circleci":
+		field("organization ID", have.Claims.CircleOrgID, want.Claims.CircleOrgID)
+		field("project ID", have.Claims.CircleProjectID, want.Claims.CircleProjectID)
+		field("pipeline definition ID", have.Claims.CirclePipelineDefinitionID, want.Claims.CirclePipelineDefinitionID)
+		field("VCS origin", have.Claims.CircleVCSOrigin, want.Claims.CircleVCSOrigin)
+		field("context IDs", strings.Join(have.Claims.CircleContextIDs, ","), strings.Join(want.Claims.CircleContextIDs, ","))
+	default:
+		field("repository", have.Claims.Repository, want.Claims.Repository)
+		field("workflow file", have.Claims.WorkflowRef.File, want.Claims.WorkflowRef.File)
+		field("environment", have.Claims.Environment, want.Claims.Environment)
+	}
 	return out
 }
 

@@ -12,6 +12,9 @@ import (
 
 // Expectation describes the canary release Verify checks.
 type Expectation struct {
+	// Provider is the trusted publisher the canary must name: github
+	// (empty), gitlab or circleci. CircleCI publishes carry no provenance.
+	Provider string
 	// Package is the package name.
 	Package string
 	// Version is the canary version.
@@ -144,6 +147,10 @@ func Verify(p *Packument, statements []Statement, exp Expectation) Result {
 		res.Package = p.Name
 	}
 	v := p.Versions[exp.Version]
+	provider := exp.Provider
+	if provider == "" {
+		provider = "github"
+	}
 
 	// exists
 	if v != nil {
@@ -156,10 +163,10 @@ func Verify(p *Packument, statements []Statement, exp Expectation) Result {
 	switch {
 	case v == nil:
 		add(CheckTrustedPublisher, false, "cannot check: the version does not exist")
-	case v.NpmUser != nil && v.NpmUser.TrustedPublisher != nil && v.NpmUser.TrustedPublisher.ID == "github":
+	case v.NpmUser != nil && v.NpmUser.TrustedPublisher != nil && v.NpmUser.TrustedPublisher.ID == provider:
 		add(CheckTrustedPublisher, true, "published through trusted publishing (%s, %s)", v.NpmUser.TrustedPublisher.ID, v.NpmUser.TrustedPublisher.OIDCConfigID)
 	case v.NpmUser != nil && v.NpmUser.TrustedPublisher != nil:
-		add(CheckTrustedPublisher, false, "published through trusted publisher %q, want \"github\"", v.NpmUser.TrustedPublisher.ID)
+		add(CheckTrustedPublisher, false, "published through trusted publisher %q, want %q", v.NpmUser.TrustedPublisher.ID, provider)
 	case v.NpmUser != nil:
 		add(CheckTrustedPublisher, false, "published by %q with a token, not through trusted publishing (_npmUser has no trustedPublisher)", v.NpmUser.Name)
 	default:
@@ -171,6 +178,8 @@ func Verify(p *Packument, statements []Statement, exp Expectation) Result {
 	switch {
 	case v == nil:
 		add(CheckProvenance, false, "cannot check: the version does not exist")
+	case provider == "circleci":
+		skip(CheckProvenance, "no provenance required: npm makes none for CircleCI publishes")
 	case hasProv && v.Dist.Attestations.Provenance.PredicateType == SLSAProvenanceV1:
 		add(CheckProvenance, true, "dist.attestations.provenance is SLSA provenance v1")
 	case hasProv && exp.PublicRepo:
@@ -182,7 +191,14 @@ func Verify(p *Packument, statements []Statement, exp Expectation) Result {
 	}
 
 	// provenance-statement
-	verifyStatement(cs, res.Package, v, statements, exp)
+	switch provider {
+	case "github":
+		verifyStatement(cs, res.Package, v, statements, exp)
+	case "circleci":
+		skip(CheckStatement, "no provenance statement: npm makes none for CircleCI publishes")
+	default:
+		skip(CheckStatement, "the provenance statement is checked for GitHub Actions publishes only")
+	}
 
 	// dist-tag
 	switch {
