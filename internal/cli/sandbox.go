@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ type sandboxServeOptions struct {
 
 func newSandboxServeCmd(app *App) *cobra.Command {
 	opts := &sandboxServeOptions{}
+	var expose bool
 	cmd := &cobra.Command{
 		Use:   "serve [flags]",
 		Short: "Start the sandbox, seed an organisation and print the environment to use it",
@@ -112,11 +114,29 @@ simulated releases by hand).`,
 			if err := validOrgName(opts.org); err != nil {
 				return usageErrorf(cmd, "--org %q: %v", opts.org, err)
 			}
+			for _, a := range []struct{ flag, addr string }{{"--addr", opts.addr}, {"--npm-addr", opts.npmAddr}} {
+				if err := loopbackAddr(a.addr); err != nil {
+					if !expose {
+						return usageErrorf(cmd, "%s %q: %v; the sandbox serves an all-powerful token and git: give a loopback address such as 127.0.0.1:0, or --expose to serve it to the network anyway", a.flag, a.addr, err)
+					}
+					app.Logger.Warn("--expose: the sandbox listens beyond loopback; anyone who can reach "+a.addr+" gets its all-powerful token's powers and git", "flag", a.flag, "addr", a.addr)
+				}
+			}
+			if opts.dir != "" {
+				// git http-backend runs in its own folder: a relative
+				// GIT_PROJECT_ROOT would point nowhere.
+				abs, err := filepath.Abs(opts.dir)
+				if err != nil {
+					return usageErrorf(cmd, "--dir %q: %v", opts.dir, err)
+				}
+				opts.dir = abs
+			}
 			opts.out, opts.logger = app.Out, app.Logger
 			return runSandboxServe(cmd.Context(), opts)
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVar(&expose, "expose", false, "allow --addr and --npm-addr beyond loopback (prints a warning: the sandbox's token can do anything)")
 	f.IntVar(&opts.repos, "repos", 40, "number of repositories to generate")
 	f.Int64Var(&opts.seed, "seed", 1, "seed of the generated organisation")
 	f.StringVar(&opts.addr, "addr", "127.0.0.1:0", "listen address of the GitHub API and git (port 0 picks a free port)")
@@ -128,6 +148,27 @@ simulated releases by hand).`,
 	_ = cmd.RegisterFlagCompletionFunc("auth", fixedCompletions("token", "app"))
 	_ = cmd.MarkFlagDirname("dir")
 	return cmd
+}
+
+// loopbackAddr checks that a listen address is on loopback: 127.0.0.0/8,
+// ::1 or localhost. An empty host (":0") or an unspecified address
+// (0.0.0.0, ::) listens on every interface.
+func loopbackAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if host == "" {
+		return errors.New("no host listens on every interface")
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("not a loopback address")
+	}
+	return nil
 }
 
 // validOrgName checks a GitHub organisation name.

@@ -208,3 +208,24 @@ func TestSandboxServeApp(t *testing.T) {
 	cancel()
 	<-done
 }
+
+func TestSandboxServeRefusesExposure(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"127.0.0.1:0", true}, {"127.0.0.2:8080", true}, {"[::1]:0", true}, {"localhost:0", true},
+		{"0.0.0.0:0", false}, {":0", false}, {"[::]:0", false}, {"192.0.2.1:0", false}, {"example.invalid:0", false},
+	} {
+		if err := loopbackAddr(tc.addr); (err == nil) != tc.ok {
+			t.Errorf("loopbackAddr(%q) = %v, want ok %v", tc.addr, err, tc.ok)
+		}
+	}
+	for _, args := range [][]string{{"--addr", "0.0.0.0:0"}, {"--addr", ":0"}, {"--npm-addr", "[::]:0"}} {
+		r := run(t, nil, append([]string{"sandbox", "serve"}, args...)...)
+		if r.code != ExitUsage || !strings.Contains(r.err, "--expose") {
+			t.Errorf("sandbox serve %v: exit %d, want %d naming --expose\n%s", args, r.code, ExitUsage, r.err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path"
@@ -183,6 +184,8 @@ type NPM struct {
 	TokenEnv string `toml:"token_env"`
 	// TokenOwner says which repository each CI token serves, one [[npm.token_owner]] table each.
 	TokenOwner []TokenOwner `toml:"token_owner"`
+	// AllowInsecureHTTP allows an http:// registry on a host other than loopback.
+	AllowInsecureHTTP bool `toml:"allow_insecure_http"`
 }
 
 // TokenOwner is one [[npm.token_owner]]: the npm tokens whose name matches
@@ -204,6 +207,8 @@ type GitHub struct {
 	TokenEnv string `toml:"token_env"`
 	// Pacing is "github" (pace API requests as GitHub advises) or "off" (no pacing, for a server without rate limits such as the sandbox).
 	Pacing string `toml:"pacing"`
+	// AllowInsecureHTTP allows an http:// api_url on a host other than loopback.
+	AllowInsecureHTTP bool `toml:"allow_insecure_http"`
 	// App signs in as a GitHub App installation instead of a token.
 	App GitHubApp `toml:"app"`
 }
@@ -408,6 +413,8 @@ func (c *Config) validate() []fieldError {
 	if c.NPM.Registry != "" {
 		if _, err := NormalizeRegistry(c.NPM.Registry); err != nil {
 			add(err.Error(), "npm", "registry")
+		} else if err := checkSecureURL(c.NPM.Registry, c.NPM.AllowInsecureHTTP, "npm"); err != nil {
+			add(err.Error(), "npm", "registry")
 		}
 	}
 	for _, o := range c.NPM.TokenOwner {
@@ -426,6 +433,8 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.GitHub.APIURL != "" {
 		if err := checkHTTPURL(c.GitHub.APIURL); err != nil {
+			add(err.Error(), "github", "api_url")
+		} else if err := checkSecureURL(c.GitHub.APIURL, c.GitHub.AllowInsecureHTTP, "github"); err != nil {
 			add(err.Error(), "github", "api_url")
 		}
 	}
@@ -591,6 +600,23 @@ func checkHTTPURL(raw string) error {
 		return fmt.Errorf("%q must not contain credentials; use a token environment variable", redactUserinfo(u))
 	}
 	return nil
+}
+
+// checkSecureURL refuses http:// to a host other than loopback, where
+// tokens would cross the network in clear, unless allowed in [table].
+func checkSecureURL(raw string, allowed bool, table string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || allowed {
+		return nil
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q is plain http to %s, which would send tokens in clear over the network: use https, or set allow_insecure_http = true in [%s] if you must", raw, host, table)
 }
 
 func redactUserinfo(u *url.URL) string {

@@ -258,6 +258,13 @@ func TestValidate(t *testing.T) {
 		{"npm latest", func(c *Config) { c.Rewrite.NPMVersion = "latest" }, `rewrite.npm_version: "latest" is not allowed`},
 		{"npm range junk", func(c *Config) { c.Rewrite.NPMVersion = "eleven" }, `rewrite.npm_version: "eleven" is not an npm version range`},
 		{"npm exact", func(c *Config) { c.Rewrite.NPMVersion = "11.6.2" }, ""},
+		{"registry plain http", func(c *Config) { c.NPM.Registry = "http://npm-registry.invalid/" }, `npm.registry: "http://npm-registry.invalid/" is plain http`},
+		{"registry plain http allowed", func(c *Config) { c.NPM.Registry = "http://npm-registry.invalid/"; c.NPM.AllowInsecureHTTP = true }, ""},
+		{"registry plain http loopback", func(c *Config) { c.NPM.Registry = "http://127.0.0.1:4873/" }, ""},
+		{"api url plain http", func(c *Config) { c.GitHub.APIURL = "http://ghe.invalid/api/v3/" }, `github.api_url: "http://ghe.invalid/api/v3/" is plain http`},
+		{"api url plain http allowed", func(c *Config) { c.GitHub.APIURL = "http://ghe.invalid/api/v3/"; c.GitHub.AllowInsecureHTTP = true }, ""},
+		{"api url plain http localhost", func(c *Config) { c.GitHub.APIURL = "http://localhost:8080/" }, ""},
+		{"api url plain http ipv6 loopback", func(c *Config) { c.GitHub.APIURL = "http://[::1]:8080/" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
