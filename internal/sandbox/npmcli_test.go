@@ -297,13 +297,35 @@ func TestRealNPMCLI(t *testing.T) {
 		t.Errorf("versions after the refused publish: %q", vs)
 	}
 
+	// The lockdown cutover applies: npm access set mfa=publish. Before it an
+	// automation token (bypass 2FA) publishes; after it, it is refused and
+	// OIDC still publishes.
+	bot, err := w.NPM.AddToken(npmreg.TokenSpec{User: "alice", Name: "ci", Bypass2FA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenJob := newNPMCLI(t, w.RegistryURL, bot.Value)
+	tokenJob.ok(tokenJob.packageDir("@acme/widget", "1.0.2", "acme/widget"), nil, "publish")
+	npm.ok("", otp, "access", "set", "mfa=publish", "@acme/widget")
+	if mfa, _ := w.NPM.PackageMFA("@acme/widget"); mfa != npmreg.MFAPublish {
+		t.Fatalf("publishing access after npm access set mfa=publish: %q", mfa)
+	}
+	out, err = tokenJob.run(tokenJob.packageDir("@acme/widget", "1.0.3", "acme/widget"), nil, "publish")
+	if err == nil || !strings.Contains(out, "E403") || strings.Contains(out, bot.Value) {
+		t.Errorf("token publish after mfa=publish: %v\n%s", err, out)
+	}
+	runner.ok(runner.packageDir("@acme/widget", "1.0.3", "acme/widget"), idTokenEnv(t, w, "release.yml"), "publish")
+	if tp := npmUser(t, w, "@acme/widget", "1.0.3")["trustedPublisher"]; tp == nil {
+		t.Error("the OIDC publish after the lockdown has no trustedPublisher")
+	}
+
 	// npm trust revoke removes the trusted publisher: the same workflow
 	// can no longer publish.
 	npm.ok("", otp, "trust", "revoke", "@acme/widget", "--id", cfg.ID)
 	if _, ok := w.NPM.Trust("@acme/widget"); ok {
 		t.Error("the trusted publisher is still there after npm trust revoke")
 	}
-	out, err = runner.run(runner.packageDir("@acme/widget", "1.0.3", "acme/widget"), idTokenEnv(t, w, "release.yml"), "publish")
+	out, err = runner.run(runner.packageDir("@acme/widget", "1.0.4", "acme/widget"), idTokenEnv(t, w, "release.yml"), "publish")
 	if err == nil || !strings.Contains(out, "ENEEDAUTH") {
 		t.Errorf("publish after npm trust revoke: %v\n%s", err, out)
 	}
