@@ -296,7 +296,7 @@ func (c *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 // benchmark runs, on both the sandbox and the forge.
 const timeScale = 60
 
-// BenchmarkCampaignRateLimited applies a wave of 1,000 token-publishing
+// BenchmarkCampaignRateLimited applies a wave of 500 token-publishing
 // repositories with GitHub's limits on in the sandbox (80 content requests
 // a minute, 500 an hour, 5,000 requests an hour) and the forge's pacing on
 // (sliding windows at 95% of those), both time-scaled by timeScale. It
@@ -322,7 +322,7 @@ func BenchmarkCampaignRateLimited(b *testing.B) {
 // benchRateLimited is one run of BenchmarkCampaignRateLimited; cache gives
 // the forge a blob cache.
 func benchRateLimited(b *testing.B, cache bool) {
-	const n = 1000
+	const n = 500
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		w, p := benchWorld(b, sandbox.Options{TimeScale: timeScale, Limits: ghapi.Limits{Disabled: true}}, n, tokenKinds)
