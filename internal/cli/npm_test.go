@@ -209,7 +209,7 @@ func TestNPMCommandsOnSandbox(t *testing.T) {
 	}
 	c.mustRun(t, ok, "status")
 	c.mustRun(t, findings, "flag", "on", "--wave", "0", "--otp", c.s.NPMOTP) // the live check lists trust configs
-	time.Sleep(5 * time.Millisecond) // the canary is published after the flag went on
+	time.Sleep(5 * time.Millisecond)                                         // the canary is published after the flag went on
 
 	released := 0
 	for _, repo := range w {
