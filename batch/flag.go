@@ -201,7 +201,11 @@ func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
 		if need.Package == "" || private[need.Package] {
 			continue
 		}
-		want := npm.GitHubTrust(need.Repository, need.Workflow, need.Environment)
+		want, werr := e.trustConfigFor(name, need.Repository, need.Workflow, need.Environment)
+		if werr != nil {
+			add("trusted publisher unknown", "configure the IDs, then "+trustHint, "%s: %v", need.Package, werr)
+			continue
+		}
 		have, err := e.Registry.TrustList(ctx, need.Package)
 		switch {
 		case errors.Is(err, npm.ErrNotFound):

@@ -196,7 +196,13 @@ func (n *NPM) trustPackage(ctx context.Context, p ledger.Package, o TrustOptions
 		r.Hint = "check the repository's release workflow, then run cutover inventory again"
 		return r
 	}
-	want := npm.GitHubTrust(r.Want.Repository, r.Want.Workflow, r.Want.Environment)
+	want, err := n.Engine.trustConfigFor(p.Repo, r.Want.Repository, r.Want.Workflow, r.Want.Environment)
+	if err != nil {
+		r.Kind, r.Reason = Manual, "CircleCI IDs not configured"
+		r.Detail = err.Error()
+		r.Hint = "add the [[circleci.project]] table, then run cutover trust again"
+		return r
+	}
 	have, err := n.Registry.TrustList(ctx, p.Name)
 	if errors.Is(err, npm.ErrNotFound) && !errors.Is(err, npm.ErrOTPRequired) {
 		// The registry answers 404 to a login that may not see a package's

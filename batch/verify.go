@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // DefaultCanaryTag is the dist-tag a canary release is published under.
@@ -223,8 +224,13 @@ func (n *NPM) verifyPackage(ctx context.Context, row ledger.Repo, p ledger.Packa
 			statements = append(statements, *st)
 		}
 	}
+	provider := providerOf(p.TrustWorkflow)
+	if provider == rewrite.ProviderGitHub {
+		provider = ""
+	}
 	res := npm.Verify(pk, statements, npm.Expectation{
-		Package: p.Name, Version: r.Version, DistTag: tag,
+		Provider: provider,
+		Package:  p.Name, Version: r.Version, DistTag: tag,
 		Repository: orDefault(p.TrustRepository, row.FullName), Workflow: p.TrustWorkflow,
 		PublicRepo: row.Visibility == "public" || row.Visibility == "",
 	})
