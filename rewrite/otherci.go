@@ -125,7 +125,6 @@ type ciJob struct {
 var (
 	idTokenClaimRe  = regexp.MustCompile(`circleci\s+run\s+oidc\s+get\b[^\n]*\\?"aud\\?"\s*:\s*\\?"npm:([^"\\]+)`)
 	exportIDTokenRe = regexp.MustCompile(`\bNPM_ID_TOKEN\s*=`)
-	cutoverGuardRe  = regexp.MustCompile(`"\$\{?([A-Za-z_][A-Za-z0-9_]*)(:-)?\}?"\s*=\s*"?true"?`)
 	// registrySetRe finds a registry chosen in a script: npm config set
 	// registry URL, a registry= line written to an .npmrc, or --registry.
 	registrySetRe = regexp.MustCompile(`(?:config\s+set\s+(?:@[\w.-]+:)?registry[\s=]+|(?:^|[\s'"])(?:@[\w.-]+:)?registry=|--registry[\s=]+)['"]?(https?://[^\s'"]+)`)

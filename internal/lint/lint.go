@@ -199,7 +199,7 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 	for _, p := range res.Pipelines {
 		if p.Credential == rewrite.CredToken || p.Credential == rewrite.CredTokenProvenance {
 			file, line := p.Workflow, p.JobLine
-			var secrets, guarded, issues []string
+			var secrets, issues []string
 			active := 0
 			for i, f := range p.Feeds {
 				if i == 0 {
@@ -213,7 +213,6 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				// playbook's exact guard); an inverted or partial guard
 				// leaves the token path live.
 				if f.Guarded {
-					guarded = append(guarded, name)
 					continue
 				}
 				if f.GuardIssue != "" {

@@ -400,6 +400,7 @@ func (f *Forge) MergePR(_ context.Context, rp forge.Repo, number int, method, sh
 	case r.refuse != "":
 		return fmt.Errorf("%w: pull request #%d of %q: %s", forge.ErrMergeRefused, number, rp.FullName, r.refuse)
 	case sha != "" && sha != p.HeadSHA:
+		//lint:ignore ST1005 GitHub's own message, quoted
 		return fmt.Errorf("%w: pull request #%d of %q: Head branch was modified. Review and try the merge again.", forge.ErrMergeRefused, number, rp.FullName)
 	}
 	if method == "" {
