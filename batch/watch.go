@@ -115,5 +115,6 @@ func (e *Engine) watchRepo(ctx context.Context, row ledger.Repo, since time.Time
 		}
 	}
 	e.step(ctx, "release", o)
+	e.event(ctx, "release.failed", name, nil, fmt.Sprintf("%s: %s", name, o.Detail))
 	return o
 }

@@ -46,6 +46,12 @@ func Build(snap *ledger.Snapshot, meta Meta) *Report {
 		b.flagVar = defaultFlagVariable
 	}
 	b.pkgURL = packageBase(meta.PackageURL)
+	b.releaseFailed = map[string]ledger.Event{}
+	for _, e := range snap.Events {
+		if e.Kind == "release.failed" && e.Repo != "" && !e.Time.Before(b.releaseFailed[e.Repo].Time) {
+			b.releaseFailed[e.Repo] = e
+		}
+	}
 
 	gen := meta.GeneratedAt
 	if gen.IsZero() {
@@ -98,6 +104,9 @@ type builder struct {
 	flagVar string
 	pkgURL  string
 	revoked map[string]bool
+	// releaseFailed is each repository's latest "release.failed" event,
+	// the watch of status blocking it after its flag went on.
+	releaseFailed map[string]ledger.Event
 }
 
 // text redacts s.
@@ -571,6 +580,24 @@ func (b *builder) blocker(rs *ledger.RepoState, f repoFacts) *Blocker {
 		}
 		return &Blocker{Reason: b.short(reason, maxMessage), Hint: b.short(s.Hint, maxMessage),
 			Detail: b.short(s.Error, maxDetail), Step: b.text(s.Name), Since: utc(s.At)}
+	}
+	if ev, ok := b.releaseFailed[rs.Repo.FullName]; ok {
+		// Blocked until the flag is turned on again after the failure.
+		reflipped, off := false, false
+		for _, fl := range rs.Flags {
+			if fl.Variable == b.flagVar {
+				reflipped = fl.Value == "true" && fl.Updated.After(ev.Time)
+				off = fl.Value != "true"
+			}
+		}
+		if !reflipped {
+			hint := "cutover flag off --repo " + rs.Repo.FullName
+			if off {
+				hint = "rolled back to the token path; fix the cause, then cutover flag on --repo " + rs.Repo.FullName
+			}
+			return &Blocker{Reason: "release failed after flag on", Hint: b.short(hint, maxMessage),
+				Detail: b.short(ev.Message, maxDetail), Step: "release", Since: utc(ev.Time)}
+		}
 	}
 	if ch := rs.Change; ch != nil && ch.State == ledger.ChangeClosed {
 		return &Blocker{Reason: "pull request closed without merging",

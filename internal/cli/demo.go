@@ -124,11 +124,13 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	size := max(3, (o.repos-3)/3)
 	e := &batch.Engine{Forge: fg, Ledger: led, Logger: app.Logger, Opts: batch.Options{
 		Campaign: "demo", Org: seeded.Org, Registry: w.RegistryURL, Concurrency: 8,
-		Plan: batch.PlanOptions{Sizes: []int{size}},
-		Gate: batch.Gate{Require: []string{"merged", "verified"}, MaxFailureRatio: 0.1},
+		Plan:         batch.PlanOptions{Sizes: []int{size}},
+		Gate:         batch.Gate{Require: []string{"merged", "verified"}, MaxFailureRatio: 0.1},
+		AutoRollback: true, MergeMethod: "squash",
 	}}
 	reg := &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(seeded.NPMToken), OTP: npm.StaticOTP(seeded.NPMOTP), Logger: app.Logger}
 	n := &batch.NPM{Engine: e, Registry: reg, By: seeded.NPMUser}
+	e.Registry = reg
 	client, err := github.NewClient(nil).WithAuthToken(seeded.GitHubToken).WithEnterpriseURLs(w.URL, w.URL)
 	if err != nil {
 		return err
@@ -215,6 +217,21 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 			out.say("    %s (%s): %s", p.Package, p.Repo, oneLine(p.Reason+": "+p.Detail, 140))
 		}
 	}
+	if num > 0 {
+		_, ws, err := e.Status(ctx)
+		if err != nil {
+			return err
+		}
+		for _, prev := range ws {
+			if prev.Number == num-1 && prev.Gate != nil {
+				verdict := "met"
+				if !prev.Gate.OK {
+					verdict = "not met: " + strings.Join(prev.Gate.Reasons, "; ")
+				}
+				out.say("  gate of wave %d (%s; %s): %d/%d passed, %s", prev.Number, prev.Name, prev.Requires, prev.Gate.Passed, prev.Gate.Members, oneLine(verdict, 200))
+			}
+		}
+	}
 	ap, err := e.Apply(ctx, batch.ApplyOptions{Wave: num, Execute: true})
 	var ge *batch.GateError
 	if errors.As(err, &ge) {
@@ -230,31 +247,69 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 	if _, _, err := e.Status(ctx); err != nil {
 		return err
 	}
-	merged, red := 0, 0
-	for _, repo := range wave.Repos {
-		ch, err := e.Ledger.Change(ctx, repo)
-		if err != nil || ch.PRNumber == 0 || ch.State != ledger.ChangeOpen {
-			continue
-		}
-		if ch.Checks != "success" {
-			red++
-			continue
-		}
-		name := strings.TrimPrefix(repo, org+"/")
-		if _, _, err := client.PullRequests.Merge(ctx, org, name, ch.PRNumber, "", &github.PullRequestOptions{MergeMethod: "squash"}); err != nil {
-			return fmt.Errorf("merge %s#%d: %w", repo, ch.PRNumber, err)
-		}
-		merged++
+	mg, err := e.Merge(ctx, batch.MergeOptions{Target: target, Execute: true})
+	if err != nil {
+		return err
 	}
+	out.say("  merge: %d pull requests whose checks passed merged (%s), %d left open (checks failed or pending, drafts), %d refused by the forge",
+		mg.Count(batch.OK), e.Opts.MergeMethod, mg.Count(batch.Skipped), mg.Count(batch.Failed))
 	if _, _, err := e.Status(ctx); err != nil {
 		return err
 	}
-	out.say("  maintainers merged %d pull requests (%d left open with failing checks)", merged, red)
 	fl, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Wave: &num}})
 	if err != nil {
 		return err
 	}
-	out.say("  flag on: %d repositories publish through OIDC now", fl.Count(batch.OK))
+	out.say("  flag on: %d repositories switched to OIDC, %d refused by the checks", fl.Count(batch.OK), fl.Count(batch.Failed))
+	var mismatch []string
+	for _, o := range fl.Outcomes {
+		if o.Kind != batch.Failed || o.Reason == "refused: pull request not merged" {
+			continue
+		}
+		out.say("    %s %s: %s; fix: %s", o.Repo, o.Reason, oneLine(o.Detail, 160), o.Hint)
+		if strings.Contains(o.Detail, "trusted publisher mismatch: ") {
+			mismatch = append(mismatch, o.Repo)
+		}
+	}
+	if len(mismatch) > 0 {
+		// What the refusal said to do: replace the publisher, then flip.
+		fix, err := n.Trust(ctx, batch.TrustOptions{Target: batch.RepoTarget{Repos: mismatch}, Execute: true, Replace: true})
+		if err != nil {
+			return err
+		}
+		for _, p := range fix.Packages {
+			out.say("    cutover trust --repo %s --replace --execute: %s", p.Repo, oneLine(p.Detail, 160))
+		}
+		again, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Repos: mismatch}})
+		if err != nil {
+			return err
+		}
+		out.say("    flag on again: %d of %d now pass the checks", again.Count(batch.OK), len(mismatch))
+		for _, o := range again.Outcomes {
+			if o.Kind == batch.Failed {
+				out.say("      %s still %s: %s", o.Repo, o.Reason, o.Hint)
+			}
+		}
+		fl.Outcomes = append(fl.Outcomes, again.Outcomes...)
+	}
+	if num == 1 {
+		// Someone edits a trusted publisher after the flag went on: the next
+		// release fails, status sees it and auto_rollback turns the flag off.
+		for _, o := range fl.Outcomes {
+			if o.Kind != batch.OK {
+				continue
+			}
+			pkgs, err := e.Ledger.Packages(ctx, o.Repo)
+			if err != nil || len(pkgs) == 0 || !pkgs[0].Publishable || pkgs[0].Private {
+				continue
+			}
+			if _, err := w.NPM.SetTrust(pkgs[0].Name, npmreg.TrustSpec{Repository: o.Repo, File: "publish-renamed.yml"}); err != nil {
+				continue
+			}
+			out.say("    (a maintainer points the trusted publisher of %s at publish-renamed.yml after the flip)", pkgs[0].Name)
+			break
+		}
+	}
 	oidc, token, failed := 0, 0, 0
 	runners := map[string]int{}
 	for _, o := range fl.Outcomes {
@@ -297,6 +352,18 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 		ran = append(ran, fmt.Sprintf("%d by %s", runners[r], name))
 	}
 	out.say("  releases: %d canaries published through OIDC, %d through a token, %d failed (%s)", oidc, token, failed, strings.Join(ran, ", "))
+	st, _, err := e.Status(ctx)
+	if err != nil {
+		return err
+	}
+	blocked := 0
+	for _, o := range st.Outcomes {
+		if o.Reason == batch.ReasonReleaseFailed && slices.Contains(wave.Repos, o.Repo) {
+			blocked++
+			out.say("    status: %s blocked, %s: %s; %s", o.Repo, o.Reason, oneLine(o.Detail, 120), o.Hint)
+		}
+	}
+	out.say("  status: %d repositories blocked after a failed release, rolled back to the token path by [flag] auto_rollback", blocked)
 	ver, err := n.Verify(ctx, batch.VerifyOptions{Target: target})
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ func TestDemo(t *testing.T) {
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr (tail):\n%s", r.code, r.out, tail(r.err, 40))
 	}
-	for _, want := range []string{"inventory: 15 repositories read", "wave 0 (canary)", "canaries published through OIDC", "revoke tokens:", "report.html"} {
+	for _, want := range []string{"inventory: 15 repositories read", "wave 0 (canary)", "merge: ", "gate of wave 0 (canary; requires merged and verified", "blocked, release failed after flag on", "rolled back: CUTOVER_NPM_OIDC=false", "canaries published through OIDC", "revoke tokens:", "report.html"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("output lacks %q:\n%s", want, r.out)
 		}
@@ -44,6 +44,13 @@ func TestDemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		texts[f] = string(b)
+	}
+	// The repository blocked after its failed release is listed as blocked,
+	// although later steps (inventory, secrets) ran on it.
+	for _, f := range []string{"report.json", "report.md"} {
+		if !strings.Contains(texts[f], "release failed after flag on") {
+			t.Errorf("%s does not list the repository blocked after its failed release", f)
+		}
 	}
 	for name, text := range texts {
 		if m := secret.FindString(text); m != "" {
