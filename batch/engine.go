@@ -52,6 +52,9 @@ type Options struct {
 	Concurrency int
 	// CircleCI holds the CircleCI project IDs of repositories, by owner/name.
 	CircleCI map[string]rewrite.CircleCIProject
+	// Dashboard configures the campaign's dashboard issue; the status job
+	// of the scheduler updates it when Dashboard.Repo is set.
+	Dashboard DashboardOptions
 }
 
 // PROptions configure campaign pull requests.

@@ -60,6 +60,13 @@ func (e *Engine) statusJob(ctx context.Context) (RunResult, error) {
 	if len(parts) == 0 {
 		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(OK), sum.Count(Failed))
 	}
+	if e.Opts.Dashboard.Repo != "" {
+		is, err := e.UpdateDashboard(ctx)
+		if err != nil {
+			return RunResult{Outcome: ledger.OutcomeFailed, Message: msg + "; " + err.Error()}, nil
+		}
+		msg += fmt.Sprintf("; dashboard %s#%d updated", e.Opts.Dashboard.Repo, is.Number)
+	}
 	if sum.Failed() {
 		return RunResult{Outcome: ledger.OutcomeFailed, Message: msg}, nil
 	}

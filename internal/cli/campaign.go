@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ import (
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/logging"
+	"github.com/cutover/cutover/reports"
 )
 
 // campaignFlags are the flags every campaign command shares.
@@ -133,6 +135,9 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		CanaryGate:  batch.Gate{Require: c.Waves.CanaryRequire, MaxFailureRatio: c.Waves.MaxFailureRatio},
 		Concurrency: c.Campaign.Concurrency, AutoRollback: c.Flag.AutoRollback, MergeMethod: c.PR.MergeMethod,
 		CircleCI: c.CircleCIProjects(),
+		Dashboard: batch.DashboardOptions{Repo: c.Dashboard.Repo, Labels: c.Dashboard.Labels, Meta: reports.Meta{
+			ToolVersion: buildVersion(debug.ReadBuildInfo), FlagVariable: c.Rewrite.FlagVar, Redactor: app.Redactor,
+		}},
 	}}
 	if needForge {
 		fg, err := app.newForge(ctx)
@@ -510,7 +515,9 @@ publishing (no _npmUser.trustedPublisher), blocks the repository with the
 reason "release failed after flag on" and the hint cutover flag off --repo R.
 With [flag] auto_rollback = true the flag is turned off by itself and the
 rollback is recorded as an event. Exit code 1 when a repository failed or is
-blocked.`,
+blocked.
+With [dashboard] repo set it then rewrites the campaign's dashboard issue
+(see cutover dashboard).`,
 		Example: example("cutover status", "cutover status --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -538,7 +545,13 @@ blocked.`,
 					b.WriteString("\n")
 					io.WriteString(app.Out, app.Redactor.Redact(b.String()))
 				}
-				return app.writeSummary(f.format, sum, waves)
+				werr := app.writeSummary(f.format, sum, waves)
+				if e.Opts.Dashboard.Repo != "" {
+					if _, err := e.UpdateDashboard(cmd.Context()); err != nil {
+						return err
+					}
+				}
+				return werr
 			})
 		},
 	}

@@ -45,6 +45,8 @@ type Config struct {
 	Lint Lint `toml:"lint"`
 	// CircleCI holds the IDs of repositories that publish from CircleCI.
 	CircleCI CircleCI `toml:"circleci"`
+	// Dashboard configures the campaign's dashboard issue.
+	Dashboard Dashboard `toml:"dashboard"`
 }
 
 // CircleCI is the [circleci] table.
@@ -78,6 +80,14 @@ func (c *Config) CircleCIProjects() map[string]rewrite.CircleCIProject {
 		out[p.Repo] = rewrite.CircleCIProject{OrgID: p.OrgID, ProjectID: p.ProjectID, PipelineDefinitionID: p.PipelineDefinitionID, VCSOrigin: p.VCSOrigin, ContextIDs: p.ContextIDs}
 	}
 	return out
+}
+
+// Dashboard is the [dashboard] table: one issue the war room watches.
+type Dashboard struct {
+	// Repo is the repository ("owner/name") holding the dashboard issue; empty means no dashboard.
+	Repo string `toml:"repo"`
+	// Labels are added to the dashboard issue.
+	Labels []string `toml:"labels"`
 }
 
 // Schedule is the [schedule] table.
@@ -330,6 +340,9 @@ func (c *Config) ApplyDefaults() {
 			*p = []string{}
 		}
 	}
+	if c.Dashboard.Labels == nil {
+		c.Dashboard.Labels = []string{"cutover"}
+	}
 	if c.Schedule.Job == nil {
 		c.Schedule.Job = []Job{}
 	}
@@ -510,6 +523,9 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.Waves.MaxFailureRatio < 0 || c.Waves.MaxFailureRatio > 1 {
 		add(fmt.Sprintf("%g is out of range; want 0 to 1", c.Waves.MaxFailureRatio), "waves", "max_failure_ratio")
+	}
+	if c.Dashboard.Repo != "" && !repoRE.MatchString(c.Dashboard.Repo) {
+		add(fmt.Sprintf("%q is not a repository full name (owner/name)", c.Dashboard.Repo), "dashboard", "repo")
 	}
 	errs = append(errs, c.validateOperations()...)
 	return errs

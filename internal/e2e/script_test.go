@@ -153,6 +153,7 @@ var scenarioCmds = map[string]func(ts *testscript.TestScript, neg bool, args []s
 	"sandbox-fault":       cmdFault,
 	"sandbox-wait-prs":    cmdWaitPRs,
 	"sandbox-pr-user":     cmdPRUser,
+	"sandbox-issues":      cmdIssues,
 	"ledger-event":        cmdLedgerEvent,
 	"ledger-agrees":       cmdLedgerAgrees,
 	"exits":               cmdExits,
@@ -237,6 +238,38 @@ func cmdPRUser(ts *testscript.TestScript, neg bool, args []string) {
 	for _, pr := range prs {
 		if got := pr.GetUser().GetLogin(); got != args[1] {
 			ts.Fatalf("%s #%d was opened by %q, want %q", args[0], pr.GetNumber(), got, args[1])
+		}
+	}
+}
+
+// sandbox-issues OWNER/NAME N [REGEXP] asserts the repository has N issues
+// (pull requests aside), each of whose bodies matches REGEXP.
+func cmdIssues(ts *testscript.TestScript, neg bool, args []string) {
+	noNeg(ts, neg, "sandbox-issues")
+	if len(args) != 2 && len(args) != 3 {
+		ts.Fatalf("usage: sandbox-issues OWNER/NAME N [REGEXP]")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	owner, name := repoArg(ts, args[0])
+	all, _, err := client(ts).Issues.ListByRepo(context.Background(), owner, name, &github.IssueListByRepoOptions{State: "all", ListOptions: github.ListOptions{PerPage: 100}})
+	ts.Check(err)
+	var issues []*github.Issue
+	for _, is := range all {
+		if !is.IsPullRequest() {
+			issues = append(issues, is)
+		}
+	}
+	if len(issues) != want {
+		ts.Fatalf("%s has %d issues, want %d", args[0], len(issues), want)
+	}
+	if len(args) == 3 {
+		re, err := regexp.Compile(args[2])
+		ts.Check(err)
+		for _, is := range issues {
+			if !re.MatchString(is.GetBody()) {
+				ts.Fatalf("%s#%d body does not match %q:\n%s", args[0], is.GetNumber(), args[2], is.GetBody())
+			}
 		}
 	}
 }
