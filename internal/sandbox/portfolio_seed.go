@@ -103,7 +103,7 @@ func (w *World) Seed(ctx context.Context, p Portfolio) (Seeded, error) {
 	var b [20]byte
 	_, _ = rand.Read(b[:])
 	out.GitHubToken = "ghp_" + hex.EncodeToString(b[:])
-	w.API.AddToken(out.GitHubToken, ghapi.Identity{Login: out.GitHubLogin, Permissions: ghapi.AllPermissions()})
+	w.API.AddToken(out.GitHubToken, ghapi.Identity{Login: out.GitHubLogin, Owners: []string{p.Org}, Permissions: ghapi.AllPermissions()})
 	w.CI.SetLint(true)
 	out.Repos = len(p.Repos)
 	out.Packages = len(w.NPM.Packages())

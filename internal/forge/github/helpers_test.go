@@ -26,7 +26,7 @@ import (
 // leak test can look for them.
 const (
 	tokFull     = "ghp_FULLtokenVALUEneverPRINTED0001"
-	tokNoFlow   = "ghp_NOFLOWtokenVALUEneverPRINTED02"
+	tokNoFlow   = "github_pat_NOFLOWtokenVALUEneverPRINTED02" // fine-grained
 	tokReadOnly = "ghp_READONLYtokenVALUEneverPRINT03"
 )
 

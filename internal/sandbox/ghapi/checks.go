@@ -1,6 +1,8 @@
 package ghapi
 
 import (
+	"time"
+
 	"net/http"
 	"sort"
 	"strconv"
@@ -101,6 +103,25 @@ func (c *call) resolveSHA(ref string) (string, bool) {
 	return sha, sha != ""
 }
 
+// ciApp is the App the simulated CI's check runs belong to.
+var ciApp = App{ID: 1, Slug: "cutover-sandbox-ci", Name: "Sandbox CI", Owner: "sandbox-ci"}
+
+// appJSON renders a GitHub App as check runs show it; nil is the CI's.
+func (c *call) appJSON(a *App) map[string]any {
+	if a == nil {
+		a = &ciApp
+	}
+	created := ts(time.Unix(1700000000, 0))
+	id, typ := c.s.userIDLocked(a.Owner)
+	return map[string]any{
+		"id": a.ID, "slug": a.Slug, "node_id": nodeID("A", a.ID), "name": a.Name,
+		"owner": c.userJSON(a.Owner, id, typ), "description": nil,
+		"external_url": c.web + "apps/" + a.Slug, "html_url": c.web + "apps/" + a.Slug,
+		"created_at": created, "updated_at": created,
+		"permissions": map[string]string{"checks": Write, "metadata": Read}, "events": []string{},
+	}
+}
+
 // checkRunJSON renders a check run.
 func (c *call) checkRunJSON(rp *repo, cr *checkRun) map[string]any {
 	full := rp.Owner + "/" + rp.Name
@@ -114,7 +135,7 @@ func (c *call) checkRunJSON(rp *repo, cr *checkRun) map[string]any {
 		"output": map[string]any{"title": nilIfEmpty(cr.Title), "summary": nilIfEmpty(cr.Summary), "text": nil,
 			"annotations_count": 0, "annotations_url": c.api + "repos/" + full + "/check-runs/" + id + "/annotations"},
 		"check_suite":   map[string]any{"id": cr.ID},
-		"app":           map[string]any{"id": 1, "slug": "cutover-sandbox-ci", "name": "Sandbox CI"},
+		"app":           c.appJSON(cr.App),
 		"pull_requests": []any{},
 	}
 }
@@ -159,6 +180,11 @@ func (c *call) createCheckRun() {
 			Summary string `json:"summary"`
 		} `json:"output"`
 	}
+	if c.id.App == nil {
+		// GitHub lets only Apps write check runs, whatever a token's scopes.
+		c.error(http.StatusForbidden, "You must authenticate via a GitHub App.")
+		return
+	}
 	if !c.decode(&body) {
 		return
 	}
@@ -180,6 +206,7 @@ func (c *call) createCheckRun() {
 	}
 	cr := c.s.setCheckRunLocked(rp, body.HeadSHA, CheckRun{Name: body.Name, Status: body.Status,
 		Conclusion: body.Conclusion, Title: body.Output.Title, Summary: body.Output.Summary})
+	cr.App = c.id.App
 	c.json(http.StatusCreated, c.checkRunJSON(rp, cr))
 }
 
@@ -189,7 +216,8 @@ func (c *call) statusJSON(rp *repo, sha string, x *status) map[string]any {
 		"id": x.ID, "node_id": nodeID("SC", x.ID), "state": x.State, "context": x.Context,
 		"description": nilIfEmpty(x.Description), "target_url": nilIfEmpty(x.TargetURL),
 		"created_at": ts(x.CreatedAt), "updated_at": ts(x.UpdatedAt), "creator": c.user(x.Creator),
-		"url": c.api + "repos/" + rp.Owner + "/" + rp.Name + "/statuses/" + sha,
+		"avatar_url": c.web + x.Creator + ".png",
+		"url":        c.api + "repos/" + rp.Owner + "/" + rp.Name + "/statuses/" + sha,
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 const (
 	tokFull     = "ghp_full"
 	tokReadOnly = "ghp_readonly"
-	tokNoFlow   = "ghp_noflow"
+	tokNoFlow   = "github_pat_noflow"
 )
 
 type fixture struct {
@@ -29,6 +29,13 @@ type fixture struct {
 // newFixture starts an emulator and git server on one httptest server, with
 // the repository acme/widget and three tokens.
 func newFixture(t testing.TB, opts ghapi.Options) *fixture {
+	t.Helper()
+	return newFixtureWrapped(t, opts, nil)
+}
+
+// newFixtureWrapped is newFixture with the server's handler passed through
+// wrap (nil means none), to observe every exchange.
+func newFixtureWrapped(t testing.TB, opts ghapi.Options, wrap func(http.Handler) http.Handler) *fixture {
 	t.Helper()
 	f := &fixture{}
 	var err error
@@ -45,13 +52,17 @@ func newFixture(t testing.TB, opts ghapi.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if githttp.IsGitPath(r.URL.Path) {
 			f.git.ServeHTTP(w, r)
 			return
 		}
 		f.api.ServeHTTP(w, r)
-	}))
+	})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	f.url = ts.URL + "/"
 	f.api.AddToken(tokFull, ghapi.Identity{Login: "alice", Permissions: ghapi.AllPermissions()})

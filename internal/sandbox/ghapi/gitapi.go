@@ -241,7 +241,7 @@ func (c *call) gitCommitJSON(cm *object.Commit) map[string]any {
 		"tree":      map[string]any{"sha": cm.TreeHash.String(), "url": c.repoAPI() + "git/trees/" + cm.TreeHash.String()},
 		"parents":   parents,
 		"verification": map[string]any{
-			"verified": false, "reason": "unsigned", "signature": nil, "payload": nil,
+			"verified": false, "reason": "unsigned", "signature": nil, "payload": nil, "verified_at": nil,
 		},
 	}
 }
@@ -272,14 +272,15 @@ func (c *call) repoCommitJSON(cm *object.Commit) map[string]any {
 		"url": g["url"], "comment_count": 0, "verification": g["verification"],
 	}
 	return map[string]any{
-		"sha":       sha,
-		"node_id":   g["node_id"],
-		"commit":    inner,
-		"url":       c.repoAPI() + "commits/" + sha,
-		"html_url":  g["html_url"],
-		"author":    nil,
-		"committer": nil,
-		"parents":   g["parents"],
+		"sha":          sha,
+		"node_id":      g["node_id"],
+		"commit":       inner,
+		"url":          c.repoAPI() + "commits/" + sha,
+		"html_url":     g["html_url"],
+		"comments_url": c.repoAPI() + "commits/" + sha + "/comments",
+		"author":       nil,
+		"committer":    nil,
+		"parents":      g["parents"],
 	}
 }
 

@@ -60,6 +60,28 @@ type Identity struct {
 	// spellings such as "actions_variables" are accepted) to "read", "write"
 	// or "admin". Metadata read is always granted.
 	Permissions map[string]string `json:"permissions"`
+	// App makes the identity a GitHub App installation acting as its bot;
+	// only App identities may create check runs, as on GitHub.
+	App *App `json:"app,omitempty"`
+	// Owners are the accounts whose repositories the token reaches (a
+	// fine-grained token's resource owner, an installation's account, the
+	// organisations a classic token's user belongs to); empty means every
+	// owner. Elsewhere it sees public repositories read-only and private
+	// ones not at all, for the API and git alike.
+	Owners []string `json:"owners,omitempty"`
+	// Scopes makes the token a classic one: it answers X-OAuth-Scopes with
+	// them. Nil for a token starting with "ghp_" means the scopes its
+	// permissions amount to; fine-grained and App tokens have none.
+	Scopes []string `json:"scopes,omitempty"`
+}
+
+// App is a GitHub App, as an installation identity and its check runs
+// show it.
+type App struct {
+	ID    int64  `json:"id"`
+	Slug  string `json:"slug"`
+	Name  string `json:"name"`
+	Owner string `json:"owner"` // login of the account that owns the App
 }
 
 // level ranks a permission level; unknown levels rank as none.

@@ -72,6 +72,7 @@ func (c *call) issueJSON(rp *repo, is *issue) map[string]any {
 		"url": api, "html_url": c.web + full + "/issues/" + strconv.Itoa(is.Number),
 		"comments_url": api + "/comments", "labels_url": api + "/labels{/name}",
 		"repository_url": c.api + "repos/" + full, "author_association": "MEMBER",
+		"events_url": api + "/events", "milestone": nil, "active_lock_reason": nil,
 	}
 	if is.Pull != nil {
 		pr := c.api + "repos/" + full + "/pulls/" + strconv.Itoa(is.Number)

@@ -77,8 +77,66 @@ func (c *call) pullJSON(rp *repo, is *issue, mergeable *bool, mergeableState str
 		"comments_url": c.api + "repos/" + full + "/issues/" + n + "/comments",
 		"statuses_url": c.api + "repos/" + full + "/statuses/" + p.HeadSHA,
 		"head":         branch(p.HeadRef, p.HeadSHA), "base": branch(p.BaseRef, p.BaseSHA),
-		"_links": map[string]any{"self": map[string]string{"href": api}, "html": map[string]string{"href": html}},
+		"milestone": nil, "active_lock_reason": nil,
+		"review_comments_url": api + "/comments",
+		"review_comment_url":  c.api + "repos/" + full + "/pulls/comments{/number}",
+		"_links": map[string]any{
+			"self": href(api), "html": href(html), "issue": href(c.api + "repos/" + full + "/issues/" + n),
+			"comments":        href(c.api + "repos/" + full + "/issues/" + n + "/comments"),
+			"review_comments": href(api + "/comments"), "review_comment": href(c.api + "repos/" + full + "/pulls/comments{/number}"),
+			"commits": href(api + "/commits"), "statuses": href(c.api + "repos/" + full + "/statuses/" + p.HeadSHA),
+		},
 	}
+}
+
+// href is a hypermedia link object.
+func href(u string) map[string]string { return map[string]string{"href": u} }
+
+// withStats adds what a pull request changes to its JSON, as the single
+// pull request endpoints answer: lines added and deleted, files changed
+// and commits, from the merge base of base and head to head.
+func (c *call) withStats(rp *repo, is *issue, out map[string]any) map[string]any {
+	add, del, files, commits := 0, 0, 0, 0
+	p := is.Pull
+	_ = c.s.opts.Git.With(rp.Owner, rp.Name, func(r *git.Repository) error {
+		head, err := r.CommitObject(plumbing.NewHash(p.HeadSHA))
+		if err != nil {
+			return err
+		}
+		base, err := r.CommitObject(plumbing.NewHash(p.BaseSHA))
+		if err != nil {
+			return err
+		}
+		from := base
+		if mb, err := head.MergeBase(base); err == nil && len(mb) > 0 {
+			from = mb[0]
+		}
+		if patch, err := from.Patch(head); err == nil {
+			for _, st := range patch.Stats() {
+				add += st.Addition
+				del += st.Deletion
+				files++
+			}
+		}
+		iter, err := r.Log(&git.LogOptions{From: head.Hash})
+		if err != nil {
+			return err
+		}
+		defer iter.Close()
+		for commits < 250 {
+			cm, err := iter.Next()
+			if err != nil || cm.Hash == from.Hash {
+				break
+			}
+			commits++
+		}
+		return nil
+	})
+	if p.Merged && commits == 0 {
+		commits = 1
+	}
+	out["additions"], out["deletions"], out["changed_files"], out["commits"] = add, del, files, commits
+	return out
 }
 
 // pullLocked finds pull request {number}; s.mu must be held.
@@ -171,10 +229,13 @@ func (c *call) createPull() {
 	rp.NextNumber++
 	rp.Issues[is.Number] = is
 	c.w.Header().Set("Location", c.api+"repos/"+rp.Owner+"/"+rp.Name+"/pulls/"+strconv.Itoa(is.Number))
-	c.json(http.StatusCreated, c.pullJSON(rp, is, nil, ""))
+	out := c.withStats(rp, is, c.pullJSON(rp, is, nil, ""))
 	headSHA := is.Pull.HeadSHA
 	c.s.mu.Unlock()
+	// The simulated CI has run when the client reads the response, so a
+	// test sees the head's check run at once.
 	c.s.runCI(owner, name, headSHA)
+	c.json(http.StatusCreated, out)
 }
 
 // getPull serves GET /repos/{owner}/{repo}/pulls/{number}, computing mergeable.
@@ -200,7 +261,7 @@ func (c *call) getPull() {
 	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
-	c.json(http.StatusOK, c.pullJSON(rp, is, mergeable, state))
+	c.json(http.StatusOK, c.withStats(rp, is, c.pullJSON(rp, is, mergeable, state)))
 }
 
 // mergeability reports whether head merges cleanly into the base branch.
@@ -360,7 +421,7 @@ func (c *call) updatePull() {
 		p.MaintainerCanModify = *body.MaintainerCanModify
 	}
 	is.UpdatedAt = now
-	c.json(http.StatusOK, c.pullJSON(rp, is, nil, ""))
+	c.json(http.StatusOK, c.withStats(rp, is, c.pullJSON(rp, is, nil, "")))
 }
 
 // requestReviewers serves POST /repos/{owner}/{repo}/pulls/{number}/requested_reviewers.
@@ -385,7 +446,7 @@ func (c *call) requestReviewers() {
 	is.Pull.Reviewers = addUnique(is.Pull.Reviewers, body.Reviewers)
 	is.Pull.TeamReviewers = addUnique(is.Pull.TeamReviewers, body.TeamReviewers)
 	is.UpdatedAt = c.s.now()
-	c.json(http.StatusCreated, c.pullJSON(rp, is, nil, ""))
+	c.json(http.StatusCreated, c.withStats(rp, is, c.pullJSON(rp, is, nil, "")))
 }
 
 // mergePull serves PUT /repos/{owner}/{repo}/pulls/{number}/merge.
@@ -409,6 +470,11 @@ func (c *call) mergePull() {
 	if is.State != "open" {
 		c.s.mu.Unlock()
 		c.error(http.StatusMethodNotAllowed, "Pull Request is not mergeable")
+		return
+	}
+	if is.Pull.Draft {
+		c.s.mu.Unlock()
+		c.error(http.StatusMethodNotAllowed, "Pull Request is still a draft")
 		return
 	}
 	p := *is.Pull

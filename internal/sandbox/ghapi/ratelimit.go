@@ -136,6 +136,9 @@ func (l *limiter) primary(c *call, free bool) bool {
 	now := l.now()
 	b := l.budgetFor(c.id.ID, now)
 	limit := l.limits.Primary
+	if c.id == anonymous && (limit < 0 || limit > anonymousLimit) {
+		limit = anonymousLimit
+	}
 	unlimited := limit < 0
 	if unlimited {
 		limit = 1 << 30
@@ -143,6 +146,7 @@ func (l *limiter) primary(c *call, free bool) bool {
 	exceeded := !free && !unlimited && b.used >= limit
 	if !free && !exceeded {
 		b.used++
+		c.counted = true
 	}
 	used, reset := b.used, b.windowEnd
 	l.mu.Unlock()
@@ -162,6 +166,23 @@ func (l *limiter) primary(c *call, free bool) bool {
 		return false
 	}
 	return true
+}
+
+// refund gives back the request's count, for a 304 (GitHub does not count
+// conditional requests answered with 304), and corrects its headers.
+func (l *limiter) refund(c *call) {
+	l.mu.Lock()
+	b := l.budgetFor(c.id.ID, l.now())
+	b.used = max(0, b.used-1)
+	used, limit := b.used, l.limits.Primary
+	l.mu.Unlock()
+	c.counted = false
+	if limit < 0 {
+		return
+	}
+	h := c.w.Header()
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(0, limit-used)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 }
 
 // secondary enforces the concurrency and content-creation limits. When it

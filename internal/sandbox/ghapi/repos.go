@@ -163,7 +163,7 @@ func (c *call) repoJSON(rp *repo) map[string]any {
 	full := rp.Owner + "/" + rp.Name
 	api := c.api + "repos/" + full
 	ow := c.s.st.Owners[rp.Owner]
-	return map[string]any{
+	out := map[string]any{
 		"id":                rp.ID,
 		"node_id":           nodeID("R", rp.ID),
 		"name":              rp.Name,
@@ -200,7 +200,45 @@ func (c *call) repoJSON(rp *repo) map[string]any {
 		"allow_merge_commit": true,
 		"allow_squash_merge": true,
 		"allow_rebase_merge": true,
+		"homepage":           nil,
+		"mirror_url":         nil,
+		"license":            nil,
+		"forks":              0,
+		"forks_count":        0,
+		"stargazers_count":   0,
+		"watchers":           0,
+		"watchers_count":     0,
+		"open_issues":        openIssues(rp),
+		"network_count":      0,
+		"subscribers_count":  0,
+		"has_downloads":      true,
+		"has_projects":       false,
+		"has_wiki":           false,
+		"has_pages":          false,
+		"has_discussions":    false,
+		"svn_url":            c.web + full,
 	}
+	// The hypermedia links every repository object carries.
+	for k, v := range map[string]string{
+		"archive_url": "/{archive_format}{/ref}", "assignees_url": "/assignees{/user}",
+		"blobs_url": "/git/blobs{/sha}", "branches_url": "/branches{/branch}",
+		"collaborators_url": "/collaborators{/collaborator}", "comments_url": "/comments{/number}",
+		"commits_url": "/commits{/sha}", "compare_url": "/compare/{base}...{head}",
+		"contents_url": "/contents/{+path}", "contributors_url": "/contributors",
+		"deployments_url": "/deployments", "downloads_url": "/downloads", "events_url": "/events",
+		"forks_url": "/forks", "git_commits_url": "/git/commits{/sha}", "git_refs_url": "/git/refs{/sha}",
+		"git_tags_url": "/git/tags{/sha}", "hooks_url": "/hooks",
+		"issue_comment_url": "/issues/comments{/number}", "issue_events_url": "/issues/events{/number}",
+		"issues_url": "/issues{/number}", "keys_url": "/keys{/key_id}", "labels_url": "/labels{/name}",
+		"languages_url": "/languages", "merges_url": "/merges", "milestones_url": "/milestones{/number}",
+		"notifications_url": "/notifications{?since,all,participating}", "pulls_url": "/pulls{/number}",
+		"releases_url": "/releases{/id}", "stargazers_url": "/stargazers", "statuses_url": "/statuses/{sha}",
+		"subscribers_url": "/subscribers", "subscription_url": "/subscription", "tags_url": "/tags",
+		"teams_url": "/teams", "trees_url": "/git/trees{/sha}",
+	} {
+		out[k] = api + v
+	}
+	return out
 }
 
 func openIssues(rp *repo) int {
@@ -245,7 +283,7 @@ func (c *call) listOwnerRepos() {
 	}
 	var repos []*repo
 	for _, rp := range c.s.st.Repos {
-		if rp.Owner != login {
+		if rp.Owner != login || (c.public && rp.Private) {
 			continue
 		}
 		switch typ {
@@ -314,9 +352,24 @@ func (c *call) getOrg() {
 		c.notFound()
 		return
 	}
-	out := c.userJSON(ow.Login, ow.ID, ow.Type)
-	out["repos_url"] = c.api + "orgs/" + ow.Login + "/repos"
-	c.json(http.StatusOK, out)
+	o := c.api + "orgs/" + ow.Login
+	created := ts(time.Unix(1600000000, 0))
+	public := 0
+	for _, rp := range c.s.st.Repos {
+		if rp.Owner == ow.Login && !rp.Private {
+			public++
+		}
+	}
+	c.json(http.StatusOK, map[string]any{
+		"login": ow.Login, "id": ow.ID, "node_id": nodeID("O", ow.ID), "type": ow.Type,
+		"url": o, "html_url": c.web + ow.Login, "avatar_url": c.web + ow.Login + ".png",
+		"repos_url": o + "/repos", "events_url": o + "/events", "hooks_url": o + "/hooks",
+		"issues_url": o + "/issues", "members_url": o + "/members{/member}",
+		"public_members_url": o + "/public_members{/member}", "description": nil,
+		"has_organization_projects": false, "has_repository_projects": false,
+		"public_repos": public, "public_gists": 0, "followers": 0, "following": 0,
+		"created_at": created, "updated_at": created, "archived_at": nil,
+	})
 }
 
 // gitProtocolURL turns an http(s) base URL into a git:// one.

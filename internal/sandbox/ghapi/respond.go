@@ -16,6 +16,12 @@ const docsURL = "https://docs.github.com/rest"
 // json writes v as the response with status.
 func (c *call) json(status int, v any) {
 	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if m, ok := v.(map[string]any); ok && status == http.StatusCreated {
+		// GitHub points at what it created.
+		if u, ok := m["url"].(string); ok && c.w.Header().Get("Location") == "" {
+			c.w.Header().Set("Location", u)
+		}
+	}
 	c.w.WriteHeader(status)
 	enc := json.NewEncoder(c.w)
 	enc.SetEscapeHTML(false)
@@ -116,15 +122,27 @@ func (c *call) userJSON(login string, id int64, typ string) map[string]any {
 	if typ == "" {
 		typ = "User"
 	}
+	u := c.api + "users/" + login
 	return map[string]any{
-		"login":      login,
-		"id":         id,
-		"node_id":    nodeID("U", id),
-		"type":       typ,
-		"site_admin": false,
-		"url":        c.api + "users/" + login,
-		"html_url":   c.web + login,
-		"avatar_url": c.web + login + ".png",
+		"login":               login,
+		"id":                  id,
+		"node_id":             nodeID("U", id),
+		"type":                typ,
+		"site_admin":          false,
+		"url":                 u,
+		"html_url":            c.web + login,
+		"avatar_url":          c.web + login + ".png",
+		"gravatar_id":         "",
+		"events_url":          u + "/events{/privacy}",
+		"followers_url":       u + "/followers",
+		"following_url":       u + "/following{/other_user}",
+		"gists_url":           u + "/gists{/gist_id}",
+		"organizations_url":   u + "/orgs",
+		"received_events_url": u + "/received_events",
+		"repos_url":           u + "/repos",
+		"starred_url":         u + "/starred{/owner}{/repo}",
+		"subscriptions_url":   u + "/subscriptions",
+		"user_view_type":      "public",
 	}
 }
 

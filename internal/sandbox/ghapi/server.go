@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,11 +50,12 @@ type Options struct {
 // Server is the GitHub REST emulator. It is an [http.Handler] that serves
 // the API at / and at /api/v3/.
 type Server struct {
-	opts    Options
-	mux     *http.ServeMux
-	handler http.Handler
-	limiter *limiter
-	faults  *faultInjector
+	opts     Options
+	mux      *http.ServeMux
+	patterns []string
+	handler  http.Handler
+	limiter  *limiter
+	faults   *faultInjector
 
 	mu sync.Mutex
 	st *state
@@ -96,6 +98,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
+// Routes returns the patterns of the endpoints served, such as
+// "GET /repos/{owner}/{repo}/git/ref/{ref...}", in registration order.
+func (s *Server) Routes() []string { return slices.Clone(s.patterns) }
+
 // SetLimits replaces the rate limits and starts every budget afresh.
 func (s *Server) SetLimits(l Limits) {
 	s.limiter.reset(l)
@@ -135,6 +141,7 @@ func (s *Server) AddToken(token string, id Identity) Identity {
 			id.ID = s.st.id()
 		}
 	}
+	classic(token, &id)
 	id.Permissions = normalizePerms(id.Permissions)
 	s.st.Tokens[token] = &id
 	return id
@@ -162,9 +169,18 @@ func (s *Server) lookupToken(token string) *Identity {
 // contents read, push with contents write, and touch workflows with
 // workflows write. Use it as [githttp.Options.Auth].
 func (s *Server) GitAccess(token, owner, repo string) (githttp.Access, bool) {
-	id := s.lookupToken(token)
-	if id == nil {
+	var id *Identity
+	if token == "" {
+		id = anonymous
+	} else if id = s.lookupToken(token); id == nil {
 		return githttp.Access{}, false
+	}
+	if id == anonymous || !id.inScope(owner) {
+		s.mu.Lock()
+		rp := s.st.Repos[owner+"/"+repo]
+		public := rp != nil && !rp.Private
+		s.mu.Unlock()
+		return githttp.Access{Login: id.Login, Read: public}, true
 	}
 	return githttp.Access{
 		Login:     id.Login,
@@ -193,6 +209,11 @@ type call struct {
 	api   string // API base URL, ending in "/"
 	web   string // web base URL, ending in "/"
 	git   string // git base URL, ending in "/"
+	// counted is set when the request counted against the primary limit.
+	counted bool
+	// public is set when the request sees only public repositories,
+	// read-only: it has no token, or its token does not reach the owner.
+	public bool
 }
 
 // route is a registered endpoint and what it takes to call it.
@@ -210,6 +231,7 @@ type route struct {
 // "contents:write|workflows:write".
 func (s *Server) handle(pattern, perm string, h func(*call), flags ...string) {
 	rt := &route{pattern: pattern, needs: parseNeeds(perm), h: h}
+	s.patterns = append(s.patterns, pattern)
 	for _, f := range flags {
 		switch f {
 		case "content":
@@ -231,14 +253,17 @@ func (s *Server) serveRoute(rt *route, w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{s: s, w: w, r: r, route: rt}
 	c.setURLs()
+	if r.Method == http.MethodGet {
+		defer c.conditional()()
+	}
 	token := requestToken(r)
 	if token == "" {
-		c.error(http.StatusUnauthorized, "Requires authentication")
+		c.id = anonymous
+	} else if c.id = s.lookupToken(token); c.id == nil {
+		c.error(http.StatusUnauthorized, "Bad credentials")
 		return
 	}
-	c.id = s.lookupToken(token)
-	if c.id == nil {
-		c.error(http.StatusUnauthorized, "Bad credentials")
+	if !c.scope() {
 		return
 	}
 	if !s.limiter.primary(c, rt.free) {

@@ -119,6 +119,8 @@ type checkRun struct {
 	DetailsURL  string     `json:"details_url,omitempty"`
 	StartedAt   time.Time  `json:"started_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
+	// App created the run; nil is the simulated CI.
+	App *App `json:"app,omitempty"`
 }
 
 type status struct {

@@ -8,7 +8,16 @@ func (c *call) getUser() {
 	defer c.s.mu.Unlock()
 	u := c.userJSON(c.id.Login, c.id.ID, c.id.Type)
 	u["name"] = c.id.Login
-	u["public_repos"] = 0
+	u["user_view_type"] = "private"
+	now := ts(c.s.now())
+	for k, v := range map[string]any{
+		"bio": nil, "blog": "", "company": nil, "email": nil, "hireable": nil, "location": nil,
+		"followers": 0, "following": 0, "public_gists": 0, "public_repos": 0, "private_gists": 0,
+		"created_at": now, "updated_at": now, "collaborators": 0, "disk_usage": 0,
+		"owned_private_repos": 0, "total_private_repos": 0, "two_factor_authentication": true,
+	} {
+		u[k] = v
+	}
 	c.json(http.StatusOK, u)
 }
 

@@ -31,7 +31,9 @@ type Access struct {
 type Options struct {
 	// Root is the folder that holds one bare repository per sandbox repository, as owner/name.git.
 	Root string
-	// Auth resolves a token for a repository; false means the token is unknown (401).
+	// Auth resolves a token for a repository; false means the token is
+	// unknown (401). The token is "" for an anonymous request: Read then
+	// lets it clone. Access with neither Read nor Write answers 404.
 	// Nil allows every request, workflows included.
 	Auth func(token, owner, repo string) (Access, bool)
 	// OnPush is called after every push that git accepted, before the response ends.
@@ -103,9 +105,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Auth != nil {
 		token := basicToken(r)
 		if token == "" {
-			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
-			http.Error(w, "authentication required", http.StatusUnauthorized)
-			return
+			// Anyone may clone a public repository; everything else asks
+			// for credentials, as GitHub does (a private repository's
+			// existence is not disclosed).
+			a, ok := s.opts.Auth("", owner, name)
+			if push || !ok || !a.Read || !s.Exists(owner, name) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				return
+			}
 		}
 		a, ok := s.opts.Auth(token, owner, name)
 		if !ok {
@@ -115,7 +123,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		access = a
 	}
-	if !s.Exists(owner, name) {
+	if !s.Exists(owner, name) || (!access.Read && !access.Write) {
 		http.Error(w, "Repository not found.", http.StatusNotFound)
 		return
 	}

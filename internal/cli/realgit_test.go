@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/cutover/cutover/internal/config"
+)
+
+// TestRealGit drives the git command line against `cutover sandbox serve`:
+// an authenticated clone and push with the printed token, an anonymous
+// clone of a public repository, and an anonymous push that is refused.
+func TestRealGit(t *testing.T) {
+	t.Parallel()
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not on PATH (CI is set)")
+		}
+		t.Skip("git is not on PATH")
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, []string{"sandbox", "serve", "--repos", "4", "--seed", "5", "--dir", filepath.Join(t.TempDir(), "sb"), "--rate-limits=false"},
+			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
+		pw.Close()
+		done <- code
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	env := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = strings.Trim(v, "'")
+		}
+		if strings.HasPrefix(line, "# the same lines") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cfg, err := config.Load(env["CUTOVER_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := env["GITHUB_TOKEN"]
+	gh, err := github.NewClient(nil).WithAuthToken(token).WithEnterpriseURLs(cfg.GitHub.APIURL, cfg.GitHub.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, _, err := gh.Repositories.ListByOrg(ctx, cfg.GitHub.Org, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var public *github.Repository
+	for _, r := range repos {
+		if !r.GetPrivate() {
+			public = r
+			break
+		}
+	}
+	if public == nil {
+		t.Fatal("the sandbox has no public repository")
+	}
+
+	home := t.TempDir()
+	git := func(dir string, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, gitBin, args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+			"GIT_AUTHOR_NAME=Ada", "GIT_AUTHOR_EMAIL=ada@example.invalid", "GIT_COMMITTER_NAME=Ada", "GIT_COMMITTER_EMAIL=ada@example.invalid"}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	// The token goes in the URL as GitHub documents for HTTPS clones.
+	u, err := url.Parse(public.GetCloneURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	authed := *u
+	authed.User = url.UserPassword("x-access-token", token)
+
+	work := t.TempDir()
+	if out, err := git(work, "clone", "--quiet", authed.String(), "authed"); err != nil {
+		t.Fatalf("git clone with the token: %v\n%s", err, out)
+	}
+	dir := filepath.Join(work, "authed")
+	if err := os.WriteFile(filepath.Join(dir, "REHEARSAL.md"), []byte("rehearsed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"checkout", "--quiet", "-b", "rehearsal"}, {"add", "REHEARSAL.md"}, {"commit", "--quiet", "-m", "rehearsal"}, {"push", "--quiet", "origin", "rehearsal"}} {
+		if out, err := git(dir, args...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	ref, _, err := gh.Git.GetRef(ctx, cfg.GitHub.Org, public.GetName(), "heads/rehearsal")
+	if err != nil {
+		t.Fatalf("the pushed branch is not in the API: %v", err)
+	}
+	head, _ := git(dir, "rev-parse", "HEAD")
+	if ref.GetObject().GetSHA() != strings.TrimSpace(head) {
+		t.Errorf("API sees %s, git pushed %s", ref.GetObject().GetSHA(), head)
+	}
+
+	if out, err := git(work, "clone", "--quiet", u.String(), "anon"); err != nil {
+		t.Fatalf("anonymous clone of a public repository: %v\n%s", err, out)
+	}
+	anon := filepath.Join(work, "anon")
+	if out, err := git(anon, "push", "--quiet", "origin", "HEAD:refs/heads/anonymous"); err == nil {
+		t.Errorf("an anonymous push was accepted:\n%s", out)
+	}
+	if out, _ := git(work, "clone", "--quiet", authed.String(), "leak"); strings.Contains(out, token) {
+		t.Error("git printed the token")
+	}
+}
