@@ -173,7 +173,8 @@ func (s *Server) mintInstallationToken(app *App, in *installation) (string, time
 	_, _ = rand.Read(b[:])
 	tok := "ghs_" + hex.EncodeToString(b[:])
 	expires := s.now().Add(app.TokenLifetime).Truncate(time.Second)
-	s.AddToken(tok, Identity{Login: app.Slug + "[bot]", Type: "Bot", Permissions: in.Permissions})
+	s.AddToken(tok, Identity{Login: app.Slug + "[bot]", Type: "Bot", Permissions: in.Permissions,
+		App: &AppIdentity{ID: app.ID, Slug: app.Slug, Name: app.Slug, Owner: in.Account}, Owners: []string{in.Account}})
 	a := &s.apps
 	a.mu.Lock()
 	a.tokens[tok] = appToken{inst: in.ID, expires: expires}

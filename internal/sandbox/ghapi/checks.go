@@ -104,10 +104,10 @@ func (c *call) resolveSHA(ref string) (string, bool) {
 }
 
 // ciApp is the App the simulated CI's check runs belong to.
-var ciApp = App{ID: 1, Slug: "cutover-sandbox-ci", Name: "Sandbox CI", Owner: "sandbox-ci"}
+var ciApp = AppIdentity{ID: 1, Slug: "cutover-sandbox-ci", Name: "Sandbox CI", Owner: "sandbox-ci"}
 
 // appJSON renders a GitHub App as check runs show it; nil is the CI's.
-func (c *call) appJSON(a *App) map[string]any {
+func (c *call) appJSON(a *AppIdentity) map[string]any {
 	if a == nil {
 		a = &ciApp
 	}

@@ -62,7 +62,7 @@ type Identity struct {
 	Permissions map[string]string `json:"permissions"`
 	// App makes the identity a GitHub App installation acting as its bot;
 	// only App identities may create check runs, as on GitHub.
-	App *App `json:"app,omitempty"`
+	App *AppIdentity `json:"app,omitempty"`
 	// Owners are the accounts whose repositories the token reaches (a
 	// fine-grained token's resource owner, an installation's account, the
 	// organisations a classic token's user belongs to); empty means every
@@ -75,9 +75,9 @@ type Identity struct {
 	Scopes []string `json:"scopes,omitempty"`
 }
 
-// App is a GitHub App, as an installation identity and its check runs
-// show it.
-type App struct {
+// AppIdentity is the GitHub App an installation identity acts for, as its
+// check runs show it.
+type AppIdentity struct {
 	ID    int64  `json:"id"`
 	Slug  string `json:"slug"`
 	Name  string `json:"name"`

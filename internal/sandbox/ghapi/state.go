@@ -120,7 +120,7 @@ type checkRun struct {
 	StartedAt   time.Time  `json:"started_at"`
 	CompletedAt *time.Time `json:"completed_at,omitempty"`
 	// App created the run; nil is the simulated CI.
-	App *App `json:"app,omitempty"`
+	App *AppIdentity `json:"app,omitempty"`
 }
 
 type status struct {
