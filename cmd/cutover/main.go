@@ -4,16 +4,36 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/cutover/cutover/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var interrupted atomic.Bool
+	go func() {
+		// The first signal stops the command: it starts nothing new and
+		// finishes the repositories in flight (each step is a ledger
+		// transaction). A second one exits at once.
+		sig := <-sigs
+		interrupted.Store(true)
+		fmt.Fprintf(os.Stderr, "stopping (%s): finishing the repositories in flight; send it again to exit at once\n", sig)
+		cancel()
+		<-sigs
+		fmt.Fprintln(os.Stderr, "stopped at once: run the command again to continue")
+		os.Exit(cli.ExitInterrupted)
+	}()
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, os.Getenv)
-	stop()
+	signal.Stop(sigs)
+	if interrupted.Load() && code != cli.ExitUsage {
+		code = cli.ExitInterrupted
+	}
 	os.Exit(code)
 }

@@ -17,6 +17,8 @@ const (
 	ExitFatal = 3
 	// ExitGate means a wave's gate refused to let the next wave start.
 	ExitGate = 4
+	// ExitInterrupted means a signal (Ctrl-C, SIGTERM) stopped the command.
+	ExitInterrupted = 130
 )
 
 // ErrFindings is returned by a command that has already printed its findings

@@ -140,7 +140,7 @@ func TestExit(t *testing.T) {
 		{"exit error", t.Context(), &ExitError{Code: ExitFindings, Err: errors.New("2 of 5 repositories failed")}, ExitFindings, "error: 2 of 5 repositories failed\n"},
 		{"fatal", t.Context(), errors.New("disk on fire"), ExitFatal, "error: disk on fire\n"},
 		{"joined", t.Context(), errors.Join(errors.New("a"), errors.New("b")), ExitFatal, "error: a\nerror: b\n"},
-		{"interrupted", canceled, fmt.Errorf("listing: %w", context.Canceled), ExitFatal, "error: interrupted\n"},
+		{"interrupted", canceled, fmt.Errorf("listing: %w", context.Canceled), ExitInterrupted, "error: interrupted: run the command again to continue\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -79,7 +79,7 @@ migrates its publishing from long-lived npm tokens to OIDC trusted publishing
 in waves, behind a per-repository flag that makes rollback a variable flip.
 
 Exit codes: 0 ok, 1 findings or some repositories failed, 2 usage or
-configuration error, 3 fatal error.`),
+configuration error, 3 fatal error, 130 interrupted.`),
 		Example: example(
 			"cutover config check cutover.toml",
 			"cutover --config cutover.toml --log-level debug version",
@@ -174,8 +174,8 @@ func (app *App) exit(ctx context.Context, err error) int {
 		return exitErr.Code
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		app.printError(errors.New("interrupted"))
-		return ExitFatal
+		app.printError(errors.New("interrupted: run the command again to continue"))
+		return ExitInterrupted
 	}
 	app.printError(err)
 	return ExitFatal
