@@ -80,6 +80,7 @@ func Build(snap *ledger.Snapshot, meta Meta) *Report {
 	}
 
 	revs := b.revocations(snap)
+	b.locked = ledger.LockdownState(snap.Events)
 	for _, rs := range snap.Repos {
 		r.Repos = append(r.Repos, b.card(&rs))
 	}
@@ -107,6 +108,9 @@ type builder struct {
 	// releaseFailed is each repository's latest "release.failed" event,
 	// the watch of status blocking it after its flag went on.
 	releaseFailed map[string]ledger.Event
+	// locked is the latest publishing-access change of each package, by
+	// repository then package (cutover lockdown).
+	locked map[string]map[string]ledger.LockdownChange
 }
 
 // text redacts s.
@@ -432,6 +436,13 @@ func (b *builder) card(rs *ledger.RepoState) Card {
 		}
 	}
 	c.ManualSteps = b.manualSteps(rs, &c)
+	c.LockedDown = []string{}
+	for pkg, ch := range b.locked[repo.FullName] {
+		if ch.To == ledger.AccessLockedDown {
+			c.LockedDown = append(c.LockedDown, b.text(pkg))
+		}
+	}
+	slices.Sort(c.LockedDown)
 	if s := rs.Step; s != nil {
 		c.LastStep = &Step{Name: b.text(s.Name), Outcome: b.text(s.Outcome), Reason: b.short(s.Reason, maxMessage),
 			Hint: b.short(s.Hint, maxMessage), Attempts: s.Attempts, At: utc(s.At)}
@@ -867,6 +878,9 @@ func (b *builder) summary(snap *ledger.Snapshot, r *Report) Summary {
 	s.ProgressPercent = percent(s.Finished, s.InScope)
 	s.TokensRevoked = len(r.RevokedTokens)
 	s.CanariesVerified = len(r.VerifiedCanaries)
+	for _, c := range r.Repos {
+		s.PackagesLockedDown += len(c.LockedDown)
+	}
 
 	tokens := map[string]bool{}
 	for _, t := range snap.Tokens {

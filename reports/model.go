@@ -173,6 +173,9 @@ type Summary struct {
 	FlagOn int `json:"flags_on"`
 	// CanariesVerified counts the packages whose latest canary verification passed.
 	CanariesVerified int `json:"canaries_verified"`
+	// PackagesLockedDown counts the packages cutover lockdown set to
+	// "require two-factor authentication and disallow tokens".
+	PackagesLockedDown int `json:"packages_locked_down"`
 	// TokensRevoked counts the npm tokens cutover revoked.
 	TokensRevoked int `json:"tokens_revoked"`
 	// TokensRemaining counts the npm tokens known and not revoked.
@@ -250,6 +253,10 @@ type Card struct {
 	TrustedPublishers []TrustedPublisher `json:"trusted_publishers"`
 	// Canaries are the latest canary verification of each package, by package.
 	Canaries []Canary `json:"canaries"`
+	// LockedDown are the repository's packages whose publishing access
+	// cutover lockdown set to "require two-factor authentication and
+	// disallow tokens" (no token can publish them), by name.
+	LockedDown []string `json:"locked_down"`
 	// Revocations are the repository's npm tokens cutover revoked, oldest first.
 	Revocations []Revocation `json:"revocations"`
 	// SecretsDeleted are the token secrets cutover deleted.
