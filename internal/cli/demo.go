@@ -129,6 +129,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		AutoRollback: true, MergeMethod: "squash",
 	}}
 	reg := &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(seeded.NPMToken), OTP: npm.StaticOTP(seeded.NPMOTP), Logger: app.Logger}
+	e.Registry = reg // flag on checks the trusted publishers there
 	n := &batch.NPM{Engine: e, Registry: reg, By: seeded.NPMUser}
 	e.Registry = reg
 	client, err := github.NewClient(nil).WithAuthToken(seeded.GitHubToken).WithEnterpriseURLs(w.URL, w.URL)
@@ -173,6 +174,9 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		}
 	}
 	out.say("inventory again: %d repositories whose default branch moved were re-read", reread)
+	if err := demoLeakedToken(ctx, out, w, led, portfolio.BotUser); err != nil {
+		return err
+	}
 	botNPM := &batch.NPM{Engine: e, Registry: bot, By: portfolio.BotUser}
 	revoked, err := botNPM.RevokeTokens(ctx, batch.RevokeTokensOptions{Migrated: true, Execute: true})
 	if err != nil {
@@ -369,6 +373,17 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 		return err
 	}
 	out.say("  verify: %d repositories' canaries proven, %d failed", ver.Summary.Count(batch.OK), ver.Summary.Count(batch.Failed))
+	ld, err := n.Lockdown(ctx, batch.LockdownOptions{Target: target, Execute: true})
+	if err != nil {
+		return err
+	}
+	refused := 0
+	for _, p := range ld.Packages {
+		if p.Kind != batch.OK {
+			refused++
+		}
+	}
+	out.say("  lockdown: %d packages now require 2FA and disallow tokens; %d refused (canary not verified through OIDC)", ld.LockedDown(), refused)
 	sec, err := e.RevokeSecrets(ctx, batch.RevokeSecretsOptions{Target: target, Execute: true, By: "demo"})
 	if err != nil {
 		return err
@@ -427,4 +442,52 @@ func revokedCount(r batch.RevokeTokensReport) int {
 		}
 	}
 	return n
+}
+
+// demoLeakedToken shows that a locked-down package refuses a token publish,
+// even from a token that bypasses 2FA and belongs to a maintainer: the one
+// a leak would hand an attacker.
+func demoLeakedToken(ctx context.Context, out *demoStep, w *sandbox.World, led *ledger.Ledger, user string) error {
+	events, err := led.Events(ctx, ledger.EventFilter{Kind: ledger.EventLockdown})
+	if err != nil {
+		return err
+	}
+	var repo, pkg string
+	state := ledger.LockdownState(events)
+	for _, r := range slices.Sorted(maps.Keys(state)) {
+		for _, p := range slices.Sorted(maps.Keys(state[r])) {
+			if pkg == "" && state[r][p].To == ledger.AccessLockedDown {
+				repo, pkg = r, p
+			}
+		}
+	}
+	if pkg == "" {
+		out.say("leaked token: no package is locked down, so a leaked token could still publish")
+		return nil
+	}
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	leaked := "npm_" + hex.EncodeToString(b)
+	tok, err := w.NPM.AddToken(npmreg.TokenSpec{User: user, Value: leaked, Name: "leaked-ci-token", Bypass2FA: true})
+	if err != nil {
+		return err
+	}
+	defer w.NPM.RevokeToken(tok.Key)
+	err = w.NPM.PublishCanary(pkg, "99.0.0-leak.1", "leak", npmreg.PublishPath{Token: leaked})
+	if err == nil {
+		return fmt.Errorf("a token published %s although it is locked down", pkg)
+	}
+	out.say("leaked token: a publish of %s (%s) with a maintainer's bypass-2FA token was refused: %s", pkg, repo, oneLine(npmMessageOf(err), 120))
+	return nil
+}
+
+// npmMessageOf is the registry's message of a refused publish.
+func npmMessageOf(err error) string {
+	var e *npmreg.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }

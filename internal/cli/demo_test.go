@@ -26,8 +26,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.out)
 		}
 	}
+	if !regexp.MustCompile(`lockdown: [1-9][0-9]* packages now require 2FA and disallow tokens`).MatchString(r.out) || !regexp.MustCompile(`leaked token: a publish of .* was refused`).MatchString(r.out) {
+		t.Errorf("the demo locks nothing down, or a token still publishes:\n%s", r.out)
+	}
 	var doc struct {
-		Schema string `json:"schema"`
+		Schema  string `json:"schema"`
+		Summary struct {
+			LockedDown int `json:"packages_locked_down"`
+		} `json:"summary"`
 	}
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
@@ -35,6 +41,9 @@ func TestDemo(t *testing.T) {
 	}
 	if err := json.Unmarshal(b, &doc); err != nil || doc.Schema != "cutover.report/v1" {
 		t.Fatalf("report.json: %v %q", err, doc.Schema)
+	}
+	if doc.Summary.LockedDown == 0 {
+		t.Error("the report counts no package locked down")
 	}
 	secret := regexp.MustCompile(`npm_[A-Za-z0-9]{36}|gh[pousr]_[A-Za-z0-9]{20,}`)
 	texts := map[string]string{"stdout": r.out, "stderr": r.err}
