@@ -129,7 +129,6 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		AutoRollback: true, MergeMethod: "squash",
 	}}
 	reg := &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(seeded.NPMToken), OTP: npm.StaticOTP(seeded.NPMOTP), Logger: app.Logger}
-	e.Registry = reg // flag on checks the trusted publishers there
 	n := &batch.NPM{Engine: e, Registry: reg, By: seeded.NPMUser}
 	e.Registry = reg
 	client, err := github.NewClient(nil).WithAuthToken(seeded.GitHubToken).WithEnterpriseURLs(w.URL, w.URL)
