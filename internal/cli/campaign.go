@@ -621,7 +621,13 @@ Exit code 1 when any repository was refused or failed.`,
 			}
 			n, done, err := app.npmSteps(cmd, f, nf, true, true)
 			if err != nil {
-				return err
+				if opts.Force == "" {
+					return err
+				}
+				// --force overrides the checks; without an npm login the
+				// trusted publishers are one of them, unchecked and said so.
+				app.Logger.Warn("flag on --force without an npm login: trusted publishers are not checked", "error", err)
+				return app.withEngine(cmd, f, true, run)
 			}
 			defer done()
 			n.Engine.Registry = n.Registry
