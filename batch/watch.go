@@ -46,6 +46,9 @@ func (e *Engine) watch(ctx context.Context) []Outcome {
 // watchRepo watches one repository whose flag went on at since.
 func (e *Engine) watchRepo(ctx context.Context, row ledger.Repo, since time.Time) Outcome {
 	name := row.FullName
+	// GitHub gives run and publish times to the second: a release in the
+	// same second as the flip counts as after it.
+	since = since.Truncate(time.Second)
 	pkgs, err := e.Ledger.Packages(ctx, name)
 	if err != nil {
 		return failed(name, "ledger error", err, "check the ledger file")
