@@ -209,15 +209,7 @@ func (d *detector) finish(wf *Workflow, j *Job, p *Pipeline) {
 	} else {
 		p.TrustedWorkflow = []string{path.Base(wf.Path)}
 	}
-	switch {
-	case len(p.Feeds) > 0 && (p.Provenance || p.IDToken):
-		p.Credential = CredTokenProvenance
-	case len(p.Feeds) > 0:
-		p.Credential = CredToken
-	case p.IDToken:
-		p.Credential = CredOIDC
-	default:
-		p.Credential = CredNone
+	if p.Credential = credentialOf(*p); p.Credential == CredNone {
 		d.finding(SevWarning, "no-credential", wf.Path, j.Line, fmt.Sprintf("job %q publishes but neither a token nor id-token: write reaches it; the publish fails or uses a credential cutover cannot see", j.ID))
 	}
 	for _, r := range j.RunsOn {
@@ -524,4 +516,18 @@ func (d *detector) triggerFindings(wf *Workflow, j *Job, p *Pipeline) {
 			}
 		}
 	}
+}
+
+// credentialOf classifies a pipeline by its token feeds, provenance and ID
+// token, the same way for every CI provider.
+func credentialOf(p Pipeline) Credential {
+	switch {
+	case len(p.Feeds) > 0 && (p.Provenance || p.IDToken):
+		return CredTokenProvenance
+	case len(p.Feeds) > 0:
+		return CredToken
+	case p.IDToken:
+		return CredOIDC
+	}
+	return CredNone
 }

@@ -130,19 +130,6 @@ var (
 	registrySetRe = regexp.MustCompile(`(?:config\s+set\s+(?:@[\w.-]+:)?registry[\s=]+|(?:^|[\s'"])(?:@[\w.-]+:)?registry=|--registry[\s=]+)['"]?(https?://[^\s'"]+)`)
 )
 
-// registryHost returns the host of the configured registry, for the OIDC
-// audience ("npm:<host>").
-func (d *detector) registryHost() string {
-	if d.opts.Registry == "" {
-		return ""
-	}
-	u, err := url.Parse(d.opts.Registry)
-	if err != nil {
-		return ""
-	}
-	return u.Host
-}
-
 // RegistryHost returns the host of a registry URL ("" when it is not one).
 func RegistryHost(registry string) string {
 	u, err := url.Parse(NormalizeRegistry(registry))
@@ -225,7 +212,7 @@ func (d *detector) ciPipeline(j *ciJob) {
 			p.Tools = append(p.Tools, s.Tool)
 		}
 	}
-	host := d.registryHost()
+	host := RegistryHost(d.opts.Registry)
 	switch j.provider {
 	case ProviderGitLab:
 		for name, aud := range j.idTokens {
@@ -257,15 +244,7 @@ func (d *detector) ciPipeline(j *ciJob) {
 		}
 	}
 	d.ciFeeds(j, &p)
-	switch {
-	case len(p.Feeds) > 0 && (p.Provenance || p.IDToken):
-		p.Credential = CredTokenProvenance
-	case len(p.Feeds) > 0:
-		p.Credential = CredToken
-	case p.IDToken:
-		p.Credential = CredOIDC
-	default:
-		p.Credential = CredNone
+	if p.Credential = credentialOf(p); p.Credential == CredNone {
 		d.finding(SevWarning, "no-credential", j.file, j.line, fmt.Sprintf("job %q publishes but no token variable and no npm ID token reaches it; the publish fails or uses a credential cutover cannot see", j.name))
 	}
 	p.TrustedWorkflow = []string{GitLabCIPath}
