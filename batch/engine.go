@@ -177,3 +177,17 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 func failed(repo, reason string, err error, hint string) Outcome {
 	return Outcome{Repo: repo, Kind: Failed, Reason: reason, Detail: err.Error(), Hint: hint}
 }
+
+// Defaults fills in the zero options with their defaults; the packages
+// that build steps on the engine (sweep) call it first.
+func (e *Engine) Defaults() { e.defaults() }
+
+// ForgeRepo is the forge's view of a repository in the ledger.
+func (e *Engine) ForgeRepo(r ledger.Repo) forge.Repo { return e.forgeRepo(r) }
+
+// Each runs fn for every item in the engine's bounded pool and returns the
+// outcomes in input order, as the engine's own steps do: a worker checks the
+// context first and turns its own panic into a failed outcome.
+func Each[T any](ctx context.Context, e *Engine, phase string, items []T, name func(T) string, fn func(context.Context, T) Outcome) []Outcome {
+	return each(ctx, e, phase, items, name, fn)
+}

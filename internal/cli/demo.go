@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/sweep"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -182,11 +183,11 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return err
 	}
 	out.say("revoke tokens: %d npm tokens of migrated repositories revoked", revokedCount(revoked))
-	sweep, err := e.Sweep(ctx, batch.SweepOptions{Registry: reg})
+	sw, err := sweep.Run(ctx, e, sweep.Options{Registry: reg})
 	if err != nil {
 		out.say("sweep: %v", err)
 	} else {
-		out.say("sweep (dry run): %d reminders due for credentials that remain", len(sweep.Reminders))
+		out.say("sweep (dry run): %d reminders due for credentials that remain", len(sw.Reminders))
 	}
 
 	ro := &reportOptions{

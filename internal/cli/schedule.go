@@ -12,7 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/schedule"
+	"github.com/cutover/cutover/batch/sweep"
 	"github.com/cutover/cutover/internal/config"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -87,24 +88,24 @@ GitHub Actions workflows; its exit code is 1 when the run failed.`,
 }
 
 // jobSpecs converts the config's jobs.
-func jobSpecs(jobs []config.Job) []batch.JobSpec {
-	out := make([]batch.JobSpec, len(jobs))
+func jobSpecs(jobs []config.Job) []schedule.JobSpec {
+	out := make([]schedule.JobSpec, len(jobs))
 	for i, j := range jobs {
-		out[i] = batch.JobSpec{Name: j.Name, Spec: j.Spec, Run: j.Run}
+		out[i] = schedule.JobSpec{Name: j.Name, Spec: j.Spec, Run: j.Run}
 	}
 	return out
 }
 
 func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *scheduleOptions) error {
 	ctx := cmd.Context()
-	jobs, err := batch.ParseJobs(jobSpecs(app.Config.Schedule.Job), nil, app.Now())
+	jobs, err := schedule.ParseJobs(jobSpecs(app.Config.Schedule.Job), nil, app.Now())
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("[[schedule.job]] in the config: %w", err)}
 	}
 	if opts.list {
-		s := &batch.Scheduler{Jobs: jobs, Funcs: map[string]batch.JobFunc{}}
-		for _, k := range batch.JobKinds {
-			s.Funcs[k] = func(context.Context) (batch.RunResult, error) { return batch.RunResult{}, nil }
+		s := &schedule.Scheduler{Jobs: jobs, Funcs: map[string]schedule.JobFunc{}}
+		for _, k := range schedule.JobKinds {
+			s.Funcs[k] = func(context.Context) (schedule.RunResult, error) { return schedule.RunResult{}, nil }
 		}
 		return writeJobList(app.Out, s.NextRuns(app.Now(), max(opts.next, 1)))
 	}
@@ -116,7 +117,7 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 		return err
 	}
 	defer done()
-	report := func(ctx context.Context) (batch.RunResult, error) {
+	report := func(ctx context.Context) (schedule.RunResult, error) {
 		ro := &reportOptions{
 			ledgerPath: e.Ledger.Path(), outDir: opts.reportDir, formats: []string{"json", "html", "md"},
 			campaign: app.Config.Campaign.Name, now: app.Now, out: io.Discard,
@@ -125,13 +126,13 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 		ro.meta.FlagVariable = app.Config.Rewrite.FlagVar
 		ro.meta.Redactor = app.Redactor
 		if err := runReport(ctx, ro); err != nil {
-			return batch.RunResult{}, err
+			return schedule.RunResult{}, err
 		}
-		return batch.RunResult{Outcome: ledger.OutcomeOK, Message: "report written to " + opts.reportDir}, nil
+		return schedule.RunResult{Outcome: ledger.OutcomeOK, Message: "report written to " + opts.reportDir}, nil
 	}
-	s := &batch.Scheduler{
+	s := &schedule.Scheduler{
 		Jobs:   jobs,
-		Funcs:  e.JobFuncs(app.sweepOptions(e.Opts.Registry), report),
+		Funcs:  schedule.JobFuncs(e, app.sweepOptions(e.Opts.Registry), report),
 		Store:  e.Ledger,
 		Owner:  app.lockOwner, // the campaign lock engine took is the scheduler's lock
 		Now:    app.Now,
@@ -152,7 +153,7 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 }
 
 // writeJobList prints the jobs and their next runs.
-func writeJobList(w io.Writer, runs []batch.NextRun) error {
+func writeJobList(w io.Writer, runs []schedule.NextRun) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "JOB\tRUN\tSPEC\tNEXT RUNS")
@@ -178,9 +179,9 @@ func writeJobList(w io.Writer, runs []batch.NextRun) error {
 // sweepOptions builds the sweep's options from the config: thresholds, the
 // webhook (CUTOVER_SWEEP_WEBHOOK when the config has none) and an npm
 // client for the registry at reg.
-func (app *App) sweepOptions(reg string) batch.SweepOptions {
+func (app *App) sweepOptions(reg string) sweep.Options {
 	c := app.Config.Sweep
-	o := batch.SweepOptions{AgeDays: c.AgeDays, ExpiryDays: c.ExpiryDays, EscalateDays: c.EscalateDays, Webhook: c.WebhookURL}
+	o := sweep.Options{AgeDays: c.AgeDays, ExpiryDays: c.ExpiryDays, EscalateDays: c.EscalateDays, Webhook: c.WebhookURL}
 	if o.Webhook == "" {
 		o.Webhook = strings.TrimSpace(app.Getenv("CUTOVER_SWEEP_WEBHOOK"))
 	}
@@ -202,7 +203,7 @@ type sweepRegistry struct {
 
 func (r *sweepRegistry) Tokens(ctx context.Context) ([]npm.Token, error) {
 	if r.client.Token == "" {
-		return nil, fmt.Errorf("%s is not set: %w", r.env, batch.ErrNoRegistryToken)
+		return nil, fmt.Errorf("%s is not set: %w", r.env, sweep.ErrNoRegistryToken)
 	}
 	return r.client.Tokens(ctx)
 }
@@ -256,7 +257,7 @@ Exit code 1 when a repository could not be checked.`,
 			defer done()
 			o := app.sweepOptions(e.Opts.Registry)
 			o.Execute = sf.execute
-			res, err := e.Sweep(cmd.Context(), o)
+			res, err := sweep.Run(cmd.Context(), e, o)
 			if err != nil {
 				return err
 			}
@@ -269,7 +270,7 @@ Exit code 1 when a repository could not be checked.`,
 }
 
 // writeSweep prints a sweep's result.
-func (app *App) writeSweep(format string, res batch.SweepResult) error {
+func (app *App) writeSweep(format string, res sweep.Result) error {
 	var b strings.Builder
 	if format == "json" {
 		out, err := json.MarshalIndent(map[string]any{"schema": "cutover.sweep/v1", "result": res}, "", "  ")
@@ -281,7 +282,7 @@ func (app *App) writeSweep(format string, res batch.SweepResult) error {
 	} else {
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "REPO\tTOPIC\tLEVEL\tCHANGE\tREMINDER")
-		for _, d := range append(append([]batch.Due(nil), res.Reminders...), res.Resolved...) {
+		for _, d := range append(append([]sweep.Due(nil), res.Reminders...), res.Resolved...) {
 			repo := d.Repo
 			if repo == "" {
 				repo = "(account)"

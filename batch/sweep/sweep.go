@@ -1,4 +1,9 @@
-package batch
+// Package sweep finds credentials that still need care after the cutover and
+// reminds their owners: npm token secrets and npm tokens due for rotation,
+// and drift (a cut-over repository publishing with a token again, or a
+// package whose newest version lost its trusted-publisher evidence), as
+// reminder issues and a webhook.
+package sweep
 
 import (
 	"bytes"
@@ -8,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -44,23 +51,23 @@ const (
 	ChangeResolved  = "resolved"
 )
 
-// SweepRegistry is what Sweep reads from the npm registry. *npm.Client
+// Registry is what Sweep reads from the npm registry. *npm.Client
 // implements it.
-type SweepRegistry interface {
+type Registry interface {
 	// Tokens lists the account's access tokens (never their values).
 	Tokens(ctx context.Context) ([]npm.Token, error)
 	// Packument fetches a package document.
 	Packument(ctx context.Context, name string) (*npm.Packument, error)
 }
 
-// ErrNoRegistryToken is returned (wrapped) by a SweepRegistry's Tokens
+// ErrNoRegistryToken is returned (wrapped) by a Registry's Tokens
 // when it has no credential to list tokens with: the sweep then works from
 // the tokens the ledger knows, without reporting a problem.
 var ErrNoRegistryToken = errors.New("no npm token to list the account's tokens with")
 
-// SweepOptions configure Sweep. The zero value is a dry run with the
+// Options configure Sweep. The zero value is a dry run with the
 // defaults and no registry.
-type SweepOptions struct {
+type Options struct {
 	// Execute opens, updates and closes reminder issues and posts the
 	// webhook; false is a dry run that only reports (and records what it saw).
 	Execute bool
@@ -75,7 +82,7 @@ type SweepOptions struct {
 	// (npm caps write tokens at 90 days); zero means 90 days.
 	MaxLifetime time.Duration
 	// Registry lists tokens and reads packuments; nil skips the registry.
-	Registry SweepRegistry
+	Registry Registry
 	// Webhook receives a JSON POST when reminders are new, escalated or
 	// resolved; "" means none. It is never logged.
 	Webhook string
@@ -85,7 +92,7 @@ type SweepOptions struct {
 	Labels []string
 }
 
-func (o *SweepOptions) defaults() {
+func (o *Options) defaults() {
 	if o.AgeDays <= 0 {
 		o.AgeDays = 60
 	}
@@ -143,10 +150,10 @@ type Due struct {
 	Error string `json:"error,omitempty"`
 }
 
-// SweepResult is what Sweep found and did.
-type SweepResult struct {
+// Result is what Sweep found and did.
+type Result struct {
 	// Summary has one outcome per repository.
-	Summary Summary `json:"summary"`
+	Summary batch.Summary `json:"summary"`
 	// Reminders are the reminders due now, by repository and topic.
 	Reminders []Due `json:"reminders"`
 	// Resolved are the reminders closed because their cause went away.
@@ -159,7 +166,7 @@ type SweepResult struct {
 }
 
 // Changed returns the reminders that are new or escalated.
-func (r SweepResult) Changed() []Due {
+func (r Result) Changed() []Due {
 	var out []Due
 	for _, d := range r.Reminders {
 		if d.Change == ChangeNew || d.Change == ChangeEscalated {
@@ -177,7 +184,10 @@ type repoSweep struct {
 	checked []string
 }
 
-// Sweep finds every credential that still needs care and reminds its
+// engine is the campaign engine a sweep works with.
+type engine struct{ *batch.Engine }
+
+// Run finds every credential that still needs care and reminds its
 // owners: npm token secrets in the inventoried repositories (their
 // updated_at is the last rotation) and npm tokens known to the ledger or
 // listed by the registry, when their age reaches AgeDays or their expiry
@@ -187,10 +197,11 @@ type repoSweep struct {
 // is one issue per repository and topic (found again by its hidden marker,
 // updated rather than duplicated, closed when resolved) and, if configured,
 // a webhook POST. Results go to the ledger either way.
-func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error) {
-	e.defaults()
+func Run(ctx context.Context, eng *batch.Engine, o Options) (Result, error) {
+	e := engine{eng}
+	e.Defaults()
 	o.defaults()
-	res := SweepResult{Summary: Summary{Step: "sweep"}}
+	res := Result{Summary: batch.Summary{Step: "sweep"}}
 	if !o.Execute {
 		res.Summary.Step = "sweep (dry run)"
 	}
@@ -235,7 +246,7 @@ func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error)
 	for i, r := range repos {
 		index[r.FullName] = i
 	}
-	outcomes := each(ctx, e, "sweep", repos, func(r ledger.Repo) string { return r.FullName }, func(ctx context.Context, r ledger.Repo) Outcome {
+	outcomes := batch.Each(ctx, e.Engine, "sweep", repos, func(r ledger.Repo) string { return r.FullName }, func(ctx context.Context, r ledger.Repo) batch.Outcome {
 		rs, orgs, o := e.sweepRepo(ctx, o, r, now)
 		found[index[r.FullName]] = rs
 		orgMu.Lock()
@@ -254,7 +265,7 @@ func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error)
 			accountDue = append(accountDue, t)
 		}
 	}
-	for _, name := range sortedKeys(orgSecrets) {
+	for _, name := range slices.Sorted(maps.Keys(orgSecrets)) {
 		s := orgSecrets[name]
 		if err := e.Ledger.RecordSecret(ctx, ledger.Secret{Scope: ledger.ScopeOrg, Name: s.Name, UpdatedAt: s.UpdatedAt}); err != nil {
 			e.Logger.Warn("ledger: record organisation secret", "secret", s.Name, "error", err)
@@ -270,18 +281,18 @@ func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error)
 
 	// Reconcile: issues and ledger per repository, then the account-level ones.
 	for i, r := range repos {
-		if outcomes[i].Kind == Skipped {
+		if outcomes[i].Kind == batch.Skipped {
 			continue
 		}
 		due, resolved := e.reconcile(ctx, o, r, found[i], known)
 		res.Reminders = append(res.Reminders, due...)
 		res.Resolved = append(res.Resolved, resolved...)
-		if n := len(due); n > 0 && outcomes[i].Kind == OK {
+		if n := len(due); n > 0 && outcomes[i].Kind == batch.OK {
 			outcomes[i].Detail = strings.TrimSpace(outcomes[i].Detail + fmt.Sprintf("; %d reminder(s) due", n))
 		}
 		for _, d := range due {
 			if d.Error != "" {
-				outcomes[i] = Outcome{Repo: r.FullName, Kind: Failed, Reason: "reminder not filed", Detail: d.Error, Hint: "the token needs the issues write permission; run sweep again"}
+				outcomes[i] = batch.Outcome{Repo: r.FullName, Kind: batch.Failed, Reason: "reminder not filed", Detail: d.Error, Hint: "the token needs the issues write permission; run sweep again"}
 			}
 		}
 	}
@@ -318,10 +329,10 @@ func (e *Engine) Sweep(ctx context.Context, o SweepOptions) (SweepResult, error)
 
 // sweepRepo lists a repository's npm token secrets, records them, and checks
 // for drift. It returns the organisation secrets it saw separately.
-func (e *Engine) sweepRepo(ctx context.Context, o SweepOptions, r ledger.Repo, now time.Time) (repoSweep, []forge.Secret, Outcome) {
+func (e engine) sweepRepo(ctx context.Context, o Options, r ledger.Repo, now time.Time) (repoSweep, []forge.Secret, batch.Outcome) {
 	var rs repoSweep
 	var orgs []forge.Secret
-	fr := e.forgeRepo(r)
+	fr := e.ForgeRepo(r)
 	var problems []string
 	names := feedSecrets(r.Classification)
 	secrets, err := e.Forge.Secrets(ctx, fr)
@@ -365,9 +376,9 @@ func (e *Engine) sweepRepo(ctx context.Context, o SweepOptions, r ledger.Repo, n
 		}
 	}
 	if len(problems) > 0 {
-		return rs, orgs, Outcome{Repo: r.FullName, Kind: Failed, Reason: "sweep incomplete", Detail: strings.Join(problems, "; "), Hint: "the token needs secrets read and contents read; run sweep again"}
+		return rs, orgs, batch.Outcome{Repo: r.FullName, Kind: batch.Failed, Reason: "sweep incomplete", Detail: strings.Join(problems, "; "), Hint: "the token needs secrets read and contents read; run sweep again"}
 	}
-	return rs, orgs, Outcome{Repo: r.FullName, Kind: OK, Detail: fmt.Sprintf("%d check(s)", len(rs.checked))}
+	return rs, orgs, batch.Outcome{Repo: r.FullName, Kind: batch.OK, Detail: fmt.Sprintf("%d check(s)", len(rs.checked))}
 }
 
 // IsNPMTokenSecret reports whether a secret's name says it holds an npm
@@ -395,7 +406,7 @@ func feedSecrets(res *rewrite.Result) map[string]bool {
 
 // level returns the escalation level of a credential born at born that
 // expires at expires (zero: never), and whether a reminder is due at all.
-func (o SweepOptions) level(now, born, expires time.Time) (int, bool) {
+func (o Options) level(now, born, expires time.Time) (int, bool) {
 	day := 24 * time.Hour
 	if !expires.IsZero() {
 		left := expires.Sub(now)
@@ -426,7 +437,7 @@ func secretTopic(s forge.Secret) string {
 
 // secretDue returns the reminder for a token secret, if one is due. Its
 // token expires at the latest MaxLifetime after the secret was last set.
-func secretDue(o SweepOptions, repo string, s forge.Secret, now time.Time) (Due, bool) {
+func secretDue(o Options, repo string, s forge.Secret, now time.Time) (Due, bool) {
 	if s.UpdatedAt.IsZero() {
 		return Due{}, false
 	}
@@ -448,7 +459,7 @@ func secretDue(o SweepOptions, repo string, s forge.Secret, now time.Time) (Due,
 }
 
 // levelName says what a level means, for titles and messages.
-func (o SweepOptions) levelName(lvl int) string {
+func (o Options) levelName(lvl int) string {
 	switch {
 	case lvl == 0:
 		return fmt.Sprintf("older than %d days", o.AgeDays)
@@ -469,7 +480,7 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
 // recordRegistryTokens lists the account's tokens and records them. It
 // returns the keys listed.
-func (e *Engine) recordRegistryTokens(ctx context.Context, reg SweepRegistry) (map[string]bool, error) {
+func (e engine) recordRegistryTokens(ctx context.Context, reg Registry) (map[string]bool, error) {
 	list, err := reg.Tokens(ctx)
 	if err != nil {
 		return nil, err
@@ -500,7 +511,7 @@ func (e *Engine) recordRegistryTokens(ctx context.Context, reg SweepRegistry) (m
 // tokenReminders returns the reminders of the npm tokens the ledger knows
 // that are not revoked. When listed is not nil (the registry's list was
 // read), a token first seen on the registry and no longer listed is gone.
-func (e *Engine) tokenReminders(ctx context.Context, o SweepOptions, now time.Time, listed map[string]bool) ([]Due, error) {
+func (e engine) tokenReminders(ctx context.Context, o Options, now time.Time, listed map[string]bool) ([]Due, error) {
 	tokens, err := e.Ledger.Tokens(ctx)
 	if err != nil {
 		return nil, err
@@ -559,7 +570,7 @@ func keyDigest(key string) string {
 // tokenDrift re-detects a cut-over repository (flag on) from a fresh
 // snapshot and returns a reminder when a publish is fed a token the flag
 // does not switch off. checked is false when the repository is not cut over.
-func (e *Engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, error) {
+func (e engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, error) {
 	f, err := e.Ledger.Flag(ctx, r.FullName, e.Opts.FlagVar)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return nil, false, nil
@@ -570,7 +581,7 @@ func (e *Engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, err
 	if f.Value != "true" {
 		return nil, false, nil
 	}
-	snap, _, err := e.Forge.Snapshot(ctx, e.forgeRepo(r), "", rewrite.Relevant)
+	snap, _, err := e.Forge.Snapshot(ctx, e.ForgeRepo(r), "", rewrite.Relevant)
 	if err != nil {
 		return nil, false, err
 	}
@@ -611,7 +622,7 @@ func ActiveTokenFeeds(res *rewrite.Result) []string {
 // trustDrift checks each publishable package of the repository: a newest
 // version with weaker evidence than a trusted-publisher release before it
 // is drift.
-func (e *Engine) trustDrift(ctx context.Context, reg SweepRegistry, r ledger.Repo) ([]Due, error) {
+func (e engine) trustDrift(ctx context.Context, reg Registry, r ledger.Repo) ([]Due, error) {
 	pkgs, err := e.Ledger.Packages(ctx, r.FullName)
 	if err != nil {
 		return nil, err
@@ -683,8 +694,8 @@ func downgrade(p *npm.Packument) (Due, bool) {
 
 // reconcile files, updates and closes one repository's reminder issues and
 // records them.
-func (e *Engine) reconcile(ctx context.Context, o SweepOptions, r ledger.Repo, rs repoSweep, known map[string]ledger.Reminder) (due, resolved []Due) {
-	fr := e.forgeRepo(r)
+func (e engine) reconcile(ctx context.Context, o Options, r ledger.Repo, rs repoSweep, known map[string]ledger.Reminder) (due, resolved []Due) {
+	fr := e.ForgeRepo(r)
 	seen := map[string]bool{}
 	for _, d := range rs.due {
 		seen[d.Topic] = true
@@ -747,7 +758,7 @@ func (e *Engine) reconcile(ctx context.Context, o SweepOptions, r ledger.Repo, r
 
 // reconcileAccount handles reminders that belong to no repository: they go
 // to the event log (and the webhook) only.
-func (e *Engine) reconcileAccount(ctx context.Context, o SweepOptions, ds []Due, checked []string, known map[string]ledger.Reminder) (due, resolved []Due) {
+func (e engine) reconcileAccount(ctx context.Context, o Options, ds []Due, checked []string, known map[string]ledger.Reminder) (due, resolved []Due) {
 	seen := map[string]bool{}
 	for _, d := range ds {
 		seen[d.Topic] = true
@@ -776,7 +787,7 @@ func (e *Engine) reconcileAccount(ctx context.Context, o SweepOptions, ds []Due,
 
 // loadAccountReminders rebuilds the state of repository-less reminders from
 // the event log, as the ledger's reminders need a repository.
-func (e *Engine) loadAccountReminders(ctx context.Context, known map[string]ledger.Reminder) error {
+func (e engine) loadAccountReminders(ctx context.Context, known map[string]ledger.Reminder) error {
 	evs, err := e.Ledger.Events(ctx, ledger.EventFilter{Kind: "reminder.*"})
 	if err != nil {
 		return err
@@ -871,7 +882,7 @@ type reminderData struct {
 }
 
 // reminderText renders a reminder's issue title and body.
-func (e *Engine) reminderText(o SweepOptions, d Due) (title, body string, err error) {
+func (e engine) reminderText(o Options, d Due) (title, body string, err error) {
 	data := reminderData{Due: d, LevelName: o.levelName(d.Level), Campaign: e.Opts.Campaign, FlagVar: e.Opts.FlagVar,
 		AgeDays: o.AgeDays, ExpiryDays: o.ExpiryDays, MaxLifetime: int(o.MaxLifetime / (24 * time.Hour))}
 	if !d.Born.IsZero() {
@@ -906,7 +917,7 @@ type webhookPayload struct {
 
 // postWebhook posts the new, escalated and resolved reminders. Errors never
 // contain the URL, which is often itself a secret.
-func (e *Engine) postWebhook(ctx context.Context, o SweepOptions, res SweepResult) error {
+func (e engine) postWebhook(ctx context.Context, o Options, res Result) error {
 	p := webhookPayload{Campaign: e.Opts.Campaign, Time: e.Now().UTC(), Reminders: res.Changed(), Resolved: res.Resolved}
 	if p.Reminders == nil {
 		p.Reminders = []Due{}
@@ -945,7 +956,7 @@ func (e *Engine) postWebhook(ctx context.Context, o SweepOptions, res SweepResul
 }
 
 // eventData appends an event with a JSON document; errors are logged.
-func (e *Engine) eventData(ctx context.Context, kind, repo, msg string, data any) {
+func (e engine) eventData(ctx context.Context, kind, repo, msg string, data any) {
 	b, err := json.Marshal(data)
 	if err != nil {
 		b = nil

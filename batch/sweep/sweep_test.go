@@ -1,4 +1,4 @@
-package batch_test
+package sweep_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/sweep"
 	"github.com/cutover/cutover/internal/forge"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
@@ -233,9 +234,9 @@ func newSweepWorld(t *testing.T) *sweepWorld {
 	return &sweepWorld{world: w, client: client, forge: fg, engine: e, led: led, clock: clock, reg: reg, npm: nc, hook: h, hookURL: hookSrv.URL + "/services/T000/B000/SECRETPATH", logs: logs, logMu: mu}
 }
 
-func (sw *sweepWorld) sweep(t *testing.T, execute bool) batch.SweepResult {
+func (sw *sweepWorld) sweep(t *testing.T, execute bool) sweep.Result {
 	t.Helper()
-	res, err := sw.engine.Sweep(t.Context(), batch.SweepOptions{Execute: execute, Registry: sw.npm, Webhook: sw.hookURL})
+	res, err := sweep.Run(t.Context(), sw.engine, sweep.Options{Execute: execute, Registry: sw.npm, Webhook: sw.hookURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +262,8 @@ func (sw *sweepWorld) issues(t *testing.T, repo string) []*github.Issue {
 	return is
 }
 
-func dueByKey(ds []batch.Due) map[string]batch.Due {
-	m := map[string]batch.Due{}
+func dueByKey(ds []sweep.Due) map[string]sweep.Due {
+	m := map[string]sweep.Due{}
 	for _, d := range ds {
 		m[d.Repo+" "+d.Topic] = d
 	}
@@ -288,7 +289,7 @@ func TestSweepOnSandbox(t *testing.T) {
 	for k, d := range got {
 		if d.Repo == "" {
 			account++
-			if d.Kind != batch.ReminderToken || d.Level != 0 || !d.Estimated || !strings.Contains(d.Message, `npm token "ci-publish-old"`) {
+			if d.Kind != sweep.ReminderToken || d.Level != 0 || !d.Estimated || !strings.Contains(d.Message, `npm token "ci-publish-old"`) {
 				t.Errorf("account reminder %+v", d)
 			}
 			continue
@@ -298,7 +299,7 @@ func TestSweepOnSandbox(t *testing.T) {
 			t.Errorf("unexpected reminder %s: %+v", k, d)
 			continue
 		}
-		if d.Level != lvl || d.Change != batch.ChangeNew {
+		if d.Level != lvl || d.Change != sweep.ChangeNew {
 			t.Errorf("%s: level %d change %s, want level %d new", k, d.Level, d.Change, lvl)
 		}
 	}
@@ -328,9 +329,9 @@ func TestSweepOnSandbox(t *testing.T) {
 		if len(res.Reminders) != len(dry.Reminders) {
 			t.Fatalf("run %d: %d reminders, want %d", run, len(res.Reminders), len(dry.Reminders))
 		}
-		wantChange := batch.ChangeNew
+		wantChange := sweep.ChangeNew
 		if run > 1 {
-			wantChange = batch.ChangeUnchanged
+			wantChange = sweep.ChangeUnchanged
 		}
 		for _, d := range res.Reminders {
 			if d.Change != wantChange {
@@ -365,7 +366,7 @@ func TestSweepOnSandbox(t *testing.T) {
 	} else {
 		var p struct {
 			Text      string      `json:"text"`
-			Reminders []batch.Due `json:"reminders"`
+			Reminders []sweep.Due `json:"reminders"`
 		}
 		if err := json.Unmarshal(hooks[0], &p); err != nil {
 			t.Fatal(err)
@@ -380,7 +381,7 @@ func TestSweepOnSandbox(t *testing.T) {
 	sw.clock.Advance(3 * 24 * time.Hour)
 	res := sw.sweep(t, true)
 	d := dueByKey(res.Reminders)["acme/soon secret:repo:NPM_TOKEN"]
-	if d.Level != 2 || d.Change != batch.ChangeEscalated {
+	if d.Level != 2 || d.Change != sweep.ChangeEscalated {
 		t.Errorf("after 3 days: %+v", d)
 	}
 	if is := sw.issues(t, "soon"); len(is) != 3 {
@@ -395,7 +396,7 @@ func TestSweepOnSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	res = sw.sweep(t, true)
-	if r := dueByKey(res.Resolved)["acme/old secret:repo:NPM_TOKEN"]; r.Change != batch.ChangeResolved || r.Error != "" {
+	if r := dueByKey(res.Resolved)["acme/old secret:repo:NPM_TOKEN"]; r.Change != sweep.ChangeResolved || r.Error != "" {
 		t.Errorf("resolved: %+v", res.Resolved)
 	}
 	is := sw.issues(t, "old")
@@ -420,7 +421,7 @@ func TestSweepOnSandbox(t *testing.T) {
 	pushMain(t, sw, "acme/cut", map[string][]byte{".github/workflows/release.yml": []byte(tokenWorkflow("24"))})
 	res = sw.sweep(t, true)
 	drift, ok := dueByKey(res.Reminders)["acme/cut drift:token-publish"]
-	if !ok || drift.Change != batch.ChangeNew || len(drift.Details) != 1 || drift.Details[0] != ".github/workflows/release.yml:17 (job publish)" {
+	if !ok || drift.Change != sweep.ChangeNew || len(drift.Details) != 1 || drift.Details[0] != ".github/workflows/release.yml:17 (job publish)" {
 		t.Fatalf("drift after a re-introduced token: %+v", drift)
 	}
 	var driftIssue *github.Issue
@@ -483,7 +484,7 @@ func TestSweepOnSandbox(t *testing.T) {
 }
 
 // digestOf finds the topic digest of the token reminder filed in repo.
-func digestOf(t *testing.T, res batch.SweepResult, repo string) string {
+func digestOf(t *testing.T, res sweep.Result, repo string) string {
 	t.Helper()
 	for _, d := range res.Reminders {
 		if d.Repo == repo && strings.HasPrefix(d.Topic, "npm-token:") {
@@ -519,14 +520,14 @@ func TestSweepWebhookFailure(t *testing.T) {
 		http.Error(w, "no", http.StatusForbidden)
 	}))
 	defer srv.Close()
-	res, err := sw.engine.Sweep(t.Context(), batch.SweepOptions{Execute: true, Webhook: srv.URL + "/hooks/SECRETPATH"})
+	res, err := sweep.Run(t.Context(), sw.engine, sweep.Options{Execute: true, Webhook: srv.URL + "/hooks/SECRETPATH"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Webhook != "failed: POST answered 403 Forbidden" {
 		t.Errorf("webhook = %q", res.Webhook)
 	}
-	res, err = sw.engine.Sweep(t.Context(), batch.SweepOptions{Execute: true, Webhook: "http://127.0.0.1:1/hooks/SECRETPATH"})
+	res, err = sweep.Run(t.Context(), sw.engine, sweep.Options{Execute: true, Webhook: "http://127.0.0.1:1/hooks/SECRETPATH"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +536,7 @@ func TestSweepWebhookFailure(t *testing.T) {
 		t.Errorf("webhook = %q", res.Webhook)
 	}
 	sw.clock.Advance(30 * 24 * time.Hour)
-	res, err = sw.engine.Sweep(t.Context(), batch.SweepOptions{Execute: true, Webhook: "http://127.0.0.1:1/hooks/SECRETPATH"})
+	res, err = sweep.Run(t.Context(), sw.engine, sweep.Options{Execute: true, Webhook: "http://127.0.0.1:1/hooks/SECRETPATH"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package batch
+package schedule
 
 import (
 	"context"
@@ -6,28 +6,30 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/sweep"
 	"github.com/cutover/cutover/internal/ledger"
 )
 
 // JobFuncs returns the runners of the job kinds the engine does itself:
 // status, apply-next-wave and sweep (executed, with sw). report is the
 // runner of report jobs; nil leaves that kind out.
-func (e *Engine) JobFuncs(sw SweepOptions, report JobFunc) map[string]JobFunc {
-	e.defaults()
+func JobFuncs(e *batch.Engine, sw sweep.Options, report JobFunc) map[string]JobFunc {
+	e.Defaults()
 	fns := map[string]JobFunc{
-		JobStatus:        e.statusJob,
-		JobApplyNextWave: e.ApplyNextWave,
+		JobStatus:        func(ctx context.Context) (RunResult, error) { return statusJob(ctx, e) },
+		JobApplyNextWave: func(ctx context.Context) (RunResult, error) { return ApplyNextWave(ctx, e) },
 		JobSweep: func(ctx context.Context) (RunResult, error) {
 			o := sw
 			o.Execute = true
-			res, err := e.Sweep(ctx, o)
+			res, err := sweep.Run(ctx, e, o)
 			if err != nil {
 				return RunResult{}, err
 			}
 			out := RunResult{Outcome: ledger.OutcomeOK, Message: fmt.Sprintf("%d reminder(s) due, %d new or escalated, %d resolved", len(res.Reminders), len(res.Changed()), len(res.Resolved))}
 			if res.Summary.Failed() || len(res.Problems) > 0 {
 				out.Outcome = ledger.OutcomeFailed
-				out.Message += fmt.Sprintf("; %d repositories failed", res.Summary.Count(Failed))
+				out.Message += fmt.Sprintf("; %d repositories failed", res.Summary.Count(batch.Failed))
 				if len(res.Problems) > 0 {
 					out.Message += "; " + strings.Join(res.Problems, "; ")
 				}
@@ -41,7 +43,7 @@ func (e *Engine) JobFuncs(sw SweepOptions, report JobFunc) map[string]JobFunc {
 	return fns
 }
 
-func (e *Engine) statusJob(ctx context.Context) (RunResult, error) {
+func statusJob(ctx context.Context, e *batch.Engine) (RunResult, error) {
 	sum, waves, err := e.Status(ctx)
 	if err != nil {
 		return RunResult{}, err
@@ -56,9 +58,9 @@ func (e *Engine) statusJob(ctx context.Context) (RunResult, error) {
 			parts = append(parts, fmt.Sprintf("%d %s", states[s], s))
 		}
 	}
-	msg := fmt.Sprintf("%d pull requests refreshed, %d failed; waves: %s", sum.Count(OK), sum.Count(Failed), strings.Join(parts, ", "))
+	msg := fmt.Sprintf("%d pull requests refreshed, %d failed; waves: %s", sum.Count(batch.OK), sum.Count(batch.Failed), strings.Join(parts, ", "))
 	if len(parts) == 0 {
-		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(OK), sum.Count(Failed))
+		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(batch.OK), sum.Count(batch.Failed))
 	}
 	if e.Opts.Dashboard.Repo != "" {
 		is, err := e.UpdateDashboard(ctx)
@@ -78,8 +80,8 @@ func (e *Engine) statusJob(ctx context.Context) (RunResult, error) {
 // passes; otherwise the run is skipped with the gate's reasons. Wave 0, the
 // canaries, is never started here: a person starts it with
 // `cutover apply --wave 0 --execute`.
-func (e *Engine) ApplyNextWave(ctx context.Context) (RunResult, error) {
-	e.defaults()
+func ApplyNextWave(ctx context.Context, e *batch.Engine) (RunResult, error) {
+	e.Defaults()
 	waves, err := e.Ledger.Waves(ctx)
 	if err != nil {
 		return RunResult{}, err
@@ -100,15 +102,15 @@ func (e *Engine) ApplyNextWave(ctx context.Context) (RunResult, error) {
 	if next.Number == 0 && next.State == ledger.WavePlanned {
 		return RunResult{Outcome: ledger.OutcomeSkipped, Message: "wave 0 (the canaries) is started by hand: cutover apply --wave 0 --execute"}, nil
 	}
-	sum, err := e.Apply(ctx, ApplyOptions{Wave: next.Number, Execute: true})
-	var gate *GateError
+	sum, err := e.Apply(ctx, batch.ApplyOptions{Wave: next.Number, Execute: true})
+	var gate *batch.GateError
 	if errors.As(err, &gate) {
 		return RunResult{Outcome: ledger.OutcomeSkipped, Message: fmt.Sprintf("wave %d waits: wave %d has not met its gate: %s", gate.Wave, gate.Wave-1, strings.Join(gate.Reasons, "; "))}, nil
 	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return RunResult{}, err
 	}
-	msg := fmt.Sprintf("wave %d applied: %d ok, %d skipped, %d manual, %d failed", next.Number, sum.Count(OK), sum.Count(Skipped), sum.Count(Manual), sum.Count(Failed))
+	msg := fmt.Sprintf("wave %d applied: %d ok, %d skipped, %d manual, %d failed", next.Number, sum.Count(batch.OK), sum.Count(batch.Skipped), sum.Count(batch.Manual), sum.Count(batch.Failed))
 	if sum.Failed() {
 		return RunResult{Outcome: ledger.OutcomeFailed, Message: msg}, nil
 	}

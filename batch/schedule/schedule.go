@@ -1,4 +1,7 @@
-package batch
+// Package schedule runs campaign jobs on cron schedules (status,
+// apply-next-wave, sweep, report) under the ledger's campaign lock, and
+// records every run in the ledger.
+package schedule
 
 import (
 	"context"

@@ -1,10 +1,10 @@
-package batch_test
+package sweep_test
 
 import (
 	"slices"
 	"testing"
 
-	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/sweep"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -43,7 +43,7 @@ jobs:
 		t.Run(tt.name, func(t *testing.T) {
 			snap := rewrite.Snapshot{Repo: "acme/cut", Files: map[string][]byte{".github/workflows/release.yml": []byte(head + tt.value + "\n")}}
 			res := rewrite.Detect(snap, rewrite.Options{Registry: "https://npm-registry.invalid/", FlagVar: tt.flag})
-			if got := batch.ActiveTokenFeeds(res); !slices.Equal(got, tt.want) {
+			if got := sweep.ActiveTokenFeeds(res); !slices.Equal(got, tt.want) {
 				t.Errorf("ActiveTokenFeeds = %q, want %q", got, tt.want)
 			}
 		})
