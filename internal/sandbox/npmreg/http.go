@@ -2,6 +2,7 @@ package npmreg
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -357,27 +359,103 @@ func (r *Registry) distTagsLocked(m string, rc reqCtx, name string, rest []strin
 	return jsonResp(200, maps.Clone(p.distTags))
 }
 
+// trustBody is a trusted-publisher configuration as npm's API reads and
+// writes it: {type, claims, permissions}, the claims of its provider only.
 type trustBody struct {
-	ID     string `json:"id,omitempty"`
-	Type   string `json:"type"`
-	Claims struct {
-		Repository  string `json:"repository"`
-		WorkflowRef struct {
-			File string `json:"file"`
-		} `json:"workflow_ref"`
-		Environment string `json:"environment,omitempty"`
-	} `json:"claims"`
-	Permissions []string `json:"permissions"`
+	ID          string      `json:"id,omitempty"`
+	Type        string      `json:"type"`
+	Claims      trustClaims `json:"claims"`
+	Permissions []string    `json:"permissions"`
+}
+
+type fileClaim struct {
+	File string `json:"file"`
+}
+
+type trustClaims struct {
+	Repository     string     `json:"repository,omitempty"`
+	WorkflowRef    *fileClaim `json:"workflow_ref,omitempty"`
+	Environment    string     `json:"environment,omitempty"`
+	ProjectPath    string     `json:"project_path,omitempty"`
+	CIConfigRefURI *fileClaim `json:"ci_config_ref_uri,omitempty"`
+	OrgID          string     `json:"oidc.circleci.com/org-id,omitempty"`
+	ProjectID      string     `json:"oidc.circleci.com/project-id,omitempty"`
+	PipelineDefID  string     `json:"oidc.circleci.com/pipeline-definition-id,omitempty"`
+	VCSOrigin      string     `json:"oidc.circleci.com/vcs-origin,omitempty"`
+	ContextIDs     []string   `json:"oidc.circleci.com/context-ids,omitempty"`
 }
 
 func trustJSON(t *TrustConfig) trustBody {
-	var b trustBody
-	b.ID, b.Type = t.ID, "github"
-	b.Claims.Repository = t.Repository
-	b.Claims.WorkflowRef.File = t.File
-	b.Claims.Environment = t.Environment
-	b.Permissions = slices.Clone(t.Permissions)
+	b := trustBody{ID: t.ID, Type: t.provider(), Permissions: slices.Clone(t.Permissions)}
+	switch t.provider() {
+	case ProviderGitLab:
+		b.Claims = trustClaims{ProjectPath: t.ProjectPath, CIConfigRefURI: &fileClaim{t.File}, Environment: t.Environment}
+	case ProviderCircleCI:
+		b.Claims = trustClaims{OrgID: t.OrgID, ProjectID: t.ProjectID, PipelineDefID: t.PipelineDefinitionID, VCSOrigin: t.VCSOrigin, ContextIDs: slices.Clone(t.ContextIDs)}
+	default:
+		b.Claims = trustClaims{Repository: t.Repository, WorkflowRef: &fileClaim{t.File}, Environment: t.Environment}
+	}
 	return b
+}
+
+// spec reads a posted configuration; the error is npm's 400 message.
+func (b trustBody) spec() (TrustSpec, error) {
+	c := b.Claims
+	file := func(f *fileClaim) string {
+		if f == nil {
+			return ""
+		}
+		return f.File
+	}
+	s := TrustSpec{Type: b.Type, Environment: c.Environment, Permissions: slices.Clone(b.Permissions)}
+	switch b.Type {
+	case ProviderGitHub:
+		s.Repository, s.File = c.Repository, file(c.WorkflowRef)
+	case ProviderGitLab:
+		s.ProjectPath, s.File = c.ProjectPath, file(c.CIConfigRefURI)
+	case ProviderCircleCI:
+		s.OrgID, s.ProjectID, s.PipelineDefinitionID, s.VCSOrigin, s.ContextIDs = c.OrgID, c.ProjectID, c.PipelineDefID, c.VCSOrigin, slices.Clone(c.ContextIDs)
+		s.Environment = ""
+	default:
+		return s, fmt.Errorf("unsupported trusted publisher type %q", b.Type)
+	}
+	return s, s.validate()
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// validate checks the fields npm requires of the spec's provider.
+func (s TrustSpec) validate() error {
+	switch s.provider() {
+	case ProviderGitHub:
+		if s.Repository == "" || s.File == "" {
+			return errors.New("claims.repository and claims.workflow_ref.file are required")
+		}
+	case ProviderGitLab:
+		if !strings.Contains(s.ProjectPath, "/") || s.File == "" {
+			return errors.New("claims.project_path (group/project) and claims.ci_config_ref_uri.file are required")
+		}
+	case ProviderCircleCI:
+		for _, f := range []struct{ name, v string }{
+			{"oidc.circleci.com/org-id", s.OrgID}, {"oidc.circleci.com/project-id", s.ProjectID},
+			{"oidc.circleci.com/pipeline-definition-id", s.PipelineDefinitionID},
+		} {
+			if !uuidRe.MatchString(f.v) {
+				return fmt.Errorf("claims[%q] must be a UUID, got %q", f.name, f.v)
+			}
+		}
+		for _, id := range s.ContextIDs {
+			if !uuidRe.MatchString(id) {
+				return fmt.Errorf("claims[\"oidc.circleci.com/context-ids\"]: %q is not a UUID", id)
+			}
+		}
+		if s.VCSOrigin == "" || strings.Contains(s.VCSOrigin, "://") || strings.Count(s.VCSOrigin, "/") < 2 {
+			return fmt.Errorf("claims[\"oidc.circleci.com/vcs-origin\"] must be host/org/repo without a scheme, got %q", s.VCSOrigin)
+		}
+	default:
+		return fmt.Errorf("unsupported trusted publisher type %q", s.Type)
+	}
+	return nil
 }
 
 func (r *Registry) trustLocked(m string, rc reqCtx, name string, rest []string, body []byte) response {
@@ -427,27 +505,19 @@ func (r *Registry) trustLocked(m string, rc reqCtx, name string, rest []string, 
 	if p.trust != nil {
 		return errResp(errorf(409, "A trusted publisher configuration already exists for %q.", name))
 	}
-	c := in[0]
-	if c.Type != "github" {
-		return errResp(errorf(400, "unsupported trusted publisher type %q", c.Type))
+	spec, err := in[0].spec()
+	if err != nil {
+		return errResp(errorf(400, "%s", err.Error()))
 	}
-	if c.Claims.Repository == "" || c.Claims.WorkflowRef.File == "" {
-		return errResp(errorf(400, "claims.repository and claims.workflow_ref.file are required"))
-	}
-	if len(c.Permissions) == 0 {
+	if len(spec.Permissions) == 0 {
 		return errResp(errorf(400, "at least one permission is required"))
 	}
-	for _, perm := range c.Permissions {
+	for _, perm := range spec.Permissions {
 		if perm != PermissionPublish && perm != PermissionStagePublish {
 			return errResp(errorf(400, "unknown permission %q", perm))
 		}
 	}
-	p.trust = &TrustConfig{ID: r.newUUIDLocked(), TrustSpec: TrustSpec{
-		Repository:  c.Claims.Repository,
-		File:        c.Claims.WorkflowRef.File,
-		Environment: c.Claims.Environment,
-		Permissions: slices.Clone(c.Permissions),
-	}}
+	p.trust = &TrustConfig{ID: r.newUUIDLocked(), TrustSpec: spec}
 	return jsonResp(201, []trustBody{trustJSON(p.trust)})
 }
 

@@ -69,16 +69,49 @@ type VersionSpec struct {
 	NpmVersion string
 }
 
-// TrustSpec describes a GitHub Actions trusted-publisher configuration.
+// Trusted-publisher providers (TrustSpec.Type, and the id of
+// _npmUser.trustedPublisher).
+const (
+	ProviderGitHub   = "github"
+	ProviderGitLab   = "gitlab"
+	ProviderCircleCI = "circleci"
+)
+
+// TrustSpec describes a trusted-publisher configuration: GitHub Actions
+// (Type "" or ProviderGitHub: Repository, File, Environment), GitLab CI/CD
+// (ProjectPath, File as the top-level CI file path, Environment) or
+// CircleCI (OrgID, ProjectID, PipelineDefinitionID, VCSOrigin, ContextIDs).
+// Every field is matched exactly and case-sensitively.
 type TrustSpec struct {
-	// Repository is "owner/repo", matched exactly and case-sensitively.
+	// Type is the provider; "" means ProviderGitHub.
+	Type string
+	// Repository is "owner/repo".
 	Repository string
-	// File is the calling workflow's file name, such as "release.yml".
+	// File is the calling workflow's file name, such as "release.yml"; for
+	// GitLab the top-level CI file path, such as ".gitlab-ci.yml".
 	File string
 	// Environment, when set, must equal the job's environment.
 	Environment string
+	// ProjectPath is GitLab's "group/[sub/]project".
+	ProjectPath string
+	// CircleCI's organization, project and pipeline definition IDs (UUIDs),
+	// the VCS origin ("github.com/org/repo") and, when set, the context
+	// IDs the pipeline must run with.
+	OrgID                string
+	ProjectID            string
+	PipelineDefinitionID string
+	VCSOrigin            string
+	ContextIDs           []string
 	// Permissions default to [PermissionPublish].
 	Permissions []string
+}
+
+// provider is the spec's provider, ProviderGitHub when Type is empty.
+func (s TrustSpec) provider() string {
+	if s.Type == "" {
+		return ProviderGitHub
+	}
+	return s.Type
 }
 
 // TrustConfig is a stored trusted-publisher configuration.
@@ -185,11 +218,11 @@ func (r *Registry) AddVersion(pkgName string, s VersionSpec) error {
 	var pub npmUser
 	switch {
 	case s.OIDC != nil:
-		cfgID := r.newUUIDLocked()
+		cfgID, provider := r.newUUIDLocked(), ProviderGitHub
 		if p.trust != nil {
-			cfgID = p.trust.ID
+			cfgID, provider = p.trust.ID, p.trust.provider()
 		}
-		pub = oidcUser(cfgID)
+		pub = oidcUser(provider, cfgID)
 	case s.By != "":
 		u, ok := r.users[s.By]
 		if !ok {
@@ -229,11 +262,13 @@ func (r *Registry) AddVersion(pkgName string, s VersionSpec) error {
 	return nil
 }
 
-func oidcUser(cfgID string) npmUser {
+// oidcUser is the _npmUser of a trusted publish: the trustedPublisher id
+// names the provider (github, gitlab or circleci).
+func oidcUser(provider, cfgID string) npmUser {
 	return npmUser{
 		Name:             OIDCUserName,
 		Email:            OIDCUserEmail,
-		TrustedPublisher: &trustedPublisher{ID: "github", OIDCConfigID: "oidc:" + cfgID},
+		TrustedPublisher: &trustedPublisher{ID: provider, OIDCConfigID: "oidc:" + cfgID},
 	}
 }
 
@@ -274,6 +309,9 @@ func (r *Registry) SetTrust(pkgName string, s TrustSpec) (string, error) {
 	}
 	if len(s.Permissions) == 0 {
 		s.Permissions = []string{PermissionPublish}
+	}
+	if err := s.validate(); err != nil {
+		return "", fmt.Errorf("package %q: %w", pkgName, err)
 	}
 	p.trust = &TrustConfig{ID: r.newUUIDLocked(), TrustSpec: s}
 	return p.trust.ID, nil

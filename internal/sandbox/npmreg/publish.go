@@ -67,7 +67,7 @@ func (r *Registry) publishLocked(name string, body *publishBody, rc reqCtx) *Err
 		if pr.grant.pkg != name || !exists {
 			return notFound
 		}
-		pub = oidcUser(pr.grant.cfgID)
+		pub = oidcUser(pr.grant.claims.provider(), pr.grant.cfgID)
 	default:
 		u := pr.user
 		if exists {
@@ -203,10 +203,17 @@ func (r *Registry) PublishCanary(pkgName, version, tag string, via PublishPath) 
 	}
 	r.mu.Unlock()
 
+	// npm signs provenance by itself only on GitHub Actions here (GitLab
+	// also needs SIGSTORE_ID_TOKEN, which a PublishPath does not carry),
+	// and never on CircleCI.
 	provenance := via.Provenance ||
-		(exchanged && claims != nil && claims.RepositoryVisibility == "public" && public)
+		(exchanged && claims != nil && claims.provider() == ProviderGitHub && claims.RepositoryVisibility == "public" && public)
 	if provenance && (claims == nil || !via.OIDC) {
 		return &Error{Code: "EUSAGE", Message: "Automatic provenance generation not supported for provider: null"}
+	}
+	if provenance && claims.provider() != ProviderGitHub {
+		name := map[string]string{ProviderGitLab: "GitLab", ProviderCircleCI: "CircleCI"}[claims.provider()]
+		return &Error{Code: "EUSAGE", Message: "Automatic provenance generation not supported for provider: " + name}
 	}
 	if bearer == "" {
 		return &Error{Code: "ENEEDAUTH", Message: "This command requires you to be logged in. You need to authorize this machine using `npm adduser`"}
@@ -214,7 +221,7 @@ func (r *Registry) PublishCanary(pkgName, version, tag string, via PublishPath) 
 
 	manifest := map[string]any{"name": pkgName, "version": version, "_npmVersion": "11.6.2"}
 	if claims != nil {
-		manifest["repository"] = map[string]any{"type": "git", "url": "git+https://github.com/" + claims.Repository + ".git"}
+		manifest["repository"] = map[string]any{"type": "git", "url": claims.repositoryURL()}
 	}
 	tgz := makeTarball(pkgName, version)
 	body := &publishBody{
