@@ -33,6 +33,9 @@ type Registry interface {
 	RevokeToken(ctx context.Context, key string) error
 	// SetPublishAccess sets a package's publishing access (npm access set mfa=LEVEL).
 	SetPublishAccess(ctx context.Context, name, level string) error
+	// OwnToken says whether a listed token is the one the client
+	// authenticates with: npm.OwnByKey, npm.OwnByPrefix or "".
+	OwnToken(t npm.Token) string
 }
 
 var _ Registry = (*npm.Client)(nil)

@@ -40,6 +40,9 @@ type RevokeTokensOptions struct {
 	// Migrated selects tokens the ledger records for repositories that are
 	// cut over (flag on) and verified.
 	Migrated bool
+	// IncludeSelf lets the selection include the token cutover itself
+	// authenticates with; without it that token is never revoked.
+	IncludeSelf bool
 	// Execute revokes the selected tokens; false only shows the plan.
 	Execute bool
 }
@@ -89,6 +92,33 @@ type RevokeTokensReport struct {
 	// Tokens are the selected tokens, oldest first, then keys given that
 	// matched none.
 	Tokens []TokenAction `json:"tokens"`
+	// NotSelected are the other listed tokens, oldest first, each Skipped
+	// with why: a selector it does not match (Reason names which), or
+	// "cutover's own token".
+	NotSelected []TokenAction `json:"not_selected"`
+}
+
+// Reasons a listed token is not selected.
+const (
+	NotSelectedSelf        = "cutover's own token"
+	NotSelectedKey         = "key not given"
+	NotSelectedName        = "name does not match"
+	NotSelectedCreated     = "created too recently"
+	NotSelectedNoOwner     = "no owner mapping"
+	NotSelectedOwnerGone   = "owner not inventoried"
+	NotSelectedNotMigrated = "repository not migrated"
+	NotSelectedNotVerified = "repository not verified"
+)
+
+// Self returns the tokens left out because cutover authenticates with them.
+func (r RevokeTokensReport) Self() []TokenAction {
+	var out []TokenAction
+	for _, t := range r.NotSelected {
+		if t.Reason == NotSelectedSelf {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Failed reports whether any selected token failed.
@@ -104,7 +134,7 @@ func (r RevokeTokensReport) Failed() bool {
 func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTokensReport, error) {
 	e := n.Engine
 	e.defaults()
-	rep := RevokeTokensReport{Step: "revoke tokens", Tokens: []TokenAction{}}
+	rep := RevokeTokensReport{Step: "revoke tokens", Tokens: []TokenAction{}, NotSelected: []TokenAction{}}
 	if !o.Execute {
 		rep.Step = "revoke tokens (dry run)"
 	}
@@ -122,9 +152,16 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 	}
 	rep.Listed = len(list)
 	rows := make([]ledger.Token, 0, len(list))
+	// Which listed token cutover authenticates with: matched on what the
+	// registry displays, before it is cut to the display prefix.
+	own := map[string]string{}
 	for i := range list {
+		if how := n.Registry.OwnToken(list[i]); how != "" {
+			own[list[i].Key] = how
+		}
 		list[i].Prefix = displayPrefix(list[i].Prefix)
 	}
+	ownerGone := map[string]string{} // token key -> the repository its owner rule names
 	for _, t := range list {
 		row := ledger.Token{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
 			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Source: "registry"}
@@ -134,6 +171,7 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 			}
 			if _, err := e.Ledger.Repo(ctx, ow.Repo); err != nil {
 				e.Logger.Warn("token owner is not in the inventory; not recorded", "token", t.Name, "repo", ow.Repo, "error", err)
+				ownerGone[t.Key] = ow.Repo
 				break
 			}
 			row.Repo, row.Source = ow.Repo, "config"
@@ -166,39 +204,55 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 		}
 		want[key] = true
 	}
-	migrated := map[string]bool{}
+	repoState := map[string]*tokenWhy{} // nil: cut over and verified
 	sel := make([]npm.Token, 0, len(list))
+	var skipped []TokenAction
 	for _, t := range list {
-		if len(o.Keys) > 0 && !want[t.Key] {
-			continue
-		}
-		if o.Name != "" {
-			if ok, _ := path.Match(o.Name, t.Name); !ok {
-				continue
+		var why tokenWhy
+		switch {
+		case own[t.Key] != "" && !o.IncludeSelf:
+			// Said first, whatever else holds: the one token never to cut.
+			detail := "cutover authenticates with this token; pass --include-self"
+			if own[t.Key] == npm.OwnByPrefix {
+				detail = "cutover authenticates with this token (its displayed prefix matches); pass --include-self"
 			}
-		}
-		if !o.CreatedBefore.IsZero() && !t.Created.Before(o.CreatedBefore) {
-			continue
-		}
-		if o.Migrated {
+			why = tokenWhy{NotSelectedSelf, detail, "revoke it last, with --include-self, or from another login"}
+		case len(o.Keys) > 0 && !want[t.Key]:
+			why = tokenWhy{NotSelectedKey, "its key is not one of those given with --key", ""}
+		case o.Name != "" && !nameMatches(o.Name, t.Name):
+			why = tokenWhy{NotSelectedName, fmt.Sprintf("its name %q does not match %q", t.Name, o.Name), ""}
+		case !o.CreatedBefore.IsZero() && !t.Created.Before(o.CreatedBefore):
+			why = tokenWhy{NotSelectedCreated, fmt.Sprintf("created %s, not before %s", t.Created.UTC().Format(time.RFC3339), o.CreatedBefore.UTC().Format(time.RFC3339)), ""}
+		case o.Migrated && repoOf[t.Key] == "" && ownerGone[t.Key] != "":
+			why = tokenWhy{NotSelectedOwnerGone, fmt.Sprintf("[[npm.token_owner]] gives it to %s, which is not in the inventory", ownerGone[t.Key]),
+				"fix the repository in [[npm.token_owner]], or run cutover inventory"}
+		case o.Migrated && repoOf[t.Key] == "":
+			why = tokenWhy{NotSelectedNoOwner, "no repository is recorded for this token",
+				fmt.Sprintf("map it in the config: [[npm.token_owner]] name = %q repo = \"OWNER/NAME\"", t.Name)}
+		case o.Migrated:
 			repo := repoOf[t.Key]
-			if repo == "" {
-				continue
-			}
-			ok, seen := migrated[repo]
+			st, seen := repoState[repo]
 			if !seen {
-				ok, _, err = e.cutOver(ctx, repo)
+				var err error
+				st, err = n.tokenRepoState(ctx, repo)
 				if err != nil {
 					return rep, err
 				}
-				migrated[repo] = ok
+				repoState[repo] = st
 			}
-			if !ok {
-				continue
+			if st != nil {
+				why = *st
 			}
 		}
-		sel = append(sel, t)
+		if why.reason == "" {
+			sel = append(sel, t)
+			continue
+		}
+		skipped = append(skipped, TokenAction{Key: t.Key, Prefix: t.Prefix, Name: t.Name, Created: t.Created, Expires: t.Expires,
+			Readonly: t.Readonly, CIDR: t.CIDRWhitelist, Repo: repoOf[t.Key], Kind: Skipped, Reason: why.reason, Detail: why.detail, Hint: why.hint})
 	}
+	sort.SliceStable(skipped, func(i, j int) bool { return skipped[i].Created.Before(skipped[j].Created) })
+	rep.NotSelected = append(rep.NotSelected, skipped...)
 	sort.SliceStable(sel, func(i, j int) bool { return sel[i].Created.Before(sel[j].Created) })
 
 	var stop stopper
@@ -219,6 +273,35 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 	}
 	rep.Tokens = append(rep.Tokens, missing...)
 	return rep, ctx.Err()
+}
+
+// tokenWhy says why a listed token is not selected.
+type tokenWhy struct{ reason, detail, hint string }
+
+// nameMatches reports whether a token name matches the --name glob.
+func nameMatches(glob, name string) bool {
+	ok, _ := path.Match(glob, name)
+	return ok
+}
+
+// tokenRepoState says why the tokens of a repository are not revoked by
+// --migrated: nil when it is cut over and verified.
+func (n *NPM) tokenRepoState(ctx context.Context, repo string) (*tokenWhy, error) {
+	e := n.Engine
+	ok, why, err := e.cutOver(ctx, repo)
+	if err != nil || ok {
+		return nil, err
+	}
+	fl, err := e.Ledger.Flag(ctx, repo, e.Opts.FlagVar)
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil || fl.Value != "true" {
+		return &tokenWhy{NotSelectedNotMigrated, fmt.Sprintf("its repository %s is not cut over: %s", repo, why),
+			fmt.Sprintf("cutover flag on --repo %s, then cutover verify --repo %s", repo, repo)}, nil
+	}
+	return &tokenWhy{NotSelectedNotVerified, fmt.Sprintf("its repository %s is not verified: %s", repo, why),
+		fmt.Sprintf("cutover verify --repo %s", repo)}, nil
 }
 
 // revokeOne revokes one token and records it.

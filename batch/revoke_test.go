@@ -1,7 +1,10 @@
 package batch_test
 
 import (
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"fmt"
 	"net/http"
 	"slices"
@@ -257,5 +260,139 @@ func TestRevokeTokensOwnersFromConfig(t *testing.T) {
 	npmMust(t, err)
 	if misc.Repo != "" {
 		t.Errorf("a token was recorded for a repository the inventory does not have: %+v", misc)
+	}
+}
+
+// TestRevokeTokensNeverSelf checks that the token cutover authenticates with
+// is left out of every selection, by key or by displayed prefix, unless
+// IncludeSelf, and that the report says why.
+func TestRevokeTokensNeverSelf(t *testing.T) {
+	t.Parallel()
+	const self = "npm_SELFtokenCUTOVERusesFORrevokeTEST0001"
+	digest := sha512.Sum512([]byte(self))
+	for _, tt := range []struct {
+		name, key, detail string
+		// twin is another listed token whose value starts like self's:
+		// by prefix alone it cannot be told apart, so it is left out too.
+		twin bool
+	}{
+		{name: "by key", key: hex.EncodeToString(digest[:]), detail: "cutover authenticates with this token; pass --include-self"},
+		{name: "by prefix", key: "key-self-000008", detail: "cutover authenticates with this token (its displayed prefix matches); pass --include-self"},
+		{name: "by prefix with a twin", key: "key-self-000008", twin: true, detail: "(its displayed prefix matches)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := tokenEnv(t)
+			ctx := t.Context()
+			_, err := env.reg.AddToken(npmreg.TokenSpec{User: "alice", Key: tt.key, Value: self, Name: "ci-cutover", Created: env.clk.Now().Add(-300 * 24 * time.Hour)})
+			npmMust(t, err)
+			wantSelf := []string{tt.key}
+			if tt.twin {
+				_, err := env.reg.AddToken(npmreg.TokenSpec{User: "alice", Key: "key-twin-000009", Value: self[:10] + "someoneELSEsTOKEN000000000001", Name: "ci-twin", Created: env.clk.Now().Add(-5 * 24 * time.Hour)})
+				npmMust(t, err)
+				wantSelf = []string{tt.key, "key-twin-000009"}
+			}
+			n := env.npm(env.client(self, npm.StaticOTP(npmAliceOTP)))
+			listed := 7 + len(wantSelf)
+
+			for _, o := range []batch.RevokeTokensOptions{
+				{Name: "*"},
+				{Keys: []string{tt.key}},
+				{Name: "ci-*", CreatedBefore: env.clk.Now()},
+				{Migrated: true, Owners: []batch.TokenOwner{{Name: "ci-*", Repo: "acme/widget"}}},
+			} {
+				rep, err := n.RevokeTokens(ctx, o)
+				npmMust(t, err)
+				var self []string
+				for _, a := range rep.Self() {
+					self = append(self, a.Key)
+					if a.Kind != batch.Skipped || !strings.Contains(a.Detail, tt.detail) {
+						t.Errorf("%+v: self token reported as %+v", o, a)
+					}
+				}
+				want := wantSelf
+				if !slices.Equal(self, want) || slices.ContainsFunc(rep.Tokens, func(a batch.TokenAction) bool { return slices.Contains(wantSelf, a.Key) }) {
+					t.Errorf("%+v: selected %q, left out as self %q, want %q left out", o, keys(rep), self, want)
+				}
+				if rep.Listed != listed || len(rep.Tokens)+len(rep.NotSelected) != listed {
+					t.Errorf("%+v: %d listed, %d selected + %d not selected", o, rep.Listed, len(rep.Tokens), len(rep.NotSelected))
+				}
+			}
+
+			// --include-self selects it.
+			rep, err := n.RevokeTokens(ctx, batch.RevokeTokensOptions{Keys: []string{tt.key}, IncludeSelf: true})
+			npmMust(t, err)
+			if !slices.Equal(keys(rep), []string{tt.key}) || len(rep.Self()) != 0 {
+				t.Errorf("--include-self: selected %q, self %+v", keys(rep), rep.Self())
+			}
+
+			// Executing everything leaves cutover's own token working.
+			rep, err = n.RevokeTokens(ctx, batch.RevokeTokensOptions{Name: "*", Execute: true})
+			npmMust(t, err)
+			if rep.Failed() || len(rep.Tokens) != 7 {
+				t.Fatalf("revoke *: %+v", rep)
+			}
+			left := env.reg.Tokens("alice")
+			for _, k := range wantSelf {
+				if !slices.ContainsFunc(left, func(i npmreg.TokenInfo) bool { return i.Key == k }) {
+					t.Errorf("token %s was revoked", k)
+				}
+			}
+			if _, err := n.RevokeTokens(ctx, batch.RevokeTokensOptions{Name: "*"}); err != nil {
+				t.Errorf("cutover's own token no longer works after revoke --name '*': %v", err)
+			}
+			if strings.Contains(npmJSON(rep), self) {
+				t.Error("the report holds the token value")
+			}
+		})
+	}
+}
+
+// TestRevokeTokensMigratedSaysWhy checks that --migrated explains every
+// token it leaves out.
+func TestRevokeTokensMigratedSaysWhy(t *testing.T) {
+	t.Parallel()
+	env := tokenEnv(t)
+	n := env.npm(env.client(npmAliceToken, npm.StaticOTP(npmAliceOTP)))
+	ctx := t.Context()
+	o := batch.RevokeTokensOptions{Migrated: true, Owners: []batch.TokenOwner{{Name: "misc", Repo: "acme/not-inventoried"}}}
+	why := func() map[string]string {
+		t.Helper()
+		rep, err := n.RevokeTokens(ctx, o)
+		npmMust(t, err)
+		if !slices.Equal(keys(rep), []string{"key-widget-0001"}) {
+			t.Errorf("selected %q, want the widget token", keys(rep))
+		}
+		out := map[string]string{}
+		for _, a := range rep.NotSelected {
+			if a.Kind != batch.Skipped || a.Detail == "" {
+				t.Errorf("%s: %+v", a.Key, a)
+			}
+			out[a.Key] = a.Reason
+			if a.Reason == batch.NotSelectedNoOwner && !strings.Contains(a.Hint, "[[npm.token_owner]]") {
+				t.Errorf("%s: no hint at the owner mapping: %+v", a.Key, a)
+			}
+			if a.Key == "key-gadget-0002" && (a.Repo != "acme/gadget" || !strings.Contains(a.Hint, "acme/gadget")) {
+				t.Errorf("gadget token: %+v", a)
+			}
+		}
+		return out
+	}
+	want := map[string]string{
+		"key-gadget-0002": batch.NotSelectedNotMigrated,
+		"key-old-000003":  batch.NotSelectedNoOwner,
+		"key-laptop-0004": batch.NotSelectedNoOwner,
+		"key-new-000005":  batch.NotSelectedNoOwner,
+		"key-misc-000006": batch.NotSelectedOwnerGone,
+		"key-misc-000007": batch.NotSelectedOwnerGone,
+	}
+	if got := why(); !maps.Equal(got, want) {
+		t.Errorf("flag off: reasons %v, want %v", got, want)
+	}
+	// The flag goes on for gadget, its canary is not verified yet.
+	npmMust(t, env.led.SetFlag(ctx, "acme/gadget", flagVar, "true"))
+	want["key-gadget-0002"] = batch.NotSelectedNotVerified
+	if got := why(); !maps.Equal(got, want) {
+		t.Errorf("flag on: reasons %v, want %v", got, want)
 	}
 }

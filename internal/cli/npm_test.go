@@ -257,6 +257,24 @@ func TestNPMCommandsOnSandbox(t *testing.T) {
 	if !strings.Contains(plan.out, "would revoke") || !strings.Contains(plan.out, "…") {
 		t.Errorf("token plan:\n%s", plan.out)
 	}
+	// The token cutover logs in with is never in the plan unless asked for.
+	selfKey := ""
+	for _, tok := range c.w.NPM.Tokens(c.s.NPMUser) {
+		if tok.Name == "cutover campaign" {
+			selfKey = tok.Key
+		}
+	}
+	if selfKey == "" || !strings.Contains(plan.out, "skipped "+selfKey+": cutover authenticates with this token") || !strings.Contains(plan.out, "pass --include-self") {
+		t.Errorf("token plan does not leave out cutover's own token %s:\n%s", selfKey, plan.out)
+	}
+	withSelf := c.mustRun(t, ok, "revoke", "tokens", "--key", selfKey, "--include-self")
+	if !strings.Contains(withSelf.out, "1 selected") || strings.Contains(withSelf.out, "skipped "+selfKey) {
+		t.Errorf("--include-self:\n%s", withSelf.out)
+	}
+	mig := c.mustRun(t, ok, "revoke", "tokens", "--migrated")
+	if !strings.Contains(mig.out, "not selected:") || !strings.Contains(mig.out, "no owner mapping") || !strings.Contains(mig.out, "skipped "+selfKey) {
+		t.Errorf("--migrated does not say why tokens are left out:\n%s", mig.out)
+	}
 	sec := c.mustRun(t, findings, "revoke", "secrets", "--wave", "0", "--execute", "--format", "json")
 	var secDoc struct {
 		Secrets []struct{ Repo, Scope, Environment, Name, Kind string } `json:"secrets"`

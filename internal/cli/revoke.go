@@ -35,7 +35,7 @@ func newRevokeTokensCmd(app *App) *cobra.Command {
 		created string
 	)
 	cmd := &cobra.Command{
-		Use:   "tokens [--key KEY...] [--name GLOB] [--created-before DATE] [--migrated] [--execute] [--otp CODE]",
+		Use:   "tokens [--key KEY...] [--name GLOB] [--created-before DATE] [--migrated] [--include-self] [--execute] [--otp CODE]",
 		Short: "Revoke npm access tokens, after showing which",
 		Long: `List the account's npm access tokens (every page), select some, show the plan
 (key, the token's first characters as npm displays them, name, created,
@@ -48,6 +48,16 @@ at least one is required.
   --created-before DATE  tokens created before DATE (2006-01-02 or RFC 3339)
   --migrated             tokens the ledger records for repositories that are
                          cut over (flag on) and verified
+
+The token cutover itself authenticates with ([npm] token_env or the .npmrc
+login) is never selected unless --include-self is given: it is recognised in
+the registry's list by its key (when the key is the token's SHA-512) or by
+the first characters the registry displays of it, and reported as
+"skipped KEY: cutover authenticates with this token; pass --include-self".
+Every listed token that is not selected is reported with why: the selector
+it does not match, or for --migrated no owner mapping ([[npm.token_owner]]),
+an owner not in the inventory, a repository not migrated (flag off) or not
+verified.
 
 Revoking needs two-factor authentication (--otp, --web for one browser
 approval that covers the batch, or a prompt on a terminal; off a terminal
@@ -80,8 +90,8 @@ could not be revoked.`,
 			if err != nil && rep.Listed == 0 && len(rep.Tokens) == 0 {
 				return err
 			}
-			doc := map[string]any{"step": rep.Step, "listed": rep.Listed, "tokens": rep.Tokens}
-			if werr := app.writeNPMDoc(f.format, "cutover.revoke-tokens/v1", doc, tokensText(rep), rep.Failed()); werr != nil {
+			doc := map[string]any{"step": rep.Step, "listed": rep.Listed, "tokens": rep.Tokens, "not_selected": rep.NotSelected}
+			if werr := app.writeNPMDoc(f.format, "cutover.revoke-tokens/v1", doc, tokensText(rep, o.Migrated), rep.Failed()); werr != nil {
 				return werr
 			}
 			return err
@@ -91,6 +101,7 @@ could not be revoked.`,
 	cmd.Flags().StringVar(&o.Name, "name", "", "tokens whose name matches this `GLOB`")
 	cmd.Flags().StringVar(&created, "created-before", "", "tokens created before this `DATE`")
 	cmd.Flags().BoolVar(&o.Migrated, "migrated", false, "tokens recorded for repositories that are cut over and verified")
+	cmd.Flags().BoolVar(&o.IncludeSelf, "include-self", false, "also select the token cutover itself authenticates with")
 	cmd.Flags().BoolVar(&o.Execute, "execute", false, "revoke the selected tokens (default: show the plan)")
 	nf.register(cmd)
 	f.register(cmd, true)
@@ -109,10 +120,12 @@ func parseDate(s string) (time.Time, error) {
 	return t, nil
 }
 
-// tokensText renders the token plan or what was revoked.
-func tokensText(rep batch.RevokeTokensReport) string {
+// tokensText renders the token plan or what was revoked, then the tokens
+// left out: cutover's own token always by key, the others one by one with
+// why when perToken (--migrated), else counted by reason.
+func tokensText(rep batch.RevokeTokensReport, perToken bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d tokens listed, %d selected\n", rep.Step, rep.Listed, len(rep.Tokens))
+	fmt.Fprintf(&b, "%s: %d tokens listed, %d selected, %d not selected\n", rep.Step, rep.Listed, len(rep.Tokens), len(rep.NotSelected))
 	if len(rep.Tokens) > 0 {
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "KEY\tTOKEN\tNAME\tCREATED\tEXPIRES\tCIDR\tREPO\tRESULT")
@@ -120,14 +133,6 @@ func tokensText(rep batch.RevokeTokensReport) string {
 			exp := "-"
 			if t.Expires != nil {
 				exp = t.Expires.UTC().Format(time.DateOnly)
-			}
-			created := "-"
-			if !t.Created.IsZero() {
-				created = t.Created.UTC().Format(time.DateOnly)
-			}
-			prefix := "-"
-			if t.Prefix != "" {
-				prefix = t.Prefix + "…"
 			}
 			cidr := "-"
 			if len(t.CIDR) > 0 {
@@ -137,11 +142,66 @@ func tokensText(rep batch.RevokeTokensReport) string {
 			if t.Kind != batch.OK {
 				result = t.Kind + ": " + t.Reason + ": " + t.Detail
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, prefix, orDash(t.Name), created, exp, cidr, orDash(t.Repo), oneLine(result, 160))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), exp, cidr, orDash(t.Repo), oneLine(result, 160))
 		}
 		tw.Flush()
 	}
+	for _, t := range rep.Self() {
+		fmt.Fprintf(&b, "skipped %s: %s\n", t.Key, t.Detail)
+	}
+	var others []batch.TokenAction
+	for _, t := range rep.NotSelected {
+		if t.Reason != batch.NotSelectedSelf {
+			others = append(others, t)
+		}
+	}
+	if len(others) == 0 {
+		return b.String()
+	}
+	if !perToken {
+		count := map[string]int{}
+		var order []string
+		for _, t := range others {
+			if count[t.Reason] == 0 {
+				order = append(order, t.Reason)
+			}
+			count[t.Reason]++
+		}
+		parts := make([]string, 0, len(order))
+		for _, r := range order {
+			parts = append(parts, fmt.Sprintf("%d %s", count[r], r))
+		}
+		fmt.Fprintf(&b, "not selected: %s\n", strings.Join(parts, ", "))
+		return b.String()
+	}
+	b.WriteString("not selected:\n")
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KEY\tTOKEN\tNAME\tCREATED\tREPO\tWHY")
+	for _, t := range others {
+		why := t.Reason + ": " + t.Detail
+		if t.Hint != "" {
+			why += " (" + t.Hint + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), orDash(t.Repo), oneLine(why, 200))
+	}
+	tw.Flush()
 	return b.String()
+}
+
+// tokenPrefix is the token's displayed first characters, or "-".
+func tokenPrefix(t batch.TokenAction) string {
+	if t.Prefix == "" {
+		return "-"
+	}
+	return t.Prefix + "…"
+}
+
+// tokenCreated is the token's creation date, or "-".
+func tokenCreated(t batch.TokenAction) string {
+	if t.Created.IsZero() {
+		return "-"
+	}
+	return t.Created.UTC().Format(time.DateOnly)
 }
 
 func newRevokeSecretsCmd(app *App) *cobra.Command {

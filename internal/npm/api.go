@@ -2,6 +2,8 @@ package npm
 
 import (
 	"context"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -214,4 +216,43 @@ func (c *Client) Attestations(ctx context.Context, name, version string) ([]Atte
 		return nil, err
 	}
 	return body.Attestations, nil
+}
+
+// Token matches returned by [Client.OwnToken].
+const (
+	// OwnByKey means the listed key is the SHA-512 of the client's token,
+	// which identifies it exactly.
+	OwnByKey = "key"
+	// OwnByPrefix means the characters the registry displays of the token
+	// begin the client's token: it is the client's token, or one that
+	// starts the same way.
+	OwnByPrefix = "prefix"
+)
+
+// minOwnPrefix is the fewest displayed characters that count as a prefix
+// match; "npm_" alone says nothing.
+const minOwnPrefix = 6
+
+// OwnToken says whether t, as the registry's token list shows it, is the
+// token the client authenticates with: [OwnByKey] when its key is the
+// SHA-512 (hex) of the token, [OwnByPrefix] when the displayed first
+// characters begin the client's token (what npm token revoke matches on),
+// "" otherwise or when the client has no token.
+func (c *Client) OwnToken(t Token) string {
+	return c.Token.identifies(t)
+}
+
+func (s Secret) identifies(t Token) string {
+	if s == "" {
+		return ""
+	}
+	sum := sha512.Sum512([]byte(s))
+	if strings.EqualFold(t.Key, hex.EncodeToString(sum[:])) {
+		return OwnByKey
+	}
+	p := strings.TrimRight(t.Prefix, ".…*")
+	if len(p) >= minOwnPrefix && strings.HasPrefix(string(s), p) {
+		return OwnByPrefix
+	}
+	return ""
 }
