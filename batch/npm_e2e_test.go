@@ -25,14 +25,16 @@ import (
 )
 
 // Credentials of the end-to-end scenario. The scan at its end proves that
-// none reaches a log line, the ledger, a report or an error.
+// none reaches a log line, the ledger, a report or an error. Their first
+// six characters differ, as a registry's would: revoke tokens tells the
+// token it authenticates with from the others by them.
 const (
 	e2eGitHubToken = "ghp_E2EcampaignerTOKENneverPRINTED00001"
-	e2eWidgetToken = "npm_E2EwidgetPUBLISHtokenNEVERprinted01"
-	e2eMonoToken   = "npm_E2EmonoPUBLISHtokenNEVERprinted0002"
-	e2eOrgToken    = "npm_E2EorgPUBLISHtokenNEVERprinted00003"
-	e2eBobToken    = "npm_E2EbobSESSIONtokenNEVERprinted00004"
-	e2eAliceToken  = "npm_E2EaliceSESSIONtokenNEVERprinted005"
+	e2eWidgetToken = "npm_WIDGETe2ePUBLISHtokenNEVERprinted01"
+	e2eMonoToken   = "npm_MONOe2ePUBLISHtokenNEVERprinted0002"
+	e2eOrgToken    = "npm_ORGe2ePUBLISHtokenNEVERprinted00003"
+	e2eBobToken    = "npm_BOBe2eSESSIONtokenNEVERprinted00004"
+	e2eAliceToken  = "npm_ALICEe2eSESSIONtokenNEVERprinted005"
 )
 
 // e2eWorkflow is a token-publishing release workflow reading the secret,

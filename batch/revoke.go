@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -154,12 +155,19 @@ func (n *NPM) RevokeTokens(ctx context.Context, o RevokeTokensOptions) (RevokeTo
 	rows := make([]ledger.Token, 0, len(list))
 	// Which listed token cutover authenticates with: matched on what the
 	// registry displays, before it is cut to the display prefix.
+	// A key match identifies it exactly, and then prefix matches are
+	// other tokens that start alike.
 	own := map[string]string{}
+	byKey := false
 	for i := range list {
 		if how := n.Registry.OwnToken(list[i]); how != "" {
 			own[list[i].Key] = how
+			byKey = byKey || how == npm.OwnByKey
 		}
 		list[i].Prefix = displayPrefix(list[i].Prefix)
+	}
+	if byKey {
+		maps.DeleteFunc(own, func(_, how string) bool { return how != npm.OwnByKey })
 	}
 	ownerGone := map[string]string{} // token key -> the repository its owner rule names
 	for _, t := range list {
