@@ -130,13 +130,15 @@ var (
 	registrySetRe = regexp.MustCompile(`(?:config\s+set\s+(?:@[\w.-]+:)?registry[\s=]+|(?:^|[\s'"])(?:@[\w.-]+:)?registry=|--registry[\s=]+)['"]?(https?://[^\s'"]+)`)
 )
 
-// RegistryHost returns the host of a registry URL ("" when it is not one).
+// RegistryHost returns the host name of a registry URL, without a port
+// ("" when it is not one): npm's ID-token audience is "npm:" + the
+// registry URL's hostname.
 func RegistryHost(registry string) string {
 	u, err := url.Parse(NormalizeRegistry(registry))
 	if err != nil {
 		return ""
 	}
-	return u.Host
+	return u.Hostname()
 }
 
 // otherCI analyses GitLab and CircleCI configurations.

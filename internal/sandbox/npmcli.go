@@ -122,6 +122,11 @@ type npmJob struct {
 	idRequest  bool   // ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN are set (id-token: write, npm new enough)
 	claims     npmreg.IDTokenClaims
 	selfHosted bool
+	// circleCI runs the job as CircleCI cloud does (CIRCLECI=true), with
+	// idToken, when set, as NPM_ID_TOKEN: what `circleci run oidc get`
+	// gives the playbook's step.
+	circleCI bool
+	idToken  string
 }
 
 // npmPublishResult is what one npm publish did, read from its exit status
@@ -172,19 +177,27 @@ func (w *World) npmPublish(ctx context.Context, pkg, version, tag string, job np
 	if job.selfHosted {
 		runner = "self-hosted"
 	}
-	env = append(env,
-		"NPM_CONFIG_REGISTRY="+w.RegistryURL,
-		"NPM_CONFIG_PROVENANCE=false",
-		"CI=true",
-		"GITHUB_ACTIONS=true",
-		"GITHUB_REPOSITORY="+job.repo,
-		"GITHUB_REPOSITORY_OWNER="+strings.SplitN(job.repo, "/", 2)[0],
-		"GITHUB_WORKFLOW_REF="+job.repo+"/"+job.workflow+"@"+job.ref,
-		"GITHUB_REF="+job.ref,
-		"GITHUB_SHA="+job.sha,
-		"GITHUB_SERVER_URL=https://github.com",
-		"RUNNER_ENVIRONMENT="+runner,
-	)
+	if job.circleCI {
+		env = append(env, "NPM_CONFIG_REGISTRY="+w.RegistryURL, "NPM_CONFIG_PROVENANCE=false", "CI=true", "CIRCLECI=true",
+			"CIRCLE_PROJECT_USERNAME="+strings.SplitN(job.repo, "/", 2)[0], "CIRCLE_SHA1="+job.sha)
+		if job.idToken != "" {
+			env = append(env, "NPM_ID_TOKEN="+job.idToken)
+		}
+	} else {
+		env = append(env,
+			"NPM_CONFIG_REGISTRY="+w.RegistryURL,
+			"NPM_CONFIG_PROVENANCE=false",
+			"CI=true",
+			"GITHUB_ACTIONS=true",
+			"GITHUB_REPOSITORY="+job.repo,
+			"GITHUB_REPOSITORY_OWNER="+strings.SplitN(job.repo, "/", 2)[0],
+			"GITHUB_WORKFLOW_REF="+job.repo+"/"+job.workflow+"@"+job.ref,
+			"GITHUB_REF="+job.ref,
+			"GITHUB_SHA="+job.sha,
+			"GITHUB_SERVER_URL=https://github.com",
+			"RUNNER_ENVIRONMENT="+runner,
+		)
+	}
 	var reqToken string
 	if job.idRequest {
 		var u string
@@ -201,7 +214,7 @@ func (w *World) npmPublish(ctx context.Context, pkg, version, tag string, job np
 	if ctx.Err() != nil {
 		return npmPublishResult{}, fmt.Errorf("npm publish of %s@%s: %w", pkg, version, ctx.Err())
 	}
-	log := redact(string(out), job.token, reqToken)
+	log := redact(string(out), job.token, reqToken, job.idToken)
 	res := parseNPMLog(log)
 	var ee *exec.ExitError
 	switch {

@@ -50,6 +50,14 @@ const (
 	KindManual Kind = "manual"
 	// KindBroken publishes with a token and also holds a workflow that does not parse.
 	KindBroken Kind = "broken"
+	// KindCircleCI publishes from CircleCI (.circleci/config.yml) with a
+	// token kept in a CircleCI context.
+	KindCircleCI Kind = "circleci"
+	// KindGitLab publishes from GitLab CI/CD (.gitlab-ci.yml) with a token
+	// kept in a CI/CD variable. GitLab repositories are not on the
+	// sandbox's GitHub: they are Portfolio.GitLab, local checkouts for
+	// cutover scan (WriteGitLabCheckouts).
+	KindGitLab Kind = "gitlab"
 )
 
 // Kinds lists every Kind in a fixed order.
@@ -58,11 +66,14 @@ func Kinds() []Kind {
 		KindNPM, KindNPMWorkspaces, KindPNPM, KindYarn, KindLerna, KindPrivate,
 		KindSemanticRelease, KindChangesets, KindReleasePlease, KindJSDevTools, KindNpmrc,
 		KindReusable, KindSelfHosted, KindMigrated, KindNone, KindManual, KindBroken,
+		KindCircleCI, KindGitLab,
 	}
 }
 
 // DefaultWeights returns the share of each Kind in a generated portfolio,
-// roughly what a JavaScript-heavy organisation holds.
+// roughly what a JavaScript-heavy organisation holds. CircleCI and GitLab
+// repositories are not drawn by weight: PortfolioOptions.CircleCI and
+// GitLab set how many there are.
 func DefaultWeights() map[Kind]int {
 	return map[Kind]int{
 		KindNPM: 18, KindNPMWorkspaces: 5, KindPNPM: 6, KindYarn: 4, KindLerna: 4, KindPrivate: 6,
@@ -81,6 +92,13 @@ type PortfolioOptions struct {
 	AdminOTP string
 	// CIFailureRate is the share of repositories whose simulated CI always fails; negative means none, zero means 3%.
 	CIFailureRate float64
+	// CircleCI is how many of the repositories publish from CircleCI
+	// besides those Weights draws (KindCircleCI); zero or negative means
+	// none.
+	CircleCI int
+	// GitLab is how many GitLab projects Portfolio.GitLab holds, besides
+	// the n repositories; zero means 2 + n/100, negative means none.
+	GitLab int
 }
 
 // Portfolio is a generated organisation: repositories, their secrets, and the
@@ -109,6 +127,25 @@ type Portfolio struct {
 	// ExtraTokens are registry tokens no secret holds: stale personal tokens
 	// and leftovers a sweep should find.
 	ExtraTokens []NPMToken
+	// CircleCIOrgID is the CircleCI organization (a UUID) of the
+	// repositories that publish from CircleCI.
+	CircleCIOrgID string
+	// GitLab are GitLab projects of the organisation's GitLab group, of
+	// KindGitLab: local checkouts (WriteGitLabCheckouts), not on the
+	// sandbox's GitHub.
+	GitLab []Repo
+}
+
+// CircleCIProjects returns the CircleCI IDs of the repositories that publish
+// from CircleCI by "org/name", what [[circleci.project]] tables would say.
+func (p Portfolio) CircleCIProjects() map[string]rewrite.CircleCIProject {
+	out := map[string]rewrite.CircleCIProject{}
+	for _, r := range p.Repos {
+		if r.CircleCI != nil {
+			out[r.FullName(p.Org)] = *r.CircleCI
+		}
+	}
+	return out
 }
 
 // Repo is one generated repository and what detection should find in it.
@@ -160,10 +197,18 @@ type Repo struct {
 	// CIFailure, when set, makes every simulated CI run of the repository
 	// fail with this summary.
 	CIFailure string
+	// CircleCI holds the CircleCI project of a KindCircleCI repository.
+	CircleCI *rewrite.CircleCIProject
 
 	// variant holds rendering choices that detection does not report.
 	variant variant
 }
+
+// Secret scopes besides GitHub's repo, env and org.
+const (
+	ScopeCircleCIContext = "circleci-context"
+	ScopeGitLabVariable  = "gitlab-variable"
+)
 
 // Trusted-publisher states of a generated repository (Repo.Trust).
 const (
@@ -214,12 +259,17 @@ type Version struct {
 	OIDC bool
 }
 
-// Secret is an npm token stored as a GitHub Actions secret.
+// Secret is an npm token stored as a GitHub Actions secret, in a CircleCI
+// context or as a GitLab CI/CD variable.
 type Secret struct {
 	// Name is the secret's name, such as "NPM_TOKEN".
 	Name string
-	// Scope is "repo", "env" (the publish job's environment) or "org".
+	// Scope is "repo", "env" (the publish job's environment) or "org";
+	// ScopeCircleCIContext or ScopeGitLabVariable.
 	Scope string
+	// Context and ContextID name the CircleCI context of
+	// ScopeCircleCIContext.
+	Context, ContextID string
 	// Token is the registry token the secret holds.
 	Token NPMToken
 }
@@ -294,8 +344,25 @@ func Generate(seed int64, n int, opts PortfolioOptions) Portfolio {
 	p.OrgSecret = &Secret{Name: "NPM_TOKEN", Scope: "org", Token: NPMToken{
 		Name: "org-wide publish token", User: p.BotUser, Age: 97 * day, Lifetime: 365 * day, Bypass2FA: true,
 	}}
+	circle := opts.CircleCI
+	switch {
+	case circle < 0:
+		circle = 0
+	}
+	circle = min(circle, n)
+	gitlab := opts.GitLab
+	switch {
+	case gitlab == 0:
+		gitlab = 2 + n/100
+	case gitlab < 0:
+		gitlab = 0
+	}
+	// CircleCI and GitLab repositories come from a stream of their own, so
+	// the others are the same whatever their number.
+	side := rand.New(rand.NewPCG(uint64(seed), 0xc12c_1e_9174b))
+	p.CircleCIOrgID = fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", side.Uint32(), side.IntN(1<<16), side.IntN(1<<12), 0x8000|side.IntN(1<<14), side.Uint64()&(1<<48-1))
 	usedOrg := false
-	for range n {
+	for range n - circle {
 		r := g.repo(g.pick(weights))
 		if r.Secret != nil && r.Secret.Scope == "org" {
 			usedOrg = true
@@ -305,6 +372,16 @@ func Generate(seed int64, n int, opts PortfolioOptions) Portfolio {
 		}
 		p.Repos = append(p.Repos, r)
 	}
+	main := g.rng
+	g.rng = side
+	for range circle {
+		p.Repos = append(p.Repos, g.repo(KindCircleCI))
+	}
+	for range gitlab {
+		p.GitLab = append(p.GitLab, g.repo(KindGitLab))
+	}
+	slices.SortFunc(p.GitLab, func(a, b Repo) int { return strings.Compare(a.Name, b.Name) })
+	g.rng = main
 	if !usedOrg {
 		p.OrgSecret = nil
 	}
@@ -327,15 +404,21 @@ type generator struct {
 
 func (g *generator) pick(weights map[Kind]int) Kind {
 	total := 0
+	weight := func(k Kind) int {
+		if k == KindGitLab { // not a GitHub repository
+			return 0
+		}
+		return max(weights[k], 0)
+	}
 	for _, k := range Kinds() {
-		total += max(weights[k], 0)
+		total += weight(k)
 	}
 	if total == 0 {
 		return KindNPM
 	}
 	x := g.rng.IntN(total)
 	for _, k := range Kinds() {
-		w := max(weights[k], 0)
+		w := weight(k)
 		if x < w {
 			return k
 		}
@@ -349,6 +432,11 @@ func (g *generator) choose(s ...string) string { return s[g.rng.IntN(len(s))] }
 func (g *generator) chooseDur(d ...time.Duration) time.Duration { return d[g.rng.IntN(len(d))] }
 
 func (g *generator) chance(p float64) bool { return g.rng.Float64() < p }
+
+// uuid returns a random (version 4 shaped) UUID from the generator's stream.
+func (g *generator) uuid() string {
+	return fmt.Sprintf("%08x-%04x-4%03x-%04x-%012x", g.rng.Uint32(), g.rng.IntN(1<<16), g.rng.IntN(1<<12), 0x8000|g.rng.IntN(1<<14), g.rng.Uint64()&(1<<48-1))
+}
 
 var (
 	adjectives = []string{"amber", "brisk", "calm", "dapper", "eager", "fuzzy", "gentle", "hollow", "icy", "jolly",
@@ -466,6 +554,19 @@ func (g *generator) repo(k Kind) Repo {
 	switch k {
 	case KindNPM, KindBroken, KindSelfHosted, KindNpmrc, KindJSDevTools, KindReusable, KindReleasePlease:
 		single(g.chance(0.4), false)
+	case KindCircleCI, KindGitLab:
+		single(g.chance(0.4), false)
+		r.Provenance = false
+		r.Workflow, r.TrustedWorkflow = rewrite.CircleCIConfig, rewrite.CircleCIConfig
+		if k == KindGitLab {
+			r.Workflow, r.TrustedWorkflow = rewrite.GitLabCIPath, rewrite.GitLabCIPath
+		} else {
+			r.Environment = ""
+			r.CircleCI = &rewrite.CircleCIProject{
+				OrgID: g.p.CircleCIOrgID, ProjectID: g.uuid(), PipelineDefinitionID: g.uuid(),
+				VCSOrigin: "github.com/" + r.FullName(g.p.Org),
+			}
+		}
 	case KindPrivate:
 		single(true, true)
 		r.Provenance = false
@@ -539,9 +640,18 @@ func (g *generator) repo(k Kind) Repo {
 		case g.chance(0.15):
 			scope = "org"
 		}
-		if scope == "org" {
+		switch {
+		case k == KindCircleCI:
+			r.Secret = &Secret{Name: "NPM_TOKEN", Scope: ScopeCircleCIContext, Context: "npm-" + r.Name, ContextID: g.uuid(), Token: NPMToken{
+				Name: "CircleCI " + r.Name, User: g.p.BotUser, Age: secretAge, Lifetime: g.chooseDur(90*day, 365*day), Bypass2FA: true,
+			}}
+		case k == KindGitLab:
+			r.Secret = &Secret{Name: "NPM_TOKEN", Scope: ScopeGitLabVariable, Token: NPMToken{
+				Name: "GitLab CI " + r.Name, User: g.p.BotUser, Age: secretAge, Lifetime: g.chooseDur(90*day, 365*day), Bypass2FA: true,
+			}}
+		case scope == "org":
 			r.Secret = &Secret{Name: g.p.OrgSecret.Name, Scope: "org", Token: g.p.OrgSecret.Token}
-		} else {
+		default:
 			name := "NPM_TOKEN"
 			if g.chance(0.15) && k != KindSemanticRelease && k != KindChangesets {
 				name = g.choose("NPM_PUBLISH_TOKEN", "NPM_AUTOMATION_TOKEN")
@@ -551,7 +661,7 @@ func (g *generator) repo(k Kind) Repo {
 				Lifetime: g.chooseDur(90*day, 90*day, 60*day, 365*day), Bypass2FA: true,
 			}}
 		}
-		if g.chance(0.05) {
+		if g.chance(0.05) && k != KindCircleCI && k != KindGitLab {
 			r.Trust = TrustMismatch
 			v.mismatch = g.choose("case", "extension", "environment", "repository")
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"text/template"
 
+	"github.com/cutover/cutover/rewrite"
 	"github.com/cutover/cutover/templates"
 )
 
@@ -71,8 +72,11 @@ type tmplData struct {
 	Workspaces, SemanticRelease    bool
 	Changesets, Lerna, Manual      bool
 	ScopeRegistry, NpmrcAuth       bool
-	Root                           Package
-	Pkg                            Package
+	// Context is the CircleCI context holding the token; CircleImage the
+	// job's cimg/node tag.
+	Context, CircleImage string
+	Root                 Package
+	Pkg                  Package
 }
 
 // Files renders the contents of repository r for a world whose npm registry
@@ -109,7 +113,11 @@ func (p Portfolio) Files(r Repo, registryURL string) (map[string][]byte, error) 
 		d.SetupNode = "actions/setup-node@v4"
 	}
 	if r.Secret != nil {
-		d.Secret = r.Secret.Name
+		d.Secret, d.Context = r.Secret.Name, r.Secret.Context
+	}
+	d.CircleImage = map[string]string{"20": "20.19", "22": "22.14", "24": "24.4"}[r.Node]
+	if d.CircleImage == "" {
+		d.CircleImage = "lts"
 	}
 	if r.SelfHosted {
 		d.RunsOn = "[self-hosted, linux, x64]"
@@ -132,7 +140,9 @@ func (p Portfolio) Files(r Repo, registryURL string) (map[string][]byte, error) 
 		files[dst] = b.Bytes()
 	}
 
-	render(".github/workflows/ci.yml", "workflows/ci.yml.tmpl", d)
+	if r.Kind != KindGitLab {
+		render(".github/workflows/ci.yml", "workflows/ci.yml.tmpl", d)
+	}
 	render("README.md", "files/README.md.tmpl", d)
 	render(".gitignore", "files/gitignore.tmpl", d)
 	for _, pkg := range r.Packages {
@@ -163,6 +173,10 @@ func (p Portfolio) Files(r Repo, registryURL string) (map[string][]byte, error) 
 		} else {
 			wf = "npmrc"
 		}
+	case KindCircleCI:
+		render(rewrite.CircleCIConfig, "circleci/config.yml.tmpl", d)
+	case KindGitLab:
+		render(rewrite.GitLabCIPath, "gitlab/gitlab-ci.yml.tmpl", d)
 	case KindReusable:
 		d.Callee = r.Workflow
 		render(".github/workflows/"+r.TrustedWorkflow, "workflows/reusable-caller.yml.tmpl", d)

@@ -33,6 +33,9 @@ type Seeded struct {
 	Repos int
 	// Packages is how many packages the registry holds.
 	Packages int
+	// CircleCIToken is a personal API token of the sandbox's CircleCI
+	// (World.CircleCIAPIURL), which sets project environment variables.
+	CircleCIToken string
 }
 
 // Seed creates the portfolio in the World: the repositories with their
@@ -105,6 +108,7 @@ func (w *World) Seed(ctx context.Context, p Portfolio) (Seeded, error) {
 	out.GitHubToken = "ghp_" + hex.EncodeToString(b[:])
 	w.API.AddToken(out.GitHubToken, ghapi.Identity{Login: out.GitHubLogin, Owners: []string{p.Org}, Permissions: ghapi.AllPermissions()})
 	w.CI.SetLint(true)
+	out.CircleCIToken = w.CircleCIToken()
 	out.Repos = len(p.Repos)
 	out.Packages = len(w.NPM.Packages())
 	return out, nil
@@ -238,7 +242,14 @@ func (w *World) seedRepo(p Portfolio, r Repo, token string, now time.Time) error
 			return err
 		}
 	}
-	if r.Secret != nil && r.Secret.Scope != "org" {
+	if r.CircleCI != nil {
+		w.AddCircleCIProject(full, *r.CircleCI)
+	}
+	switch {
+	case r.Secret == nil || r.Secret.Scope == "org":
+	case r.Secret.Scope == ScopeCircleCIContext:
+		w.SetCircleCIContextVar(r.Secret.Context, r.Secret.ContextID, r.Secret.Name, token)
+	default:
 		if err := w.SetSecret(r.Secret.Scope, full, r.Environment, r.Secret.Name, token, now.Add(-r.Secret.Token.Age)); err != nil {
 			return fmt.Errorf("could not set the secret of %q: %w", full, err)
 		}

@@ -48,9 +48,9 @@ func TestGenerateIsDeterministic(t *testing.T) {
 // never saw the detector's test data, so this also checks the detector.
 func TestPortfolioMatchesDetect(t *testing.T) {
 	t.Parallel()
-	p := sandbox.Generate(20260901, 200, sandbox.PortfolioOptions{})
+	p := sandbox.Generate(20260901, 200, sandbox.PortfolioOptions{CircleCI: 6})
 	kinds := map[sandbox.Kind]int{}
-	for _, r := range p.Repos {
+	for _, r := range append(slices.Clone(p.Repos), p.GitLab...) {
 		kinds[r.Kind]++
 		t.Run(r.Name, func(t *testing.T) {
 			t.Parallel()
@@ -62,7 +62,7 @@ func TestPortfolioMatchesDetect(t *testing.T) {
 			checkDetect(t, p, r, files, res)
 			if t.Failed() {
 				for _, name := range slices.Sorted(maps.Keys(files)) {
-					if strings.HasPrefix(name, ".github/") {
+					if strings.HasPrefix(name, ".github/") || name == r.Workflow {
 						t.Logf("%s (%s):\n%s", name, r.Kind, files[name])
 					}
 				}

@@ -42,6 +42,10 @@ type ReleaseResult struct {
 	// Ref and SHA are the released branch and commit.
 	Ref string `json:"ref"`
 	SHA string `json:"sha"`
+	// Provider is the CI that ran the job: empty for GitHub Actions,
+	// "circleci" for a CircleCI pipeline (then Flag is the CircleCI
+	// project or context variable, and no workflow run is recorded).
+	Provider string `json:"provider,omitempty"`
 	// Workflow and Job are the publishing job that ran.
 	Workflow string `json:"workflow,omitempty"`
 	Job      string `json:"job,omitempty"`
@@ -133,7 +137,9 @@ const setupNodeDummyToken = "XXXXX-XXXXX-XXXXX-XXXXX"
 // which fails with ENEEDAUTH). Every publishable package gets a canary
 // version, the next patch of its latest version with a "-canary.N" suffix.
 // A repository that does not publish is a result with Skipped set; errors
-// are for unknown repositories and unreadable git data.
+// are for unknown repositories and unreadable git data. A pipeline that
+// publishes from CircleCI runs in the model of a CircleCI job instead
+// (releaseCircleCI); GitLab pipelines do not run (Skipped).
 //
 // With Options.NPMCLI set and an npm 11.5.1 or newer there, each package is
 // published by the real `npm publish`, with the environment a runner gives
@@ -194,6 +200,15 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 	res.IDToken, res.SelfHosted = pl.IDToken, pl.SelfHosted
 	if len(pl.TrustedWorkflow) > 0 {
 		res.TrustedWorkflow = pl.TrustedWorkflow[0]
+	}
+	switch pl.Provider {
+	case rewrite.ProviderCircleCI:
+		res.Flag = ""
+		return w.releaseCircleCI(ctx, res, files, det, pl, tag)
+	case rewrite.ProviderGitLab:
+		res.Flag = ""
+		res.Skipped = "GitLab pipelines do not run in the sandbox"
+		return res, nil
 	}
 
 	m, err := w.newJobModel(owner, name, ref, sha, files, pl)

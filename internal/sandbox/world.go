@@ -106,6 +106,8 @@ type World struct {
 	npmVersion string       // its version
 	idMu       sync.Mutex
 	idReqs     map[string]idRequest // ACTIONS_ID_TOKEN_REQUEST_TOKEN → the run it speaks for
+	circleOnce sync.Once
+	circleCI   *circleState // the CircleCI emulator (circleci.go)
 
 	servers   []*http.Server
 	tempDir   bool
@@ -261,7 +263,8 @@ func (w *World) cleanup() {
 
 // handler routes one listener's requests: the npm registry under /npm/
 // (an alias of RegistryURL), the sandbox's endpoints under /_sandbox/
-// (simulated release, CI failures, the runners' ID-token issuer), git when
+// (simulated release, CI failures, the runners' ID-token issuer, the
+// CircleCI API emulator), git when
 // withGit, else the API.
 func (w *World) handler(withGit bool) http.Handler {
 	sb := http.NewServeMux()
@@ -270,6 +273,7 @@ func (w *World) handler(withGit bool) http.Handler {
 	sb.HandleFunc("DELETE "+sandboxPrefix+"repos/{owner}/{repo}/ci-failure", w.serveCIFailure)
 	sb.HandleFunc("POST "+sandboxPrefix+"repos/{owner}/{repo}/id-token-request", w.serveIDTokenRequest)
 	sb.HandleFunc("GET "+idTokenPath, w.serveIDToken)
+	w.circleRoutes(sb)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
