@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"reflect"
 	"slices"
@@ -19,9 +20,12 @@ import (
 // Limits on text taken from the ledger, so that one long error does not
 // swell the report.
 const (
-	maxDetail   = 400
-	maxMessage  = 300
-	keyPrefix   = 8
+	maxDetail  = 400
+	maxMessage = 300
+	keyPrefix  = 8
+	// maxKey bounds a token key shown whole (npm's keys are UUIDs or
+	// 128-bit hex strings; anything longer is not a key).
+	maxKey      = 72
 	tokenPrefix = 12
 	// maxBurndown bounds the number of burndown points.
 	maxBurndown = 240
@@ -47,9 +51,16 @@ func Build(snap *ledger.Snapshot, meta Meta) *Report {
 	}
 	b.pkgURL = packageBase(meta.PackageURL)
 	b.releaseFailed = map[string]ledger.Event{}
+	b.lastEvent = map[string]ledger.Event{}
 	for _, e := range snap.Events {
-		if e.Kind == "release.failed" && e.Repo != "" && !e.Time.Before(b.releaseFailed[e.Repo].Time) {
+		if e.Repo == "" {
+			continue
+		}
+		if e.Kind == "release.failed" && !e.Time.Before(b.releaseFailed[e.Repo].Time) {
 			b.releaseFailed[e.Repo] = e
+		}
+		if !e.Time.Before(b.lastEvent[e.Repo].Time) {
+			b.lastEvent[e.Repo] = e
 		}
 	}
 
@@ -69,6 +80,7 @@ func Build(snap *ledger.Snapshot, meta Meta) *Report {
 			LedgerSchema: snap.SchemaVersion,
 			FlagVariable: b.text(b.flagVar),
 			ReportURL:    cmp.Or(b.url(meta.HTMLURL, true), "report.html"),
+			Sandbox:      meta.Sandbox || sandboxLinks(snap),
 		},
 		Waves:            []Wave{},
 		Repos:            make([]Card, 0, len(snap.Repos)),
@@ -111,6 +123,31 @@ type builder struct {
 	// locked is the latest publishing-access change of each package, by
 	// repository then package (cutover lockdown).
 	locked map[string]map[string]ledger.LockdownChange
+	// lastEvent is each repository's latest event.
+	lastEvent map[string]ledger.Event
+}
+
+// sandboxLinks reports whether the snapshot's pull requests live on a
+// loopback address, as those of cutover demo and sandbox serve do.
+func sandboxLinks(snap *ledger.Snapshot) bool {
+	for _, rs := range snap.Repos {
+		if rs.Change == nil || rs.Change.URL == "" {
+			continue
+		}
+		u, err := url.Parse(rs.Change.URL)
+		if err != nil {
+			continue
+		}
+		h := u.Hostname()
+		if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+			return true
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+			return true
+		}
+		return false // the first link decides: one campaign, one forge
+	}
+	return false
 }
 
 // text redacts s.
@@ -221,6 +258,7 @@ func (b *builder) revocations(snap *ledger.Snapshot) []Revocation {
 
 func (b *builder) revocation(rv ledger.Revocation) Revocation {
 	return Revocation{
+		Key:       b.prefix(rv.Key, maxKey),
 		KeyPrefix: b.prefix(rv.Key, keyPrefix),
 		Prefix:    b.prefix(rv.Prefix, tokenPrefix),
 		Name:      b.short(rv.Name, maxMessage),
@@ -447,6 +485,9 @@ func (b *builder) card(rs *ledger.RepoState) Card {
 		c.LastStep = &Step{Name: b.text(s.Name), Outcome: b.text(s.Outcome), Reason: b.short(s.Reason, maxMessage),
 			Hint: b.short(s.Hint, maxMessage), Attempts: s.Attempts, At: utc(s.At)}
 	}
+	if e, ok := b.lastEvent[repo.FullName]; ok {
+		c.LastEvent = &Event{Kind: b.text(e.Kind), Message: b.short(e.Message, maxMessage), At: utc(e.Time)}
+	}
 	return c
 }
 
@@ -488,7 +529,7 @@ func (b *builder) secret(s ledger.Secret) Secret {
 }
 
 func (b *builder) token(t ledger.Token) TokenInfo {
-	ti := TokenInfo{KeyPrefix: b.prefix(t.Key, keyPrefix), Prefix: b.prefix(t.Prefix, tokenPrefix), Name: b.short(t.Name, maxMessage),
+	ti := TokenInfo{Key: b.prefix(t.Key, maxKey), KeyPrefix: b.prefix(t.Key, keyPrefix), Prefix: b.prefix(t.Prefix, tokenPrefix), Name: b.short(t.Name, maxMessage),
 		Created: utc(t.Created), Readonly: t.Readonly, CIDR: []string{}}
 	if t.Expires != nil {
 		ti.Expires = utc(*t.Expires)

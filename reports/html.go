@@ -2,12 +2,14 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"html/template"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +72,65 @@ var stateLabels = map[string]string{
 	StateNotPublishing: "not publishing", StateInventoried: "inventoried", StatePlanned: "planned",
 	StatePROpen: "PR open", StateMerged: "merged", StateFlagOn: "flag on", StateVerified: "verified",
 	StateBridged: "bridged", StateDone: "done", StateBlocked: "blocked",
+}
+
+// stateMeanings explain each repository state for the report's legend.
+var stateMeanings = map[string]string{
+	StateNotPublishing: "detection found no npm publishing; nothing to migrate",
+	StateInventoried:   "publishes to npm (or is not classified yet) and is in no wave",
+	StatePlanned:       "in a wave; no campaign branch or pull request yet",
+	StatePROpen:        "the campaign pull request is open",
+	StateMerged:        "the pull request is merged; the OIDC flag is not on yet",
+	StateFlagOn:        "publishes through OIDC (flag on, or already migrated); no canary verified yet",
+	StateVerified:      "a canary release is verified; its npm token or token secret is not all gone yet",
+	StateBridged:       "token-bridge path merged: a token remains by design, confined to the publish step",
+	StateDone:          "publishes through OIDC, verified, with no npm token or token secret left",
+	StateBlocked:       "the last step failed, the pull request was closed unmerged, the last canary verification failed or a release failed after flag on; the card says why and what to do",
+}
+
+// waveMeanings explain each wave state for the report's legend.
+var waveMeanings = []struct{ Name, Text string }{
+	{"planned", "no repository of the wave was applied yet"},
+	{"running", "apply is working through the wave"},
+	{"gated", "the wave was applied and waits for its gate (checks green, merged or verified, as the gate requires, with no more failures than it allows) before the next wave starts"},
+	{"done", "the wave met its gate"},
+}
+
+type legendItem struct{ Name, Label, Text string }
+
+func stateLegend() []legendItem {
+	var out []legendItem
+	for _, s := range States() {
+		out = append(out, legendItem{Name: s, Label: stateLabel(s), Text: stateMeanings[s]})
+	}
+	return out
+}
+
+// waveTitle names a wave for people: "wave 1", or "wave 0 (canaries)";
+// a name that only repeats the number is left out.
+func waveTitle(n int, name string) string {
+	t := "wave " + strconv.Itoa(n)
+	name = strings.TrimSpace(name)
+	if name == "" || strings.EqualFold(name, t) || name == strconv.Itoa(n) {
+		return t
+	}
+	return t + " (" + name + ")"
+}
+
+// lastStepText says what last happened to a repository: its latest event
+// or engine step, whichever is later.
+func lastStepText(c *Card) string {
+	if e := c.LastEvent; e != nil && (c.LastStep == nil || e.At.After(c.LastStep.At)) {
+		return cmp.Or(e.Message, e.Kind) + " (" + e.Kind + "), " + fmtTime(e.At)
+	}
+	if s := c.LastStep; s != nil {
+		t := s.Name + " " + s.Outcome
+		if s.Reason != "" {
+			t += " (" + s.Reason + ")"
+		}
+		return t + ", attempt " + strconv.Itoa(s.Attempts) + ", " + fmtTime(s.At)
+	}
+	return ""
 }
 
 func stateLabel(s string) string {
@@ -152,7 +213,9 @@ var htmlFuncs = template.FuncMap{
 		}
 		return "skipped"
 	},
-	"cardview": func(i int, c Card) cardView { return cardView{Index: i, Card: c} },
+	"cardview":  func(i int, c Card) cardView { return cardView{Index: i, Card: c} },
+	"wavetitle": waveTitle,
+	"laststep":  func(c Card) string { return lastStepText(&c) },
 }
 
 type cardView struct {
@@ -171,6 +234,9 @@ type htmlView struct {
 	Burn      burnChart
 	// CardIndex maps a repository's name to the index of its card.
 	CardIndex map[string]int
+	// Legend explains every repository state; WaveLegend every wave state.
+	Legend     []legendItem
+	WaveLegend []struct{ Name, Text string }
 }
 
 type stateCount struct {
@@ -211,7 +277,8 @@ type burnChart struct {
 }
 
 func newHTMLView(r *Report, a *htmlAssets) *htmlView {
-	v := &htmlView{Report: r, CSS: a.css, JS: a.js, CSP: a.csp, CardIndex: make(map[string]int, len(r.Repos))}
+	v := &htmlView{Report: r, CSS: a.css, JS: a.js, CSP: a.csp, CardIndex: make(map[string]int, len(r.Repos)),
+		Legend: stateLegend(), WaveLegend: waveMeanings}
 	for i, c := range r.Repos {
 		v.CardIndex[c.Repo] = i
 	}
@@ -242,8 +309,8 @@ func newWaveChart(r *Report) waveChart {
 	var rows []row
 	for _, w := range r.Waves {
 		label := fmt.Sprintf("Wave %d", w.Number)
-		if w.Name != "" {
-			label += " · " + w.Name
+		if t := waveTitle(w.Number, w.Name); len(t) > len(label) {
+			label += " · " + strings.TrimSpace(w.Name)
 		}
 		rw := row{label: truncate(label, 28), counts: w.ByState}
 		for _, n := range w.ByState {

@@ -94,6 +94,11 @@ type Meta struct {
 	// Redactor removes secret values from every string taken from the
 	// ledger; nil redacts the token patterns only.
 	Redactor *logging.Redactor
+	// Sandbox says the campaign ran against a sandbox forge (cutover demo
+	// or sandbox serve), whose links no longer work once it stops. A
+	// report also counts as a sandbox one when its pull requests live on a
+	// loopback address.
+	Sandbox bool
 }
 
 // Report is a campaign report: the model the JSON document marshals as it
@@ -143,6 +148,9 @@ type Campaign struct {
 	FlagVariable string `json:"flag_variable"`
 	// ReportURL is where the HTML report is published, if known.
 	ReportURL string `json:"report_url,omitempty"`
+	// Sandbox is true when the campaign ran against a sandbox forge: its
+	// pull request links point at a server that no longer runs.
+	Sandbox bool `json:"sandbox,omitempty"`
 }
 
 // Summary holds the campaign's counts.
@@ -269,6 +277,20 @@ type Card struct {
 	ManualSteps []ManualStep `json:"manual_steps"`
 	// LastStep is the last engine step run on the repository.
 	LastStep *Step `json:"last_step,omitempty"`
+	// LastEvent is the latest entry of the event log about the repository
+	// (a pull request opened or merged, a flag set, a canary verified, a
+	// token revoked…); absent when the log has none.
+	LastEvent *Event `json:"last_event,omitempty"`
+}
+
+// Event is one entry of the campaign's event log.
+type Event struct {
+	// Kind classifies the event, such as "change.state" or "flag.set".
+	Kind string `json:"kind"`
+	// Message is a sentence for people.
+	Message string `json:"message,omitempty"`
+	// At is when the event was appended.
+	At time.Time `json:"at"`
 }
 
 // Blocker says why a repository is blocked.
@@ -344,6 +366,9 @@ type Feed struct {
 
 // TokenInfo is an npm token known by its key and display prefix, never by value.
 type TokenInfo struct {
+	// Key is the key npm revokes the token by, whole: it identifies the
+	// token and is not a secret.
+	Key string `json:"key,omitempty"`
 	// KeyPrefix is the start of the key npm revokes the token by.
 	KeyPrefix string `json:"key_prefix"`
 	// Prefix is the start of the token as npm displays it.
@@ -457,8 +482,12 @@ type CanaryCheck struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Revocation is one npm token cutover revoked, known by prefixes only.
+// Revocation is one npm token cutover revoked, known by its key and the
+// prefix npm displays, never by value.
 type Revocation struct {
+	// Key is the revoked token's key, whole: it identifies the token and
+	// is not a secret.
+	Key string `json:"key,omitempty"`
 	// KeyPrefix is the start of the revoked token's key.
 	KeyPrefix string `json:"key_prefix"`
 	// Prefix is the start of the token as npm displays it.

@@ -93,11 +93,12 @@ const mdBlockedMax = 25
 
 var mdTemplate = sync.OnceValues(func() (*template.Template, error) {
 	t, err := template.New("report.md.tmpl").Funcs(template.FuncMap{
-		"md":    mdEscape,
-		"code":  mdCode,
-		"label": stateLabel,
-		"pct":   fmtPercent,
-		"time":  fmtTime,
+		"md":        mdEscape,
+		"wavetitle": waveTitle,
+		"code":      mdCode,
+		"label":     stateLabel,
+		"pct":       fmtPercent,
+		"time":      fmtTime,
 		"wave": func(w *int) string {
 			if w == nil {
 				return "—"
@@ -111,16 +112,34 @@ var mdTemplate = sync.OnceValues(func() (*template.Template, error) {
 	return t, nil
 })
 
+// mdListMax is how many revoked tokens and verified canaries the Markdown
+// summary lists each.
+const mdListMax = 15
+
 type mdView struct {
 	*Report
-	States      []stateCount
-	Blocked     []Card
-	MoreBlocked int
-	Link        string
+	States       []stateCount
+	Blocked      []Card
+	MoreBlocked  int
+	Revoked      []Revocation
+	MoreRevoked  int
+	Canaries     []Canary
+	MoreCanaries int
+	Link         string
+}
+
+// capped returns the first n of s and how many more there are.
+func capped[T any](s []T, n int) ([]T, int) {
+	if len(s) <= n {
+		return s, 0
+	}
+	return s[:n], len(s) - n
 }
 
 func newMDView(r *Report) *mdView {
 	v := &mdView{Report: r, Link: mdURL(r.Campaign.ReportURL)}
+	v.Revoked, v.MoreRevoked = capped(r.RevokedTokens, mdListMax)
+	v.Canaries, v.MoreCanaries = capped(r.VerifiedCanaries, mdListMax)
 	for _, s := range States() {
 		if n := r.Summary.ByState[s]; n > 0 {
 			v.States = append(v.States, stateCount{Name: s, Label: stateLabel(s), Count: n})

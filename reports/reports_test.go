@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,3 +187,135 @@ func TestURLsMustBeHTTP(t *testing.T) {
 		t.Errorf("report URL = %q, want the default report.html", r.Campaign.ReportURL)
 	}
 }
+
+// TestMarkdownLists checks that report.md lists revoked token keys whole and
+// verified canaries, each capped with "and N more".
+func TestMarkdownLists(t *testing.T) {
+	t.Parallel()
+	r := Build(synth(1000), fixtureMeta())
+	md, err := Markdown(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.RevokedTokens) <= mdListMax || len(r.VerifiedCanaries) <= mdListMax {
+		t.Fatalf("synth(1000) has %d revoked tokens and %d verified canaries; the test needs more than %d of each",
+			len(r.RevokedTokens), len(r.VerifiedCanaries), mdListMax)
+	}
+	for _, want := range []string{
+		"### Revoked npm tokens (" + itoa(len(r.RevokedTokens)) + ")",
+		"`` " + r.RevokedTokens[0].Key + " ``",
+		"- and " + itoa(len(r.RevokedTokens)-mdListMax) + " more; see the full report.",
+		"### Verified canaries (" + itoa(len(r.VerifiedCanaries)) + ")",
+		"`` " + r.VerifiedCanaries[0].Package + "@" + r.VerifiedCanaries[0].Version + " ``",
+		"- and " + itoa(len(r.VerifiedCanaries)-mdListMax) + " more; see the full report.",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md has no %q", want)
+		}
+	}
+	if len(r.RevokedTokens[0].Key) != 32 {
+		t.Errorf("revoked key %q is not whole", r.RevokedTokens[0].Key)
+	}
+	if strings.Contains(string(md), "`` "+r.RevokedTokens[mdListMax].Key+" ``") {
+		t.Error("report.md lists more revoked tokens than its cap")
+	}
+}
+
+// TestSandboxHeader checks that a campaign run on a sandbox (pull
+// requests on a loopback address, or Meta.Sandbox) says so in its header.
+func TestSandboxHeader(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		url     string
+		meta    bool
+		sandbox bool
+	}{
+		{"forge", "https://forge.invalid/o/r/pull/1", false, false},
+		{"loopback", "http://127.0.0.1:40123/o/r/pull/1", false, true},
+		{"localhost", "http://localhost:8080/o/r/pull/1", false, true},
+		{"meta", "https://forge.invalid/o/r/pull/1", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			snap := synth(20)
+			for i := range snap.Repos {
+				if ch := snap.Repos[i].Change; ch != nil {
+					ch.URL = tc.url
+				}
+			}
+			meta := fixtureMeta()
+			meta.Sandbox = tc.meta
+			r := Build(snap, meta)
+			if r.Campaign.Sandbox != tc.sandbox {
+				t.Fatalf("Campaign.Sandbox = %v, want %v", r.Campaign.Sandbox, tc.sandbox)
+			}
+			md, err := Markdown(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := HTML(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const note = "links point at a sandbox that no longer runs"
+			if got := strings.Contains(string(md), note); got != tc.sandbox {
+				t.Errorf("report.md says %q: %v, want %v", note, got, tc.sandbox)
+			}
+			if got := strings.Contains(string(page), note); got != tc.sandbox {
+				t.Errorf("report.html says %q: %v, want %v", note, got, tc.sandbox)
+			}
+		})
+	}
+}
+
+// TestWaveTitle checks that a wave's name is not repeated when it only
+// repeats its number.
+func TestWaveTitle(t *testing.T) {
+	for _, tc := range []struct {
+		n          int
+		name, want string
+	}{
+		{1, "", "wave 1"}, {1, "wave 1", "wave 1"}, {1, "Wave 1", "wave 1"}, {2, "2", "wave 2"},
+		{0, "canaries", "wave 0 (canaries)"}, {3, "wave 2", "wave 3 (wave 2)"},
+	} {
+		if got := waveTitle(tc.n, tc.name); got != tc.want {
+			t.Errorf("waveTitle(%d, %q) = %q, want %q", tc.n, tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestLastStep checks that a card's last step is the latest of its events
+// and engine steps, not the inventory that came first.
+func TestLastStep(t *testing.T) {
+	t.Parallel()
+	snap := synth(40)
+	r := Build(snap, fixtureMeta())
+	seen := 0
+	for i, c := range r.Repos {
+		rs := snap.Repos[i]
+		var last *ledger.Event
+		for j := range snap.Events {
+			if e := &snap.Events[j]; e.Repo == rs.Repo.FullName && (last == nil || !e.Time.Before(last.Time)) {
+				last = e
+			}
+		}
+		text := lastStepText(&c)
+		switch {
+		case last != nil && (rs.Step == nil || last.Time.After(rs.Step.At)):
+			seen++
+			if want := last.Message + " (" + last.Kind + "), " + fmtTime(last.Time); text != want {
+				t.Errorf("%s: last step %q, want %q", c.Repo, text, want)
+			}
+		case rs.Step != nil:
+			if !strings.HasPrefix(text, rs.Step.Name+" "+rs.Step.Outcome) {
+				t.Errorf("%s: last step %q, want the %s step", c.Repo, text, rs.Step.Name)
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no card's last step came from an event")
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -196,6 +196,7 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 	ro.meta.ToolVersion = buildVersion(debug.ReadBuildInfo)
 	ro.meta.FlagVariable = e.Opts.FlagVar
 	ro.meta.Redactor = app.Redactor
+	ro.meta.Sandbox = true
 	led.Close()
 	out.say("reports:")
 	if err := runReport(ctx, ro); err != nil {

@@ -90,6 +90,9 @@ report.`,
 					app.Logger.Warn("--step-summary: GITHUB_STEP_SUMMARY is not set; no summary appended")
 				}
 			}
+			if opts.meta.HTMLURL == "" {
+				opts.meta.HTMLURL = actionsRunURL(app.Getenv)
+			}
 			opts.campaign = app.Config.Campaign.Name
 			opts.meta.ToolVersion = buildVersion(debug.ReadBuildInfo)
 			opts.meta.FlagVariable = app.Config.Rewrite.FlagVar
@@ -102,7 +105,7 @@ report.`,
 	f.StringVar(&ledgerFlag, "ledger", "", "read the campaign ledger from `FILE` (default: [campaign] ledger, cutover.db)")
 	f.StringVarP(&opts.outDir, "out", "o", ".", "write the reports into `DIR` (created if missing)")
 	f.StringVar(&formatFlag, "format", "json,html,md", "formats to write, comma-separated: json, html, md")
-	f.StringVar(&opts.meta.HTMLURL, "html-url", "", "`URL` of the published report.html, linked from the Markdown summary (default: report.html)")
+	f.StringVar(&opts.meta.HTMLURL, "html-url", "", "`URL` of the published report.html, linked from the Markdown summary (default: the GitHub Actions run's page, whose artifacts hold it, when GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID are set; else report.html)")
 	f.StringVar(&opts.meta.PackageURL, "package-url", "", "base `URL` of the npm website's package pages, for package and trusted-publisher links (default: no links)")
 	f.BoolVar(&stepSummary, "step-summary", false, "also append the Markdown summary to the file named by $GITHUB_STEP_SUMMARY")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletions("json", "html", "md", "json,html,md"))
@@ -184,6 +187,17 @@ func runReport(ctx context.Context, opts *reportOptions) error {
 		}
 	}
 	return nil
+}
+
+// actionsRunURL is the page of the GitHub Actions run cutover runs in
+// (its summary, which lists the run's artifacts), from GITHUB_SERVER_URL,
+// GITHUB_REPOSITORY and GITHUB_RUN_ID; "" outside Actions.
+func actionsRunURL(getenv func(string) string) string {
+	server, repo, run := strings.TrimRight(getenv("GITHUB_SERVER_URL"), "/"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID")
+	if server == "" || repo == "" || run == "" || strings.Count(repo, "/") != 1 {
+		return ""
+	}
+	return server + "/" + repo + "/actions/runs/" + run
 }
 
 // appendFile appends b to the file at p, creating it if missing.

@@ -137,6 +137,41 @@ func TestReportFormatsAndStepSummary(t *testing.T) {
 	}
 }
 
+// TestReportActionsLink checks that report.md links the Actions run's page
+// when GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_RUN_ID are set and
+// --html-url is not given, and that --html-url wins.
+func TestReportActionsLink(t *testing.T) {
+	t.Parallel()
+	led := writeReportLedger(t)
+	env := map[string]string{"GITHUB_SERVER_URL": "https://forge.invalid", "GITHUB_REPOSITORY": "acme/platform", "GITHUB_RUN_ID": "4242"}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"actions", env, nil, "(https://forge.invalid/acme/platform/actions/runs/4242)"},
+		{"flag wins", env, []string{"--html-url", "https://pages.invalid/report.html"}, "(https://pages.invalid/report.html)"},
+		{"no run id", map[string]string{"GITHUB_SERVER_URL": "https://forge.invalid", "GITHUB_REPOSITORY": "acme/platform"}, nil, "(report.html)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out := t.TempDir()
+			res := run(t, tc.env, append([]string{"report", "--ledger", led, "--out", out, "--format", "md"}, tc.args...)...)
+			if res.code != ExitOK {
+				t.Fatalf("exit %d, stderr:\n%s", res.code, res.err)
+			}
+			b, err := os.ReadFile(filepath.Join(out, "report.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "[Full report (HTML)]"+tc.want) {
+				t.Errorf("report.md does not link %s:\n%s", tc.want, b)
+			}
+		})
+	}
+}
+
 func TestReportErrors(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "none.db")
