@@ -52,6 +52,9 @@ type Options struct {
 	Concurrency int
 	// CircleCI holds the CircleCI project IDs of repositories, by owner/name.
 	CircleCI map[string]rewrite.CircleCIProject
+	// OwnerOf names who answers for a repository ("" when the config does
+	// not say); it wins over the repository's CODEOWNERS. Nil means none.
+	OwnerOf func(repo string) string
 	// Dashboard configures the campaign's dashboard issue; the status job
 	// of the scheduler updates it when Dashboard.Repo is set.
 	Dashboard DashboardOptions

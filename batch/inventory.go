@@ -47,6 +47,13 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 		FullName: r.FullName, ID: r.ID, DefaultBranch: r.DefaultBranch, Visibility: r.Visibility,
 		CloneURL: r.CloneURL, Owner: known.Owner,
 	}
+	configured := ""
+	if e.Opts.OwnerOf != nil {
+		configured = e.Opts.OwnerOf(r.FullName)
+	}
+	if configured != "" {
+		row.Owner = configured
+	}
 	if unchanged && known.Classification != nil {
 		if err := e.Ledger.UpsertRepo(ctx, row); err != nil {
 			return failed(r.FullName, "ledger error", err, "check the ledger file")
@@ -60,7 +67,7 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 		dopts.CircleCI = &c
 	}
 	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, dopts)
-	if o := codeOwner(snap.Files); o != "" {
+	if o := codeOwner(snap.Files); o != "" && configured == "" {
 		row.Owner = o
 	}
 	if err := e.Ledger.UpsertRepo(ctx, row); err != nil {

@@ -134,7 +134,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		Gate:        batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
 		CanaryGate:  batch.Gate{Require: c.Waves.CanaryRequire, MaxFailureRatio: c.Waves.MaxFailureRatio},
 		Concurrency: c.Campaign.Concurrency, AutoRollback: c.Flag.AutoRollback, MergeMethod: c.PR.MergeMethod,
-		CircleCI: c.CircleCIProjects(),
+		CircleCI: c.CircleCIProjects(), OwnerOf: c.OwnerOf,
 		Dashboard: batch.DashboardOptions{Repo: c.Dashboard.Repo, Labels: c.Dashboard.Labels, Meta: reports.Meta{
 			ToolVersion: buildVersion(debug.ReadBuildInfo), FlagVariable: c.Rewrite.FlagVar, Redactor: app.Redactor,
 		}},

@@ -17,6 +17,9 @@ import (
 // Config is the whole configuration file. Its zero value, after
 // ApplyDefaults, is the default configuration.
 type Config struct {
+	// Owners says who answers for which repositories, one [[owners]]
+	// table each; the first match wins over the repository's CODEOWNERS.
+	Owners []Owners `toml:"owners"`
 	// NPM configures calls to the npm registry.
 	NPM NPM `toml:"npm"`
 	// GitHub configures the forge.
@@ -47,6 +50,29 @@ type Config struct {
 	CircleCI CircleCI `toml:"circleci"`
 	// Dashboard configures the campaign's dashboard issue.
 	Dashboard Dashboard `toml:"dashboard"`
+}
+
+// Owners is one [[owners]] table: the repositories matching one of Repos
+// are owned by Owner (reports' Owner column, the cutover cards).
+type Owners struct {
+	// Repos are globs (path.Match syntax) over repository full names,
+	// such as "acme/web-*".
+	Repos []string `toml:"repos"`
+	// Owner is a team or user, such as "@acme/web".
+	Owner string `toml:"owner"`
+}
+
+// OwnerOf returns the owner the first [[owners]] table matching repo
+// names, or "".
+func (c *Config) OwnerOf(repo string) string {
+	for _, o := range c.Owners {
+		for _, pat := range o.Repos {
+			if ok, _ := path.Match(pat, repo); ok {
+				return o.Owner
+			}
+		}
+	}
+	return ""
 }
 
 // CircleCI is the [circleci] table.
@@ -287,6 +313,9 @@ func (c *Config) ApplyDefaults() {
 	if c.NPM.TokenOwner == nil {
 		c.NPM.TokenOwner = []TokenOwner{}
 	}
+	if c.Owners == nil {
+		c.Owners = []Owners{}
+	}
 	setString(&c.GitHub.TokenEnv, "GITHUB_TOKEN")
 	setString(&c.GitHub.Pacing, "github")
 	setString(&c.Log.Level, "info")
@@ -523,6 +552,19 @@ func (c *Config) validate() []fieldError {
 	}
 	if c.Waves.MaxFailureRatio < 0 || c.Waves.MaxFailureRatio > 1 {
 		add(fmt.Sprintf("%g is out of range; want 0 to 1", c.Waves.MaxFailureRatio), "waves", "max_failure_ratio")
+	}
+	for _, o := range c.Owners {
+		if strings.TrimSpace(o.Owner) == "" {
+			add("an [[owners]] table names no owner", "owners", "owner")
+		}
+		if len(o.Repos) == 0 {
+			add(fmt.Sprintf("the [[owners]] table of %q names no repositories", o.Owner), "owners", "repos")
+		}
+		for _, pat := range o.Repos {
+			if _, err := path.Match(pat, ""); err != nil || !strings.Contains(pat, "/") {
+				add(fmt.Sprintf("%q is not a repository pattern (owner/name, globs allowed)", pat), "owners", "repos")
+			}
+		}
 	}
 	if c.Dashboard.Repo != "" && !repoRE.MatchString(c.Dashboard.Repo) {
 		add(fmt.Sprintf("%q is not a repository full name (owner/name)", c.Dashboard.Repo), "dashboard", "repo")

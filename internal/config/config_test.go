@@ -143,7 +143,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown table reported once",
 			src:  "# zzz\n[zzz]\nsize = 3\nname = \"x\"\n",
-			want: []string{`config "c.toml": line 2: unknown table [zzz] (want one of: npm, github, log, secrets, scan, rewrite, campaign, waves, pr, flag, schedule, sweep, lint, circleci, dashboard)`},
+			want: []string{`config "c.toml": line 2: unknown table [zzz] (want one of: owners, npm, github, log, secrets, scan, rewrite, campaign, waves, pr, flag, schedule, sweep, lint, circleci, dashboard)`},
 		},
 		{
 			name: "misspelt table",

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -219,6 +220,23 @@ const (
 
 // FullName returns "org/name".
 func (r Repo) FullName(org string) string { return org + "/" + r.Name }
+
+// sandboxTeams are the teams CODEOWNERS files name.
+var sandboxTeams = []string{"platform", "web", "mobile", "data", "payments", "infra", "design-system"}
+
+// CodeOwner is the team the repository's .github/CODEOWNERS names for
+// every file ("@org/team"), or "" for the one repository in eight that
+// has no CODEOWNERS file. It is a function of the repository's name, so a
+// portfolio's random draws do not depend on it.
+func (p Portfolio) CodeOwner(r Repo) string {
+	h := fnv.New32a()
+	h.Write([]byte(r.Name))
+	n := h.Sum32()
+	if n%8 == 7 {
+		return ""
+	}
+	return "@" + p.Org + "/" + sandboxTeams[(n/8)%uint32(len(sandboxTeams))]
+}
 
 // Publishable returns the names of the packages a release publishes, in order.
 func (r Repo) Publishable() []string {

@@ -145,6 +145,9 @@ func (p Portfolio) Files(r Repo, registryURL string) (map[string][]byte, error) 
 	}
 	render("README.md", "files/README.md.tmpl", d)
 	render(".gitignore", "files/gitignore.tmpl", d)
+	if o := p.CodeOwner(r); o != "" {
+		files[".github/CODEOWNERS"] = []byte("# Every file is reviewed by the owning team.\n* " + o + "\n")
+	}
 	for _, pkg := range r.Packages {
 		pd := *d
 		pd.Pkg = pkg
