@@ -18,7 +18,8 @@
 // 2020-12) describes it; changes are additive within a version.
 //
 // No token value ever reaches a report. Tokens are known by the key npm
-// revokes them by and the prefix npm displays, both shortened; every string
+// revokes them by (whole: it is an identifier, not a secret) and the prefix
+// npm displays, shortened; every string
 // taken from the ledger passes through Meta.Redactor (the token patterns of
 // [logging.Redactor] at least) while the model is built, again over the
 // whole model, and once more over each rendered output.
@@ -26,10 +27,14 @@
 // The HTML page makes no request: its CSS, SVG charts and script are inline
 // and its Content-Security-Policy allows exactly those (by hash) and
 // nothing else. html/template escapes all text from repositories; links
-// are kept only when they are http or https addresses. The page reads
-// without JavaScript; the script adds sorting and filtering, opens the card
-// a link points at, and opens all cards for printing. Templates live in
-// the templates package under report/.
+// are kept only when they are http or https addresses. The report's data
+// is embedded once, compactly, as JSON that never runs (htmldata.go); the
+// script draws the long tables a page at a time from it, sorts and filters
+// them, and draws the card a link opens, so that 10,000 repositories stay
+// a page of a few megabytes. Without JavaScript the page shows the
+// summary, the counts per wave and state, the legend, the waves, the
+// failures, and the first rows of each table with their cards. Templates
+// live in the templates package under report/.
 //
 // States, from first to last: not-publishing, inventoried, planned,
 // pr-open, merged, flag-on, verified, bridged (token-bridge path merged),

@@ -25,9 +25,12 @@ func HTML(r *Report) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newHTMLView(r, page)
+	v, err := newHTMLView(r, page)
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
-	buf.Grow(4096 + 1500*len(r.Repos))
+	buf.Grow(len(v.Data) + 300_000)
 	if err := page.t.Execute(&buf, v); err != nil {
 		return nil, fmt.Errorf("could not render the HTML report: %w", err)
 	}
@@ -237,6 +240,28 @@ type htmlView struct {
 	// Legend explains every repository state; WaveLegend every wave state.
 	Legend     []legendItem
 	WaveLegend []struct{ Name, Text string }
+	// Data is the embedded data the script draws the long tables and the
+	// cards from (see htmldata.go).
+	Data template.JS
+	// FirstRepos, FirstRevoked and FirstCanaries are the rows drawn in the
+	// page for readers without JavaScript; More* count the rest.
+	FirstRepos                           []Card
+	FirstRevoked                         []Revocation
+	FirstCanaries                        []Canary
+	MoreRepos, MoreRevoked, MoreCanaries int
+	// WaveStates counts the repositories per wave and state, a table that
+	// reads without JavaScript; StateCols are its state columns.
+	WaveStates []waveStateRow
+	StateCols  []stateCount
+}
+
+// staticRows is how many rows of each long table the page holds itself.
+const staticRows = 100
+
+type waveStateRow struct {
+	Label  string
+	Counts []int
+	Total  int
 }
 
 type stateCount struct {
@@ -276,12 +301,20 @@ type burnChart struct {
 	Desc                     string
 }
 
-func newHTMLView(r *Report, a *htmlAssets) *htmlView {
+func newHTMLView(r *Report, a *htmlAssets) (*htmlView, error) {
 	v := &htmlView{Report: r, CSS: a.css, JS: a.js, CSP: a.csp, CardIndex: make(map[string]int, len(r.Repos)),
 		Legend: stateLegend(), WaveLegend: waveMeanings}
 	for i, c := range r.Repos {
 		v.CardIndex[c.Repo] = i
 	}
+	data, err := encodeHTMLData(newHTMLData(r, v.CardIndex))
+	if err != nil {
+		return nil, err
+	}
+	v.Data = template.JS(data)
+	v.FirstRepos, v.MoreRepos = capped(r.Repos, staticRows)
+	v.FirstRevoked, v.MoreRevoked = capped(r.RevokedTokens, staticRows)
+	v.FirstCanaries, v.MoreCanaries = capped(r.VerifiedCanaries, staticRows)
 	for _, s := range States() {
 		v.States = append(v.States, stateCount{Name: s, Label: stateLabel(s), Count: r.Summary.ByState[s]})
 	}
@@ -297,7 +330,41 @@ func newHTMLView(r *Report, a *htmlAssets) *htmlView {
 	}
 	v.WaveChart = newWaveChart(r)
 	v.Burn = newBurnChart(r.Burndown)
-	return v
+	v.StateCols, v.WaveStates = waveStates(r, v.States)
+	return v, nil
+}
+
+// waveStates counts the repositories of each wave (and of none) in each
+// state that any repository is in.
+func waveStates(r *Report, states []stateCount) ([]stateCount, []waveStateRow) {
+	var cols []stateCount
+	for _, s := range states {
+		if s.Count > 0 {
+			cols = append(cols, s)
+		}
+	}
+	row := func(label string, by map[string]int) waveStateRow {
+		w := waveStateRow{Label: label}
+		for _, c := range cols {
+			w.Counts = append(w.Counts, by[c.Name])
+			w.Total += by[c.Name]
+		}
+		return w
+	}
+	var rows []waveStateRow
+	for _, w := range r.Waves {
+		rows = append(rows, row(waveTitle(w.Number, w.Name), w.ByState))
+	}
+	none := map[string]int{}
+	for _, c := range r.Repos {
+		if c.Wave == nil {
+			none[c.State]++
+		}
+	}
+	if nw := row("no wave", none); nw.Total > 0 {
+		rows = append(rows, nw)
+	}
+	return cols, rows
 }
 
 func newWaveChart(r *Report) waveChart {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -85,7 +86,7 @@ func TestHTML(t *testing.T) {
 	}
 	doc := parseHTML(t, page)
 	allowed := dataURLs(r)
-	var scripts, styles []*html.Node
+	var scripts, datas, styles []*html.Node
 	var csp string
 	tables, heads := 0, 0
 	walk(doc, func(n *html.Node) {
@@ -94,7 +95,11 @@ func TestHTML(t *testing.T) {
 		}
 		switch n.DataAtom {
 		case atom.Script:
-			scripts = append(scripts, n)
+			if typ, _ := attr(n, "type"); typ == "application/json" {
+				datas = append(datas, n)
+			} else {
+				scripts = append(scripts, n)
+			}
 		case atom.Style:
 			styles = append(styles, n)
 		case atom.Link, atom.Img, atom.Iframe, atom.Object, atom.Embed, atom.Base, atom.Form:
@@ -128,8 +133,31 @@ func TestHTML(t *testing.T) {
 	if tables < 5 || heads == 0 {
 		t.Errorf("%d tables with %d headers, want the waves, repositories, failures, revoked tokens and canaries tables", tables, heads)
 	}
-	if len(scripts) != 1 || len(styles) != 1 {
-		t.Fatalf("%d scripts and %d styles, want one of each", len(scripts), len(styles))
+	if len(scripts) != 1 || len(styles) != 1 || len(datas) != 1 {
+		t.Fatalf("%d scripts, %d data blocks and %d styles, want one of each", len(scripts), len(datas), len(styles))
+	}
+	// The data block never runs and holds no markup: the page's script
+	// reads it as JSON.
+	var data htmlData
+	if id, _ := attr(datas[0], "id"); id != "report-data" {
+		t.Errorf("the data block's id is %q", id)
+	}
+	if err := json.Unmarshal([]byte(textOf(datas[0])), &data); err != nil {
+		t.Fatalf("the data block is not JSON: %v", err)
+	}
+	if raw := textOf(datas[0]); strings.ContainsAny(raw, "<>") {
+		t.Error("the data block holds < or > unescaped")
+	}
+	if data.Version != htmlDataVersion || len(data.Repos) != len(r.Repos) {
+		t.Errorf("data version %d with %d repositories, want %d and %d", data.Version, len(data.Repos), htmlDataVersion, len(r.Repos))
+	}
+	for i, rec := range data.Repos {
+		if got := data.Strings[int(rec[dRepo].(float64))]; got != r.Repos[i].Repo {
+			t.Errorf("data record %d names %q, want %q", i, got, r.Repos[i].Repo)
+		}
+		if len(rec) != dFields {
+			t.Errorf("data record %d has %d fields, want %d", i, len(rec), dFields)
+		}
 	}
 	for _, el := range []*html.Node{scripts[0], styles[0]} {
 		sum := sha256.Sum256([]byte(textOf(el)))
@@ -185,23 +213,29 @@ func TestHTMLControlsHiddenWithoutScript(t *testing.T) {
 	}
 }
 
+// TestHTMLSize holds the page of 1,000 repositories under 1 MB and that of
+// 10,000 under 10 MB (the browser test also measures how fast it draws).
 func TestHTMLSize(t *testing.T) {
 	t.Parallel()
-	r := Build(synth(1000), fixtureMeta())
-	page, err := HTML(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const limit = 2 << 20
-	t.Logf("report.html for 1,000 repositories: %d bytes", len(page))
-	if len(page) > limit {
-		t.Errorf("report.html for 1,000 repositories is %d bytes, over %d", len(page), limit)
+	for _, tc := range []struct{ repos, limit int }{{1000, 1 << 20}, {10_000, 10 << 20}} {
+		if testing.Short() && tc.repos > 1000 {
+			continue
+		}
+		r := Build(synth(tc.repos), fixtureMeta())
+		page, err := HTML(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("report.html for %d repositories: %d bytes", tc.repos, len(page))
+		if len(page) > tc.limit {
+			t.Errorf("report.html for %d repositories is %d bytes, over %d", tc.repos, len(page), tc.limit)
+		}
 	}
 }
 
 // BenchmarkReport builds the report of 500 repositories and renders all three outputs.
 func BenchmarkReport(b *testing.B) {
-	for _, n := range []int{500, 1000} {
+	for _, n := range []int{500, 1000, 10_000} {
 		snap := synth(n)
 		b.Run(fmt.Sprintf("%drepos", n), func(b *testing.B) {
 			var size int
