@@ -62,6 +62,15 @@ func statusJob(ctx context.Context, e *batch.Engine) (RunResult, error) {
 	if len(parts) == 0 {
 		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(batch.OK), sum.Count(batch.Failed))
 	}
+	var bad []string
+	for _, o := range sum.Outcomes {
+		if o.Kind == batch.Failed {
+			bad = append(bad, fmt.Sprintf("%s (%s)", o.Repo, o.Reason))
+		}
+	}
+	if len(bad) > 0 {
+		msg += "; failed: " + strings.Join(bad, ", ")
+	}
 	if e.Opts.Dashboard.Repo != "" {
 		is, err := e.UpdateDashboard(ctx)
 		if err != nil {

@@ -38,7 +38,9 @@ func newScheduleCmd(app *App) *cobra.Command {
 		Short: "Run the configured jobs on their cron schedules",
 		Long: `Run the jobs of the config's [[schedule.job]] tables on their cron schedules:
 
-  status           refresh pull requests and wave gates (cutover status)
+  status           refresh pull requests and wave gates, and watch the releases
+                   after flag on, blocking a repository whose release failed or
+                   whose new version did not come through OIDC (cutover status)
   apply-next-wave  apply the next wave, only when the wave before met its
                    gate (wave 0, the canaries, is started by hand)
   sweep            send rotation reminders and look for drift (cutover sweep --execute)
@@ -117,6 +119,11 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 		return err
 	}
 	defer done()
+	// The status job watches releases after flag on as status does: it
+	// reads the versions published since with the same registry client.
+	if err := app.watchRegistry(cmd, f, e); err != nil {
+		return err
+	}
 	report := func(ctx context.Context) (schedule.RunResult, error) {
 		ro := &reportOptions{
 			ledgerPath: e.Ledger.Path(), outDir: opts.reportDir, formats: []string{"json", "html", "md"},
