@@ -117,10 +117,7 @@ func TestScheduleStatusWatchesTokenPublish(t *testing.T) {
 // the emulator's API, as a maintainer would.
 func mergeAllPRs(t *testing.T, c *npmCLI, repos []string) {
 	t.Helper()
-	gc, err := github.NewClient(nil).WithAuthToken(c.s.GitHubToken).WithEnterpriseURLs(c.w.URL, c.w.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := c.github(t)
 	for _, repo := range repos {
 		owner, name, _ := strings.Cut(repo, "/")
 		prs, _, err := gc.PullRequests.List(context.Background(), owner, name, nil)
@@ -133,4 +130,14 @@ func mergeAllPRs(t *testing.T, c *npmCLI, repos []string) {
 			}
 		}
 	}
+}
+
+// github is a client of the sandbox's GitHub API with the campaign's token.
+func (c *npmCLI) github(t *testing.T) *github.Client {
+	t.Helper()
+	gc, err := github.NewClient(nil).WithAuthToken(c.s.GitHubToken).WithEnterpriseURLs(c.w.URL, c.w.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gc
 }
