@@ -570,6 +570,7 @@ func (c *call) dirContents(r *git.Repository, dir string, t *object.Tree, ref st
 // getBranch serves GET /repos/{owner}/{repo}/branches/{branch...}.
 func (c *call) getBranch() {
 	name := c.r.PathValue("branch")
+	prot := c.branchProtection(name) // before the git lock: the state lock is never taken inside it
 	c.gitRepo(func(r *git.Repository) {
 		rf, err := r.Reference(plumbing.NewBranchReferenceName(name), true)
 		if err != nil {
@@ -581,14 +582,30 @@ func (c *call) getBranch() {
 			c.error(http.StatusNotFound, "Branch not found")
 			return
 		}
+		protection := map[string]any{
+			"enabled":                false,
+			"required_status_checks": map[string]any{"enforcement_level": "off", "contexts": []string{}, "checks": []any{}},
+		}
+		if prot != nil {
+			level := "non_admins"
+			if prot.EnforceAdmins {
+				level = "everyone"
+			}
+			checks := []any{}
+			for _, ctx := range prot.RequiredChecks {
+				checks = append(checks, map[string]any{"context": ctx, "app_id": nil})
+			}
+			protection = map[string]any{
+				"enabled": true,
+				"required_status_checks": map[string]any{"enforcement_level": level,
+					"contexts": append([]string{}, prot.RequiredChecks...), "checks": checks},
+			}
+		}
 		c.json(http.StatusOK, map[string]any{
-			"name":      name,
-			"commit":    c.repoCommitJSON(cm),
-			"protected": false,
-			"protection": map[string]any{
-				"enabled":                false,
-				"required_status_checks": map[string]any{"enforcement_level": "off", "contexts": []string{}, "checks": []any{}},
-			},
+			"name":           name,
+			"commit":         c.repoCommitJSON(cm),
+			"protected":      prot != nil,
+			"protection":     protection,
 			"protection_url": c.repoAPI() + "branches/" + name + "/protection",
 			"_links":         map[string]any{"self": c.repoAPI() + "branches/" + name, "html": c.web + c.r.PathValue("owner") + "/" + c.r.PathValue("repo") + "/tree/" + name},
 		})
@@ -597,6 +614,7 @@ func (c *call) getBranch() {
 
 // listBranches serves GET /repos/{owner}/{repo}/branches.
 func (c *call) listBranches() {
+	protected := c.protectedBranches() // before the git lock: the state lock is never taken inside it
 	c.gitRepo(func(r *git.Repository) {
 		iter, err := r.Branches()
 		if err != nil {
@@ -615,7 +633,7 @@ func (c *call) listBranches() {
 			out = append(out, map[string]any{
 				"name":      rf.Name().Short(),
 				"commit":    map[string]any{"sha": sha, "url": c.repoAPI() + "commits/" + sha},
-				"protected": false,
+				"protected": protected[rf.Name().Short()],
 			})
 		}
 		c.json(http.StatusOK, out)

@@ -718,6 +718,9 @@ func exerciseMore(t *testing.T, f *fixture, gh *github.Client) {
 	}
 	inst := clientModes[0].make(t, f.url, tok)
 	ok(inst.Apps.ListRepos(ctx, nil)).must(t)
+
+	// Last: branch protection leaves widget's main protected.
+	exerciseProtection(t, f, gh)
 }
 
 // jwtOnly reports the App flow's JWT endpoints, which sit outside the

@@ -496,24 +496,56 @@ func (c *call) mergePull() {
 	var merged plumbing.Hash
 	var status int
 	var reason string
-	_ = c.s.opts.Git.With(owner, name, func(r *git.Repository) error {
+	// refs resolves the head and base branches, or sets status and reason.
+	refs := func(r *git.Repository) (head, base *plumbing.Reference) {
 		headRef, err := r.Reference(plumbing.NewBranchReferenceName(p.HeadRef), true)
 		if err != nil {
 			status, reason = http.StatusMethodNotAllowed, "Head branch was deleted"
-			return nil
+			return nil, nil
 		}
 		if body.SHA != "" && body.SHA != headRef.Hash().String() {
 			status, reason = http.StatusConflict, "Head branch was modified. Review and try the merge again."
-			return nil
+			return nil, nil
 		}
 		baseRef, err := r.Reference(plumbing.NewBranchReferenceName(p.BaseRef), true)
 		if err != nil {
 			status, reason = http.StatusMethodNotAllowed, "Base branch was deleted"
-			return nil
+			return nil, nil
 		}
-		merged, status, reason = c.s.mergeCommits(r, owner, name, baseRef, headRef.Hash(), method, number, p.HeadOwner+"/"+p.HeadRef, body.CommitTitle, title, msg, c.id.Login)
+		return headRef, baseRef
+	}
+	// The base branch's protection is checked against the head as it is
+	// now; the merge then takes that head only.
+	var checked plumbing.Hash
+	upToDate := false
+	_ = c.s.opts.Git.With(owner, name, func(r *git.Repository) error {
+		if head, base := refs(r); head != nil {
+			checked, upToDate = head.Hash(), isAncestor(r, base.Hash(), head.Hash())
+		}
 		return nil
 	})
+	if status == 0 {
+		c.s.mu.Lock()
+		if rp := c.s.st.Repos[owner+"/"+name]; rp != nil && rp.Issues[number] != nil {
+			if why := protectionRefusalLocked(rp, rp.Issues[number], checked.String(), upToDate); why != "" {
+				status, reason = http.StatusMethodNotAllowed, why
+			}
+		}
+		c.s.mu.Unlock()
+	}
+	if status == 0 {
+		_ = c.s.opts.Git.With(owner, name, func(r *git.Repository) error {
+			head, base := refs(r)
+			switch {
+			case head == nil:
+			case head.Hash() != checked:
+				status, reason = http.StatusConflict, "Head branch was modified. Review and try the merge again."
+			default:
+				merged, status, reason = c.s.mergeCommits(r, owner, name, base, head.Hash(), method, number, p.HeadOwner+"/"+p.HeadRef, body.CommitTitle, title, msg, c.id.Login)
+			}
+			return nil
+		})
+	}
 	if status != 0 {
 		c.error(status, reason)
 		return

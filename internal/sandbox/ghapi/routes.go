@@ -26,6 +26,7 @@ const (
 	envVarsW      = "variables:write|environments:write"
 	actionsR      = "actions:read"
 	envR          = "actions:read|administration:read|environments:read"
+	adminR        = "administration:read"
 	adminW        = "administration:write"
 	orgSecretsR   = "organization_secrets:read"
 	orgSecretsW   = "organization_secrets:write"
@@ -58,6 +59,8 @@ func (s *Server) routes() {
 	s.handle("GET "+repo+"/contents/{path...}", contentsR, h((*call).getContents))
 	s.handle("GET "+repo+"/branches", contentsR, h((*call).listBranches))
 	s.handle("GET "+repo+"/branches/{branch...}", contentsR, h((*call).getBranch))
+	s.handle("GET "+repo+"/branches/{branch}/protection", adminR, h((*call).getProtection))
+	s.handle("PUT "+repo+"/branches/{branch}/protection", adminW, h((*call).putProtection))
 	s.handle("GET "+repo+"/commits/{rest...}", "", h((*call).commitsSubtree))
 
 	// Pull requests, issues, labels, assignees.

@@ -56,6 +56,8 @@ type repo struct {
 	Secrets      map[string]*secret      `json:"secrets"`
 	Environments map[string]*environment `json:"environments"`
 	Runs         []*workflowRun          `json:"runs,omitempty"`
+	// Protection holds the protected branches' rules, by branch.
+	Protection map[string]*BranchProtection `json:"protection,omitempty"`
 }
 
 // issue is an issue or, with Pull set, a pull request.
@@ -91,6 +93,8 @@ type pull struct {
 	MergeCommitSHA      string     `json:"merge_commit_sha,omitempty"`
 	Reviewers           []string   `json:"reviewers"`
 	TeamReviewers       []string   `json:"team_reviewers"`
+	// Approvals are the logins that approved the pull request.
+	Approvals []string `json:"approvals,omitempty"`
 }
 
 type comment struct {
