@@ -37,12 +37,6 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		return failed(r.FullName, "ledger error", err, "check the ledger file")
 	}
-	snap, unchanged, err := e.Forge.Snapshot(ctx, r, known.Commit, rewrite.Relevant)
-	if err != nil {
-		o := failed(r.FullName, "snapshot failed", err, "check the token can read the repository's contents")
-		e.step(ctx, "inventory", o)
-		return o
-	}
 	row := ledger.Repo{
 		FullName: r.FullName, ID: r.ID, DefaultBranch: r.DefaultBranch, Visibility: r.Visibility,
 		CloneURL: r.CloneURL, Owner: known.Owner,
@@ -53,6 +47,19 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 	}
 	if configured != "" {
 		row.Owner = configured
+	}
+	snap, unchanged, err := e.Forge.Snapshot(ctx, r, known.Commit, rewrite.Relevant)
+	if err != nil {
+		o := failed(r.FullName, "snapshot failed", err, "check the token can read the repository's contents, then cutover retry --failed")
+		// A repository read for the first time is recorded without a
+		// classification, so its failed step is kept and retry finds it.
+		if known.FullName == "" {
+			if err := e.Ledger.UpsertRepo(ctx, row); err != nil {
+				return failed(r.FullName, "ledger error", err, "check the ledger file")
+			}
+		}
+		e.step(ctx, "inventory", o)
+		return o
 	}
 	if unchanged && known.Classification != nil {
 		if err := e.Ledger.UpsertRepo(ctx, row); err != nil {

@@ -33,7 +33,9 @@ func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 	}
 	var cands []Candidate
 	for _, r := range repos {
-		if inKept[r.FullName] {
+		// A repository whose first inventory failed has no classification
+		// yet: it is planned once inventory (or retry) has read it.
+		if inKept[r.FullName] || r.Classification == nil {
 			continue
 		}
 		cands = append(cands, Candidate{Repo: r.FullName, Visibility: r.Visibility, Result: r.Classification})
