@@ -1,10 +1,12 @@
 package batch
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -204,5 +206,64 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 			plan.Trust = append(plan.Trust, byName[r].Result.Trust...)
 		}
 	}
+	return plan, nil
+}
+
+// PlanCampaign plans waves from the inventory in the ledger and records
+// them. Waves that already started keep their members; the repositories
+// not in them are planned into the waves that follow.
+func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
+	e.defaults()
+	repos, err := e.Ledger.Repos(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	existing, err := e.Ledger.Waves(ctx)
+	if err != nil {
+		return Plan{}, err
+	}
+	var kept []ledger.Wave
+	inKept := map[string]bool{}
+	for _, w := range existing {
+		if w.State != ledger.WavePlanned {
+			kept = append(kept, w)
+			for _, m := range w.Members {
+				inKept[m] = true
+			}
+		}
+	}
+	var cands []Candidate
+	for _, r := range repos {
+		// A repository whose first inventory failed has no classification
+		// yet: it is planned once inventory (or retry) has read it.
+		if inKept[r.FullName] || r.Classification == nil {
+			continue
+		}
+		cands = append(cands, Candidate{Repo: r.FullName, Visibility: r.Visibility, Result: r.Classification})
+	}
+	opts := e.Opts.Plan
+	opts.First = len(kept)
+	opts.NoCanaries = len(kept) > 0
+	plan, err := MakePlan(cands, opts)
+	if err != nil {
+		return plan, err
+	}
+	waves := append([]ledger.Wave(nil), kept...)
+	for i, w := range plan.Waves {
+		g := e.Opts.Gate
+		if i == 0 && !opts.NoCanaries && w.Name == "canary" {
+			g = e.Opts.CanaryGate
+		}
+		plan.Waves[i].Gate = g
+		waves = append(waves, ledger.Wave{Number: w.Number, Name: w.Name, Gate: ledger.Gate{Require: g.Require, MaxFailureRatio: g.MaxFailureRatio}, State: ledger.WavePlanned, Members: w.Repos})
+	}
+	if err := e.Ledger.SetWaves(ctx, waves); err != nil {
+		return plan, err
+	}
+	kw := make([]Wave, 0, len(kept))
+	for _, w := range kept {
+		kw = append(kw, Wave{Number: w.Number, Name: w.Name, Repos: w.Members, Gate: Gate{Require: w.Gate.Require, MaxFailureRatio: w.Gate.MaxFailureRatio}})
+	}
+	plan.Waves = append(kw, plan.Waves...)
 	return plan, nil
 }
