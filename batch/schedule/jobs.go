@@ -58,9 +58,9 @@ func statusJob(ctx context.Context, e *batch.Engine) (RunResult, error) {
 			parts = append(parts, fmt.Sprintf("%d %s", states[s], s))
 		}
 	}
-	msg := fmt.Sprintf("%d pull requests refreshed, %d failed; waves: %s", sum.Count(batch.OK), sum.Count(batch.Failed), strings.Join(parts, ", "))
+	msg := fmt.Sprintf("%d pull requests and release watches ok, %d failed; waves: %s", sum.Count(batch.OK), sum.Count(batch.Failed), strings.Join(parts, ", "))
 	if len(parts) == 0 {
-		msg = fmt.Sprintf("%d pull requests refreshed, %d failed; no waves planned", sum.Count(batch.OK), sum.Count(batch.Failed))
+		msg = fmt.Sprintf("%d pull requests and release watches ok, %d failed; no waves planned", sum.Count(batch.OK), sum.Count(batch.Failed))
 	}
 	var bad []string
 	for _, o := range sum.Outcomes {

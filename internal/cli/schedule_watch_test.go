@@ -90,7 +90,7 @@ func TestScheduleStatusWatchesTokenPublish(t *testing.T) {
 	}
 	r = c.run(t, "schedule", "--once", "watch")
 	want := repo + " (" + batch.ReasonReleaseFailed + ")"
-	if r.code != ExitFindings || !strings.HasPrefix(r.out, "watch: failed: ") || !strings.Contains(r.out, want) {
+	if r.code != ExitFindings || !strings.HasPrefix(r.out, "watch: failed: ") || !strings.Contains(r.out, "release watches ok, 1 failed") || !strings.Contains(r.out, "; failed: "+want) {
 		t.Fatalf("schedule --once watch after a token publish: exit %d, want %d and %q\n%s\n%s", r.code, ExitFindings, want, r.out, r.err)
 	}
 	if strings.Contains(r.out+r.err, bot.Value) || strings.Contains(r.out+r.err, c.s.NPMToken) {
