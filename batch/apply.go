@@ -9,6 +9,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/cutover/cutover/internal/circleci"
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/rewrite"
@@ -249,10 +250,41 @@ func inferredJobs(r *rewrite.Result) []string {
 
 // prText renders the pull request's title and body.
 func (e *Engine) prText(repo string, res *rewrite.RewriteResult, todo []string) (string, string, error) {
+	var gh, gl, cc bool
+	if res.Detect != nil {
+		for _, pl := range res.Detect.Pipelines {
+			switch pl.Provider {
+			case rewrite.ProviderCircleCI:
+				cc = true
+			case rewrite.ProviderGitLab:
+				gl = true
+			default:
+				gh = true
+			}
+		}
+	}
+	if !gh && !gl && !cc {
+		gh = true
+	}
+	// A CircleCI publisher's IDs come from [[circleci.project]].
+	var trust []rewrite.TrustNeed
+	if res.Detect != nil {
+		for _, t := range res.Detect.Trust {
+			if c, ok := e.Opts.CircleCI[repo]; ok && t.Provider == rewrite.ProviderCircleCI {
+				if c.VCSOrigin == "" && t.CircleCI != nil {
+					c.VCSOrigin = t.CircleCI.VCSOrigin
+				}
+				t.CircleCI, t.Needed = &c, c.Missing()
+			}
+			trust = append(trust, t)
+		}
+	}
 	data := map[string]any{
 		"Repo": repo, "FlagVar": e.Opts.FlagVar, "Campaign": e.Opts.Campaign,
 		"Marker": forge.MarkerComment("campaign:" + e.Opts.Campaign), "Files": res.Files,
-		"Trust": res.Detect.Trust, "Manual": todo, "Inferred": inferredJobs(res.Detect),
+		"Trust": trust, "Manual": todo, "Inferred": inferredJobs(res.Detect),
+		"GitHub": gh, "GitLab": gl, "CircleCI": cc, "CircleCIAPI": e.CircleCI != nil,
+		"CircleCISlug": circleci.ProjectSlug(repo), "CircleCISettings": circleci.SettingsURL(repo),
 	}
 	title, err := templates.Render("pr/title.tmpl", data)
 	if err != nil {

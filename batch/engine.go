@@ -83,6 +83,10 @@ type Engine struct {
 	Opts Options
 	// Progress, when set, is told about each repository done in a phase.
 	Progress func(phase string, done, failed, total int)
+	// CircleCI sets the flag of pipelines that publish from CircleCI (a
+	// project environment variable); nil means flag on and off print the
+	// setting to change and wait for FlagOptions.Confirm.
+	CircleCI CircleCIVars
 }
 
 func (e *Engine) defaults() {

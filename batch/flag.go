@@ -26,6 +26,9 @@ type FlagOptions struct {
 	// Force turns the flag on where a check failed; it is the reason,
 	// recorded in the event log with the checks it overrode.
 	Force string
+	// Confirm records the flip of a CircleCI pipeline's flag that a person
+	// set in CircleCI, where no CircleCI API token is configured.
+	Confirm bool
 }
 
 // Flag sets the feature-flag variable on the targeted repositories: on
@@ -38,6 +41,11 @@ type FlagOptions struct {
 // request an ID token and runs npm 11.5.1 or newer; every publishable
 // package exists on the registry and its trusted publisher names exactly
 // (case included) the repository, the workflow file and the environment.
+//
+// A repository that publishes from CircleCI reads the flag from a CircleCI
+// project environment variable: Engine.CircleCI sets it; without one the
+// outcome is Manual, naming the exact setting, until o.Confirm records
+// that a person set it.
 func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
 	e.defaults()
 	value, kind := "false", "flag off"
@@ -79,15 +87,27 @@ func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
 				e.event(ctx, "flag.forced", name, nil, fmt.Sprintf("flag on forced for %s: %s (overrode: %s)", name, o.Force, probs.outcome(name).Detail))
 			}
 		}
-		if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
-			o := failed(name, "set variable failed", err, "the token needs the variables (actions_variables) write permission")
-			e.step(ctx, "flag", o)
-			return o
+		github, circle := publishesFrom(row)
+		where := ""
+		if circle {
+			done, how, mo := e.flagCircleCI(ctx, name, value, o.On, o.Confirm)
+			if !done {
+				e.step(ctx, "flag", mo)
+				return mo
+			}
+			where = " (" + how + ")"
+		}
+		if github {
+			if err := e.Forge.SetVariable(ctx, e.forgeRepo(row), e.Opts.FlagVar, value); err != nil {
+				o := failed(name, "set variable failed", err, "the token needs the variables (actions_variables) write permission")
+				e.step(ctx, "flag", o)
+				return o
+			}
 		}
 		if err := e.Ledger.SetFlag(ctx, name, e.Opts.FlagVar, value); err != nil {
 			return failed(name, "ledger error", err, "check the ledger file")
 		}
-		out := Outcome{Repo: name, Kind: OK, Detail: e.Opts.FlagVar + "=" + value}
+		out := Outcome{Repo: name, Kind: OK, Detail: e.Opts.FlagVar + "=" + value + where}
 		if o.On && o.Force != "" {
 			out.Detail += " (forced: " + o.Force + ")"
 		}
@@ -178,7 +198,13 @@ func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
 		if len(unguarded) > 0 {
 			add("workflow not guarded", applyHint, "job %q of %s hands a token to npm whatever the flag says (%s)", pl.Job, pl.Workflow, strings.Join(unguarded, ", "))
 		}
-		if !pl.IDToken {
+		switch {
+		case pl.IDToken:
+		case pl.Provider == rewrite.ProviderCircleCI:
+			add("no ID token", applyHint, "job %q of %s does not export NPM_ID_TOKEN from `circleci run oidc get` before it publishes", pl.Job, pl.Workflow)
+		case pl.Provider == rewrite.ProviderGitLab:
+			add("no ID token", applyHint, "job %q of %s declares no id_tokens: NPM_ID_TOKEN", pl.Job, pl.Workflow)
+		default:
 			add("no id-token permission", applyHint, "job %q of %s may not request an ID token (permissions: id-token: write)", pl.Job, pl.Workflow)
 		}
 		if pl.NPMReady == "no" {

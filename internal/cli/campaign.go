@@ -20,6 +20,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/circleci"
 	"github.com/cutover/cutover/internal/forge"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
@@ -139,6 +140,13 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 			ToolVersion: buildVersion(debug.ReadBuildInfo), FlagVariable: c.Rewrite.FlagVar, Redactor: app.Redactor,
 		}},
 	}}
+	if env := c.CircleCI.TokenEnv; env != "" {
+		if tok := os.Getenv(env); tok != "" {
+			e.CircleCI = &circleci.Client{BaseURL: c.CircleCI.APIURL, Token: circleci.Token(tok)}
+		} else {
+			app.Logger.Warn("[circleci] token_env is set but the variable is empty: flag on prints the CircleCI settings to change", "token_env", env)
+		}
+	}
 	if needForge {
 		fg, err := app.newForge(ctx)
 		if err != nil {
@@ -563,9 +571,10 @@ func newFlagCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
 	nf := &npmFlags{}
 	var (
-		wave  int
-		repos []string
-		force string
+		wave    int
+		repos   []string
+		force   string
+		confirm bool
 	)
 	cmd := &cobra.Command{
 		Use:   "flag on|off (--wave N | --repo OWNER/NAME...)",
@@ -588,8 +597,15 @@ naming the reason and the command that fixes it:
 Reading the trusted publishers needs the registry login and, where the
 account has it, two-factor authentication (--otp). --force REASON turns the
 flag on despite failed checks and records the reason with what it overrode.
+
+A repository that publishes from CircleCI reads the flag from a CircleCI
+project environment variable: with [circleci] token_env naming a CircleCI
+API token, flag on and off set it through CircleCI's API; without one they
+print the exact setting (project, variable, value, settings page) and
+record nothing until it is set by hand and the command runs again with
+--confirm.
 Exit code 1 when any repository was refused or failed.`,
-		Example:   example("cutover flag on --wave 0", "cutover flag on --repo acme/widget --otp 123456", `cutover flag on --repo acme/widget --force "publisher set up by hand"`, "cutover flag off --repo acme/widget"),
+		Example:   example("cutover flag on --wave 0", "cutover flag on --repo acme/widget --otp 123456", `cutover flag on --repo acme/widget --force "publisher set up by hand"`, "cutover flag on --repo acme/circle-widget --confirm", "cutover flag off --repo acme/widget"),
 		Args:      exactArgs(1, "on|off"),
 		ValidArgs: []string{"on", "off"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -605,7 +621,7 @@ Exit code 1 when any repository was refused or failed.`,
 			} else if len(repos) == 0 {
 				return usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
 			}
-			opts := batch.FlagOptions{On: args[0] == "on", Target: target, Force: force}
+			opts := batch.FlagOptions{On: args[0] == "on", Target: target, Force: force, Confirm: confirm}
 			if opts.Force != "" && !opts.On {
 				return usageErrorf(cmd, "--force applies to flag on only")
 			}
@@ -637,6 +653,7 @@ Exit code 1 when any repository was refused or failed.`,
 	cmd.Flags().IntVar(&wave, "wave", 0, "flip every repository of this wave")
 	cmd.Flags().StringSliceVar(&repos, "repo", nil, "flip this repository (repeatable)")
 	cmd.Flags().StringVar(&force, "force", "", "turn the flag on although a check failed; the `REASON` is recorded")
+	cmd.Flags().BoolVar(&confirm, "confirm", false, "record the flip of a CircleCI pipeline's flag that you set in CircleCI (no [circleci] token_env)")
 	nf.register(cmd)
 	f.register(cmd, true)
 	return cmd

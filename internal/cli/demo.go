@@ -20,6 +20,7 @@ import (
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/batch/sweep"
+	"github.com/cutover/cutover/internal/circleci"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -50,6 +51,11 @@ repositories, and run a whole campaign on it, as a platform engineer would:
   workflow → verify the canaries on the registry → delete the displaced CI
   secrets; finally revoke the npm tokens of migrated repositories and write
   the JSON, HTML and Markdown reports.
+
+A few repositories publish from CircleCI (a token in a CircleCI context):
+their trusted publishers name the CircleCI IDs ([[circleci.project]]),
+flag on sets the CircleCI project variable through the sandbox's CircleCI
+API, and their releases run as CircleCI jobs with CircleCI's ID token.
 
 Nothing leaves the machine and no account is needed. The ledger and the
 reports are written to --out. A wave whose gate is not met (a repository with
@@ -128,7 +134,13 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		Plan:         batch.PlanOptions{Sizes: []int{size}},
 		Gate:         batch.Gate{Require: []string{"merged", "verified"}, MaxFailureRatio: 0.1},
 		AutoRollback: true, MergeMethod: "squash",
+		// What [[circleci.project]] tables would say of the repositories
+		// that publish from CircleCI.
+		CircleCI: portfolio.CircleCIProjects(),
 	}}
+	// The sandbox's CircleCI API, as [circleci] token_env and api_url
+	// would configure it: flag on sets the CircleCI project variable.
+	e.CircleCI = &circleci.Client{BaseURL: w.CircleCIAPIURL(), Token: circleci.Token(seeded.CircleCIToken)}
 	reg := &npm.Client{BaseURL: w.RegistryURL, Token: npm.Secret(seeded.NPMToken), OTP: npm.StaticOTP(seeded.NPMOTP), Logger: app.Logger}
 	n := &batch.NPM{Engine: e, Registry: reg, By: seeded.NPMUser}
 	e.Registry = reg
@@ -183,6 +195,9 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return err
 	}
 	out.say("revoke tokens: %d npm tokens of migrated repositories revoked", revokedCount(revoked))
+	if err := demoCircleCISummary(ctx, out, led, portfolio, revoked); err != nil {
+		return err
+	}
 	sw, err := sweep.Run(ctx, e, sweep.Options{Registry: reg})
 	if err != nil {
 		out.say("sweep: %v", err)
@@ -491,4 +506,37 @@ func npmMessageOf(err error) string {
 		return e.Message
 	}
 	return err.Error()
+}
+
+// demoCircleCISummary says, for each repository that publishes from
+// CircleCI, whether its canary was verified (as published through the
+// CircleCI trusted publisher) and whether its npm token was revoked, from
+// the ledger and the revoke report.
+func demoCircleCISummary(ctx context.Context, out *demoStep, led *ledger.Ledger, p sandbox.Portfolio, revoked batch.RevokeTokensReport) error {
+	for _, r := range p.Repos {
+		if r.CircleCI == nil {
+			continue
+		}
+		full := r.FullName(p.Org)
+		vs, err := led.LatestVerifications(ctx, full)
+		if err != nil {
+			return err
+		}
+		verified := len(vs) > 0
+		for _, v := range vs {
+			verified = verified && v.Passed
+		}
+		state := "not verified"
+		if verified {
+			state = "verified (canary published through its CircleCI trusted publisher)"
+		}
+		token := "its npm token still live"
+		for _, t := range revoked.Tokens {
+			if t.Repo == full && t.Kind == batch.OK {
+				token = "its npm token revoked"
+			}
+		}
+		out.say("CircleCI: %s publishes from CircleCI (project %s): %s, %s", full, r.CircleCI.ProjectID, state, token)
+	}
+	return nil
 }

@@ -26,6 +26,13 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.out)
 		}
 	}
+	// The repository that publishes from CircleCI went through the whole
+	// campaign: trusted publisher from its [[circleci.project]] IDs, flag
+	// set through CircleCI's API, a release through CircleCI's OIDC,
+	// verified, and its npm token revoked.
+	if !regexp.MustCompile(`CircleCI: sandbox-org/\S+ publishes from CircleCI \(project [0-9a-f-]{36}\): verified \(canary published through its CircleCI trusted publisher\), its npm token revoked`).MatchString(r.out) {
+		t.Errorf("the CircleCI repository does not end verified and revoked:\n%s", r.out)
+	}
 	if !regexp.MustCompile(`lockdown: [1-9][0-9]* packages now require 2FA and disallow tokens`).MatchString(r.out) || !regexp.MustCompile(`leaked token: a publish of .* was refused`).MatchString(r.out) {
 		t.Errorf("the demo locks nothing down, or a token still publishes:\n%s", r.out)
 	}

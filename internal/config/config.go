@@ -77,6 +77,14 @@ func (c *Config) OwnerOf(repo string) string {
 
 // CircleCI is the [circleci] table.
 type CircleCI struct {
+	// TokenEnv names the environment variable holding a CircleCI personal
+	// API token; with it, flag on and off set the flag of pipelines that
+	// publish from CircleCI through CircleCI's API (a project environment
+	// variable). Empty means they print the setting to change and wait
+	// for --confirm.
+	TokenEnv string `toml:"token_env"`
+	// APIURL is CircleCI's API v2 base URL; empty means CircleCI cloud's.
+	APIURL string `toml:"api_url"`
 	// Project lists, one [[circleci.project]] table each, the IDs a
 	// CircleCI trusted publisher names, which a checkout cannot know.
 	Project []CircleCIProject `toml:"project"`

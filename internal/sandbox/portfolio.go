@@ -94,8 +94,9 @@ type PortfolioOptions struct {
 	// CIFailureRate is the share of repositories whose simulated CI always fails; negative means none, zero means 3%.
 	CIFailureRate float64
 	// CircleCI is how many of the repositories publish from CircleCI
-	// besides those Weights draws (KindCircleCI); zero or negative means
-	// none.
+	// besides those Weights draws (KindCircleCI); zero means 1 + n/40 for
+	// six repositories or more when Weights is nil (else none), negative
+	// means none.
 	CircleCI int
 	// GitLab is how many GitLab projects Portfolio.GitLab holds, besides
 	// the n repositories; zero means 2 + n/100, negative means none.
@@ -364,6 +365,8 @@ func Generate(seed int64, n int, opts PortfolioOptions) Portfolio {
 	}}
 	circle := opts.CircleCI
 	switch {
+	case circle == 0 && opts.Weights == nil && n >= 6:
+		circle = 1 + n/40
 	case circle < 0:
 		circle = 0
 	}
