@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // TrustOptions select what Trust does. The zero value is a dry run that
@@ -37,9 +38,18 @@ type TrustWant struct {
 	Environment string `json:"environment,omitempty"`
 }
 
-// String describes the trusted publisher in one line.
+// String describes the trusted publisher in one line, in the words of its
+// provider.
 func (w TrustWant) String() string {
-	s := fmt.Sprintf("repository %q, workflow %q", w.Repository, w.Workflow)
+	var s string
+	switch providerOf(w.Workflow) {
+	case rewrite.ProviderGitLab:
+		s = fmt.Sprintf("GitLab project %q, CI file %q", w.Repository, w.Workflow)
+	case rewrite.ProviderCircleCI:
+		return fmt.Sprintf("the CircleCI project of %q (its [[circleci.project]] IDs)", w.Repository)
+	default:
+		s = fmt.Sprintf("repository %q, workflow %q", w.Repository, w.Workflow)
+	}
 	if w.Environment != "" {
 		s += fmt.Sprintf(", environment %q", w.Environment)
 	}
