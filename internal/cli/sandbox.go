@@ -239,6 +239,10 @@ func runSandboxServe(ctx context.Context, opts *sandboxServeOptions) error {
 	return nil
 }
 
+// sandboxCircleCIEnv holds the token of the sandbox's CircleCI API, valid
+// on the loopback sandbox only.
+const sandboxCircleCIEnv = "SANDBOX_CIRCLECI_TOKEN"
+
 // writeSandboxFiles writes the config file, the .npmrc, and sandbox.env into
 // the World's folder and returns the text to print: the export lines and
 // comments. Files holding tokens are readable by the owner only.
@@ -271,6 +275,25 @@ id = %d
 private_key_file = %q
 `, s.Org, app.ID, keyPath)
 	}
+	// The repositories that publish from CircleCI: the sandbox's CircleCI
+	// API sets their flag, with the token of sandboxCircleCIEnv.
+	circle := w.CircleCIProjects()
+	cfg += fmt.Sprintf(`
+[circleci]
+token_env = %q
+api_url = %q
+`, sandboxCircleCIEnv, w.CircleCIAPIURL())
+	for _, repo := range slices.Sorted(maps.Keys(circle)) {
+		c := circle[repo]
+		cfg += fmt.Sprintf(`
+[[circleci.project]]
+repo = %q
+org_id = %q
+project_id = %q
+pipeline_definition_id = %q
+vcs_origin = %q
+`, repo, c.OrgID, c.ProjectID, c.PipelineDefinitionID, c.VCSOrigin)
+	}
 	u, err := url.Parse(w.RegistryURL)
 	if err != nil {
 		return "", err
@@ -297,6 +320,8 @@ private_key_file = %q
 	} else {
 		fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", shellQuote(s.GitHubToken))
 	}
+	fmt.Fprintf(&b, "# CircleCI API %s (project environment variables), %d repositories publish from CircleCI\n", w.CircleCIAPIURL(), len(circle))
+	fmt.Fprintf(&b, "export %s=%s\n", sandboxCircleCIEnv, shellQuote(s.CircleCIToken))
 	fmt.Fprintf(&b, "export NPM_CONFIG_REGISTRY=%s\n", shellQuote(w.RegistryURL))
 	fmt.Fprintf(&b, "export NPM_CONFIG_USERCONFIG=%s\n", shellQuote(npmrcPath))
 	env := b.String()

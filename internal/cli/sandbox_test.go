@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
+	"github.com/cutover/cutover/internal/circleci"
 	"github.com/cutover/cutover/internal/config"
 )
 
@@ -104,6 +105,15 @@ func TestSandboxServe(t *testing.T) {
 		t.Errorf("whoami at the registry's root: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+	// The repository that publishes from CircleCI is configured with its
+	// IDs, and the printed CircleCI token sets its flag through the API.
+	if len(cfg.CircleCI.Project) != 1 || cfg.CircleCI.TokenEnv != "SANDBOX_CIRCLECI_TOKEN" || env["SANDBOX_CIRCLECI_TOKEN"] == "" {
+		t.Fatalf("CircleCI configuration %+v, token printed %v", cfg.CircleCI, env["SANDBOX_CIRCLECI_TOKEN"] != "")
+	}
+	cc := &circleci.Client{BaseURL: cfg.CircleCI.APIURL, Token: circleci.Token(env["SANDBOX_CIRCLECI_TOKEN"])}
+	if err := cc.SetProjectVar(ctx, circleci.ProjectSlug(cfg.CircleCI.Project[0].Repo), "CUTOVER_NPM_OIDC", "false"); err != nil {
+		t.Errorf("set a CircleCI variable with the printed token: %v", err)
 	}
 	if !strings.Contains(printed.String(), "_sandbox/repos/OWNER/REPO/id-token-request") {
 		t.Errorf("serve does not print the ID-token request endpoint:\n%s", printed.String())

@@ -260,3 +260,16 @@ func (p Portfolio) WriteGitLabCheckouts(dir, registryURL string) ([]string, erro
 	}
 	return out, nil
 }
+
+// CircleCIProjects returns the IDs of the projects the sandbox's CircleCI
+// follows, by "owner/name".
+func (w *World) CircleCIProjects() map[string]rewrite.CircleCIProject {
+	c := w.circle()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]rewrite.CircleCIProject{}
+	for repo, p := range c.projects {
+		out[repo] = p.ids
+	}
+	return out
+}
