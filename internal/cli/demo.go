@@ -314,9 +314,10 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 	}
 	if num == 1 {
 		// Someone edits a trusted publisher after the flag went on: the next
-		// release fails, status sees it and auto_rollback turns the flag off.
+		// release fails, status sees it (the workflow run on GitHub) and
+		// auto_rollback turns the flag off. A GitHub Actions publisher.
 		for _, o := range fl.Outcomes {
-			if o.Kind != batch.OK {
+			if _, circle := e.Opts.CircleCI[o.Repo]; o.Kind != batch.OK || circle {
 				continue
 			}
 			pkgs, err := e.Ledger.Packages(ctx, o.Repo)
