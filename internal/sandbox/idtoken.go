@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // idTokenPath is the ID-token issuer of simulated runners, on the API's
@@ -124,4 +125,53 @@ func (w *World) serveIDTokenRequest(rw http.ResponseWriter, r *http.Request) {
 	w.mu.Unlock()
 	u, tok := w.IDTokenRequest(c)
 	writeJSON(rw, http.StatusOK, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": u, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": tok})
+}
+
+// CircleCIOIDCOptions are the body of POST
+// /_sandbox/repos/{owner}/{repo}/circleci-oidc.
+type CircleCIOIDCOptions struct {
+	// Audience is the aud claim the job asks for (`circleci run oidc get
+	// --claims '{"aud":...}'`); empty means "npm:" + the registry's host name.
+	Audience string `json:"aud,omitempty"`
+}
+
+// serveCircleCIOIDC serves POST /_sandbox/repos/{owner}/{repo}/circleci-oidc
+// (GitHub token with push access): what `circleci run oidc get` prints in a
+// job of the repository's CircleCI project, {"token": JWT} with the
+// project's IDs and the contexts of its publish job, for NPM_ID_TOKEN.
+func (w *World) serveCircleCIOIDC(rw http.ResponseWriter, r *http.Request) {
+	if !w.sandboxCaller(rw, r) {
+		return
+	}
+	var o CircleCIOIDCOptions
+	if body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20)); len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &o); err != nil {
+			writeJSON(rw, http.StatusBadRequest, map[string]string{"message": "Problems parsing JSON: " + err.Error()})
+			return
+		}
+	}
+	repo := r.PathValue("owner") + "/" + r.PathValue("repo")
+	ids, ok := w.CircleCIProject(repo)
+	if !ok {
+		writeJSON(rw, http.StatusNotFound, map[string]string{"message": "the repository is not a project of the sandbox's CircleCI"})
+		return
+	}
+	var contexts []string
+	if files, _, _, err := w.headFiles(r.PathValue("owner"), r.PathValue("repo"), ""); err == nil {
+		det := rewrite.Detect(rewrite.Snapshot{Repo: repo, Files: files}, rewrite.Options{Registry: w.RegistryURL})
+		for _, pl := range det.Pipelines {
+			if pl.Provider == rewrite.ProviderCircleCI {
+				contexts = append(contexts, pl.Contexts...)
+			}
+		}
+	}
+	_, contextIDs := w.circleJobEnv(repo, contexts)
+	c := npmreg.CircleCIClaims(ids.OrgID, ids.ProjectID, ids.PipelineDefinitionID, ids.VCSOrigin, contextIDs)
+	c.Audience = o.Audience
+	jwt, err := w.NPM.MintIDToken(c)
+	if err != nil {
+		writeJSON(rw, http.StatusInternalServerError, map[string]string{"message": err.Error()})
+		return
+	}
+	writeJSON(rw, http.StatusOK, map[string]string{"token": jwt})
 }

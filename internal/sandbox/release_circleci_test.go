@@ -167,3 +167,49 @@ func TestReleaseCircleCI(t *testing.T) {
 		})
 	}
 }
+
+// TestCircleCIOIDCEndpoint gets the ID token `circleci run oidc get` would
+// print in a job of a CircleCI project from the sandbox, and the registry
+// exchanges it for the package whose trusted publisher names the project
+// and the context the job runs with.
+func TestCircleCIOIDCEndpoint(t *testing.T) {
+	t.Parallel()
+	w, err := sandbox.Start(t.Context(), sandbox.Options{Limits: ghapi.Limits{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	p := sandbox.Generate(22, 2, sandbox.PortfolioOptions{Weights: map[sandbox.Kind]int{sandbox.KindCircleCI: 1}, CIFailureRate: -1})
+	seeded, err := w.Seed(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Repos[0]
+	pkg := r.Publishable()[0]
+	if _, err := w.NPM.SetTrust(pkg, npmreg.TrustSpec{Type: npmreg.ProviderCircleCI, OrgID: r.CircleCI.OrgID, ProjectID: r.CircleCI.ProjectID,
+		PipelineDefinitionID: r.CircleCI.PipelineDefinitionID, VCSOrigin: r.CircleCI.VCSOrigin, ContextIDs: []string{r.Secret.ContextID}}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(repo, token string) (int, map[string]any) {
+		req, err := http.NewRequestWithContext(t.Context(), "POST", w.URL+"_sandbox/repos/"+repo+"/circleci-oidc", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		return doJSON(t, req)
+	}
+	if code, _ := get(r.FullName(p.Org), "wrong"); code != 401 {
+		t.Errorf("without a valid token: %d", code)
+	}
+	code, body := get(r.FullName(p.Org), seeded.GitHubToken)
+	jwt, _ := body["token"].(string)
+	if code != 200 || jwt == "" {
+		t.Fatalf("circleci-oidc: %d %v", code, body)
+	}
+	if _, err := w.NPM.ExchangeOIDC(pkg, jwt); err != nil {
+		t.Errorf("exchange of the job's ID token for %s: %v", pkg, err)
+	}
+	if _, err := w.NPM.ExchangeOIDC(p.Repos[1].Publishable()[0], jwt); err == nil {
+		t.Error("the ID token of one project was exchanged for another project's package")
+	}
+}

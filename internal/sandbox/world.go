@@ -273,6 +273,7 @@ func (w *World) handler(withGit bool) http.Handler {
 	sb.HandleFunc("DELETE "+sandboxPrefix+"repos/{owner}/{repo}/ci-failure", w.serveCIFailure)
 	sb.HandleFunc("POST "+sandboxPrefix+"repos/{owner}/{repo}/id-token-request", w.serveIDTokenRequest)
 	sb.HandleFunc("GET "+idTokenPath, w.serveIDToken)
+	sb.HandleFunc("POST "+sandboxPrefix+"repos/{owner}/{repo}/circleci-oidc", w.serveCircleCIOIDC)
 	w.circleRoutes(sb)
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
