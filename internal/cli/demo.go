@@ -20,6 +20,7 @@ import (
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/batch/sweep"
+	"github.com/cutover/cutover/internal/checkout"
 	"github.com/cutover/cutover/internal/circleci"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
@@ -27,6 +28,7 @@ import (
 	"github.com/cutover/cutover/internal/sandbox"
 	"github.com/cutover/cutover/internal/sandbox/ghapi"
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
+	"github.com/cutover/cutover/rewrite"
 )
 
 type demoOptions struct {
@@ -159,6 +161,9 @@ func runDemo(ctx context.Context, o *demoOptions) error {
 		return err
 	}
 	out.say("plan: %d waves, %d repositories skipped (not publishers, already on OIDC, self-hosted runners)", len(plan.Waves), len(plan.Skipped))
+	if err := demoGitLab(out, portfolio, w.RegistryURL, filepath.Join(o.out, "gitlab")); err != nil {
+		return err
+	}
 	// The CI tokens belong to the automation user; the demo logs in as it to
 	// list and revoke them, as its owner would.
 	bot, err := demoBotClient(w, portfolio, app)
@@ -539,5 +544,37 @@ func demoCircleCISummary(ctx context.Context, out *demoStep, led *ledger.Ledger,
 		}
 		out.say("CircleCI: %s publishes from CircleCI (project %s): %s, %s", full, r.CircleCI.ProjectID, state, token)
 	}
+	return nil
+}
+
+// demoGitLab writes the organisation's GitLab projects as local checkouts
+// under dir and scans them as cutover scan does: GitLab is not on the
+// sandbox's GitHub, so they are scanned and rewritten, not campaigned.
+func demoGitLab(out *demoStep, p sandbox.Portfolio, registry, dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	dirs, err := p.WriteGitLabCheckouts(dir, registry)
+	if err != nil {
+		return err
+	}
+	token := 0
+	var trust []string
+	for _, d := range dirs {
+		snap, err := checkout.Read(d, checkout.Options{})
+		if err != nil {
+			return err
+		}
+		res := rewrite.Detect(snap, rewrite.Options{Registry: registry})
+		if res.Publishes && (res.Credential == rewrite.CredToken || res.Credential == rewrite.CredTokenProvenance) {
+			token++
+		}
+		for _, t := range res.Trust {
+			if t.Provider == rewrite.ProviderGitLab {
+				trust = append(trust, fmt.Sprintf("%s (GitLab project %s, %s)", t.Package, t.Repository, t.Workflow))
+			}
+		}
+	}
+	out.say("GitLab: %d projects checked out under %s; scan: %d publish from .gitlab-ci.yml with a token; trusted publishers needed: %s (try cutover scan %s/*)", len(dirs), dir, token, strings.Join(trust, ", "), dir)
 	return nil
 }

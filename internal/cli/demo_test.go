@@ -33,6 +33,9 @@ func TestDemo(t *testing.T) {
 	if !regexp.MustCompile(`CircleCI: sandbox-org/\S+ publishes from CircleCI \(project [0-9a-f-]{36}\): verified \(canary published through its CircleCI trusted publisher\), its npm token revoked`).MatchString(r.out) {
 		t.Errorf("the CircleCI repository does not end verified and revoked:\n%s", r.out)
 	}
+	if !regexp.MustCompile(`GitLab: 2 projects checked out under .*; scan: 2 publish from .gitlab-ci.yml with a token; trusted publishers needed: .*GitLab project sandbox-org/`).MatchString(r.out) {
+		t.Errorf("the demo does not scan its GitLab projects:\n%s", r.out)
+	}
 	if !regexp.MustCompile(`lockdown: [1-9][0-9]* packages now require 2FA and disallow tokens`).MatchString(r.out) || !regexp.MustCompile(`leaked token: a publish of .* was refused`).MatchString(r.out) {
 		t.Errorf("the demo locks nothing down, or a token still publishes:\n%s", r.out)
 	}
