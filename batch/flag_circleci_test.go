@@ -3,17 +3,24 @@ package batch_test
 import (
 	"encoding/json"
 	"net/http"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/batch/sweep"
 	"github.com/cutover/cutover/internal/circleci"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/internal/sandbox"
 	"github.com/cutover/cutover/internal/sandbox/ghapi"
+	"github.com/cutover/cutover/internal/sandbox/githttp"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -156,6 +163,30 @@ func TestCircleCICampaign(t *testing.T) {
 		t.Errorf("verify: %s", npmJSON(ver))
 	}
 
+	// Sweep: the guarded CircleCI token path is the rollback, not drift;
+	// a config that hands the token to npm again while the flag is on is.
+	drift := func() []string {
+		t.Helper()
+		res, err := sweep.Run(ctx, e, sweep.Options{})
+		npmMust(t, err)
+		var out []string
+		for _, d := range res.Reminders {
+			if d.Topic == "drift:token-publish" {
+				out = append(out, d.Repo)
+			}
+		}
+		return out
+	}
+	if d := drift(); len(d) != 0 {
+		t.Errorf("sweep reports drift on the migrated CircleCI repositories: %v", d)
+	}
+	files, err := p.Files(p.Repos[1], w.RegistryURL)
+	npmMust(t, err)
+	pushFile(t, w, p.Org, p.Repos[1].Name, p.Repos[1].DefaultBranch, rewrite.CircleCIConfig, files[rewrite.CircleCIConfig])
+	if d := drift(); len(d) != 1 || d[0] != repos[1] {
+		t.Errorf("sweep after the CircleCI config was reverted under flag on: drift %v, want %s", d, repos[1])
+	}
+
 	// Rollback through the API.
 	sum, err = e.Flag(ctx, batch.FlagOptions{On: false, Target: batch.FlagTarget{Repos: repos}})
 	npmMust(t, err)
@@ -169,4 +200,44 @@ func TestCircleCICampaign(t *testing.T) {
 	if res.Packages[0].Path != sandbox.PathToken {
 		t.Errorf("release after flag off: %+v, want the token path", res.Packages[0])
 	}
+}
+
+// pushFile commits one file on branch of owner/name, as a maintainer would.
+func pushFile(t *testing.T, w *sandbox.World, owner, name, branch, path string, data []byte) {
+	t.Helper()
+	err := w.Git.With(owner, name, func(r *git.Repository) error {
+		ref, err := r.Reference(plumbing.NewBranchReferenceName(branch), true)
+		if err != nil {
+			return err
+		}
+		parent, err := r.CommitObject(ref.Hash())
+		if err != nil {
+			return err
+		}
+		all := map[string][]byte{}
+		tree, err := parent.Tree()
+		if err != nil {
+			return err
+		}
+		if err := tree.Files().ForEach(func(f *object.File) error {
+			s, err := f.Contents()
+			all[f.Name] = []byte(s)
+			return err
+		}); err != nil {
+			return err
+		}
+		all[path] = data
+		th, err := githttp.WriteTree(r.Storer, all, nil)
+		if err != nil {
+			return err
+		}
+		sig := object.Signature{Name: "maintainer", Email: "maintainer@users.noreply.invalid", When: time.Now()}
+		h, err := githttp.WriteCommit(r.Storer, &object.Commit{Author: sig, Committer: sig, Message: "revert the CircleCI config", TreeHash: th, ParentHashes: []plumbing.Hash{parent.Hash}})
+		if err != nil {
+			return err
+		}
+		return r.Storer.SetReference(plumbing.NewHashReference(plumbing.NewBranchReferenceName(branch), h))
+	})
+	npmMust(t, err)
+	w.API.SyncRepo(owner, name)
 }
