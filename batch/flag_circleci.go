@@ -42,7 +42,7 @@ func publishesFrom(row ledger.Repo) (github, circle bool) {
 // --confirm that records it. done is true when the flag is set.
 func (e *Engine) flagCircleCI(ctx context.Context, name, value string, on, confirm bool) (done bool, how string, o Outcome) {
 	slug := circleci.ProjectSlug(name)
-	setting := fmt.Sprintf("in CircleCI project %s set the environment variable %s to %s (%s)", slug, e.Opts.FlagVar, value, circleci.SettingsURL(name))
+	setting := fmt.Sprintf("CircleCI project %s: set %s=%s at %s", slug, e.Opts.FlagVar, value, circleci.SettingsURL(name))
 	verb := "off"
 	if on {
 		verb = "on"
@@ -51,12 +51,12 @@ func (e *Engine) flagCircleCI(ctx context.Context, name, value string, on, confi
 	case e.CircleCI != nil:
 		if err := e.CircleCI.SetProjectVar(ctx, slug, e.Opts.FlagVar, value); err != nil {
 			return false, "", failed(name, "set CircleCI variable failed", err,
-				fmt.Sprintf("check the CircleCI API token of [circleci] token_env, or %s by hand and run cutover flag %s --repo %s --confirm", setting, verb, name))
+				fmt.Sprintf("check the CircleCI API token of [circleci] token_env, or set the variable by hand (%s) and run cutover flag %s --repo %s --confirm", setting, verb, name))
 		}
 		return true, "CircleCI project " + slug + ", set through CircleCI's API", Outcome{}
 	case confirm:
 		return true, "CircleCI project " + slug + ", set by hand (confirmed)", Outcome{}
 	}
 	return false, "", Outcome{Repo: name, Kind: Manual, Reason: "set the flag in CircleCI", Detail: setting,
-		Hint: fmt.Sprintf("no CircleCI API token is configured ([circleci] token_env): %s, then run cutover flag %s --repo %s --confirm", setting, verb, name)}
+		Hint: fmt.Sprintf("no CircleCI API token is configured ([circleci] token_env): set the variable in CircleCI (Project Settings > Environment Variables, the page named for each repository), then run cutover flag %s --repo OWNER/NAME --confirm", verb)}
 }

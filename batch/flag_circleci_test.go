@@ -109,7 +109,7 @@ func TestCircleCICampaign(t *testing.T) {
 	sum, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Repos: []string{first}}})
 	npmMust(t, err)
 	o := sum.Outcomes[0]
-	if o.Kind != batch.Manual || !strings.Contains(o.Detail, "gh/"+first) || !strings.Contains(o.Detail, rewrite.DefaultFlagVar+" to true") ||
+	if o.Kind != batch.Manual || !strings.Contains(o.Detail, "gh/"+first) || !strings.Contains(o.Detail, rewrite.DefaultFlagVar+"=true") ||
 		!strings.Contains(o.Detail, circleci.SettingsURL(first)) || !strings.Contains(o.Hint, "--confirm") {
 		t.Errorf("flag on without a CircleCI token: %+v", o)
 	}

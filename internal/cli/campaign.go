@@ -141,7 +141,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		}},
 	}}
 	if env := c.CircleCI.TokenEnv; env != "" {
-		if tok := os.Getenv(env); tok != "" {
+		if tok := app.Getenv(env); tok != "" {
 			e.CircleCI = &circleci.Client{BaseURL: c.CircleCI.APIURL, Token: circleci.Token(tok)}
 		} else {
 			app.Logger.Warn("[circleci] token_env is set but the variable is empty: flag on prints the CircleCI settings to change", "token_env", env)
@@ -604,7 +604,7 @@ API token, flag on and off set it through CircleCI's API; without one they
 print the exact setting (project, variable, value, settings page) and
 record nothing until it is set by hand and the command runs again with
 --confirm.
-Exit code 1 when any repository was refused or failed.`,
+Exit code 1 when any repository was refused, failed or waits for --confirm.`,
 		Example:   example("cutover flag on --wave 0", "cutover flag on --repo acme/widget --otp 123456", `cutover flag on --repo acme/widget --force "publisher set up by hand"`, "cutover flag on --repo acme/circle-widget --confirm", "cutover flag off --repo acme/widget"),
 		Args:      exactArgs(1, "on|off"),
 		ValidArgs: []string{"on", "off"},
@@ -630,7 +630,15 @@ Exit code 1 when any repository was refused or failed.`,
 				if err != nil && len(sum.Outcomes) == 0 {
 					return err
 				}
-				return app.writeSummary(f.format, sum, nil)
+				if err := app.writeSummary(f.format, sum, nil); err != nil {
+					return err
+				}
+				// A flip cutover could not make (a CircleCI variable with
+				// no API token) is not done: exit 1 until --confirm.
+				if sum.Count(batch.Manual) > 0 {
+					return ErrFindings
+				}
+				return nil
 			}
 			if !opts.On {
 				return app.withEngine(cmd, f, true, run)

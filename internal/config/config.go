@@ -419,7 +419,7 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 // without duplicates.
 func (c *Config) SecretEnvNames() []string {
 	names := slices.Clone(c.Secrets.Env)
-	for _, n := range []string{c.NPM.TokenEnv, c.GitHub.TokenEnv, c.GitHub.App.PrivateKeyEnv} {
+	for _, n := range []string{c.NPM.TokenEnv, c.GitHub.TokenEnv, c.GitHub.App.PrivateKeyEnv, c.CircleCI.TokenEnv} {
 		if n != "" && !slices.Contains(names, n) {
 			names = append(names, n)
 		}
