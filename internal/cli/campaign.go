@@ -53,8 +53,10 @@ func (f *campaignFlags) register(cmd *cobra.Command, withFormat bool) {
 
 // newForge builds the GitHub forge from the configuration. Blobs are cached
 // by SHA in the user's cache folder, so a second inventory fetches only what
-// changed.
-func (app *App) newForge(ctx context.Context) (forge.Forge, error) {
+// changed; the ETags of what a re-run reads again (listing pages, refs,
+// trees) are kept in ledgerPath+".etags", beside the campaign's ledger, so
+// the re-run's reads come back 304, which GitHub does not count.
+func (app *App) newForge(ctx context.Context, ledgerPath string) (forge.Forge, error) {
 	token := app.Getenv(app.Config.GitHub.TokenEnv)
 	ghApp, err := app.githubApp()
 	if err != nil {
@@ -64,8 +66,17 @@ func (app *App) newForge(ctx context.Context) (forge.Forge, error) {
 		APIURL: app.Config.GitHub.APIURL, Token: token, App: ghApp, Getenv: app.Getenv, Logger: app.Logger,
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
-		CacheDir: app.blobCacheDir(),
+		CacheDir: app.blobCacheDir(), ETagCacheDir: etagCacheDir(ledgerPath),
 	})
+}
+
+// etagCacheDir is the folder beside the ledger that keeps the forge's ETags;
+// empty (in memory only) for an in-memory ledger.
+func etagCacheDir(ledgerPath string) string {
+	if ledgerPath == "" || ledgerPath == ":memory:" {
+		return ""
+	}
+	return ledgerPath + ".etags"
 }
 
 // blobCacheDir is $XDG_CACHE_HOME/cutover/blobs or ~/.cache/cutover/blobs;
@@ -148,7 +159,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		}
 	}
 	if needForge {
-		fg, err := app.newForge(ctx)
+		fg, err := app.newForge(ctx, led.Path())
 		if err != nil {
 			closeLedger()
 			return nil, nil, err

@@ -30,6 +30,12 @@
 // cutover last pushed it; EnsurePR and EnsureIssue look before they create,
 // so a retry never opens a second pull request or issue.
 //
+// Reads a re-run repeats (listing pages, repositories, refs, trees,
+// contents) are sent with If-None-Match and the ETag kept from the last
+// read (Options.ETagCacheDir, or memory); a 304, which GitHub does not
+// count against the primary limit, is answered with the kept body. See
+// etag.go.
+//
 // References:
 //   - https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 //   - https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api

@@ -43,6 +43,13 @@ type Options struct {
 	Limits Limits
 	// CacheDir keeps blobs by SHA across runs; empty means no cache.
 	CacheDir string
+	// ETagCacheDir keeps, across runs, the ETags and bodies of the GETs a
+	// re-run reads again (repository listing pages, repositories, refs,
+	// trees, contents), so they are sent with If-None-Match and a 304,
+	// which GitHub does not count against the rate limit, is answered from
+	// it. Empty means they are kept in memory for the Forge's life only.
+	// No token, nor any request header, is written there.
+	ETagCacheDir string
 	// MaxFileSize is the largest file Snapshot reads; zero means 1 MiB.
 	MaxFileSize int64
 	// Author signs commits whose Change names none.
@@ -137,6 +144,10 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		}
 		f.cache = c
 	}
+	etags, err := newETagCache(opts.ETagCacheDir)
+	if err != nil {
+		return nil, err
+	}
 	lim := opts.Limits.withDefaults()
 	f.lim = newLimiter(lim, f.now, f.sleep, rnd, log, f.stats)
 
@@ -199,7 +210,8 @@ func New(ctx context.Context, opts Options) (*Forge, error) {
 		f.cred = &credential{token: tok}
 		auth = &authTransport{next: base, cred: f.cred}
 	}
-	hc := &http.Client{Transport: &transport{next: auth, lim: f.lim, log: log, stats: f.stats}}
+	paced := &transport{next: auth, lim: f.lim, log: log, stats: f.stats}
+	hc := &http.Client{Transport: &etagTransport{next: paced, cache: etags, stats: f.stats}}
 	f.client = gh.NewClient(hc)
 	f.client.BaseURL, f.client.UploadURL = apiBase, probe.UploadURL
 	return f, nil

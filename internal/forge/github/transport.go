@@ -37,11 +37,15 @@ type Stats struct {
 	// Lookups counts writes that failed without a clear answer and were
 	// looked up; LookupsDone those the lookup found done, not sent again.
 	Lookups, LookupsDone int64
+	// Revalidated counts reads answered 304 Not Modified to the ETag the
+	// Forge kept, served from its conditional-request cache; GitHub does
+	// not count them against the primary rate limit.
+	Revalidated int64
 }
 
 // counters are the live Stats.
 type counters struct {
-	requests, writes, content, retries, secondary, primary, blobsFetched, blobsCached, lookups, lookupsDone atomic.Int64
+	requests, writes, content, retries, secondary, primary, blobsFetched, blobsCached, lookups, lookupsDone, revalidated atomic.Int64
 }
 
 func (c *counters) snapshot() Stats {
@@ -49,7 +53,7 @@ func (c *counters) snapshot() Stats {
 		Requests: c.requests.Load(), Writes: c.writes.Load(), Content: c.content.Load(), Retries: c.retries.Load(),
 		SecondaryLimits: c.secondary.Load(), PrimaryLimits: c.primary.Load(),
 		BlobsFetched: c.blobsFetched.Load(), BlobsCached: c.blobsCached.Load(),
-		Lookups: c.lookups.Load(), LookupsDone: c.lookupsDone.Load(),
+		Lookups: c.lookups.Load(), LookupsDone: c.lookupsDone.Load(), Revalidated: c.revalidated.Load(),
 	}
 }
 
