@@ -30,6 +30,9 @@ type App struct {
 	// TokenLifetime is how long an installation token lives; zero means an
 	// hour, as on GitHub.
 	TokenLifetime time.Duration
+	// Owner is the login of the account that owns the App; empty means
+	// the account of its first installation.
+	Owner string
 }
 
 // Installation is an App installed on an organisation or user.
@@ -124,9 +127,34 @@ func (s *Server) tokenInstallation(token string) (*installation, bool) {
 // appRoutes registers the endpoints of the App flow. The JWT endpoints do
 // not go through the token pipeline: a JWT is not a token.
 func (s *Server) appRoutes() {
-	s.mux.HandleFunc("GET /app", s.jwtRoute(func(c *call, app *App) {
-		c.json(http.StatusOK, map[string]any{"id": app.ID, "slug": app.Slug, "name": app.Slug, "node_id": fmt.Sprintf("A_%d", app.ID)})
-	}))
+	s.jwtHandle("GET /app", func(c *call, app *App) {
+		var owner string
+		perms := map[string]string{}
+		insts := 0
+		s.findInstallation(app.ID, func(in *installation) bool {
+			if owner == "" {
+				owner = in.Account
+			}
+			for k, v := range in.Permissions {
+				if level(v) > level(perms[k]) {
+					perms[k] = v
+				}
+			}
+			insts++
+			return false
+		})
+		if app.Owner != "" {
+			owner = app.Owner
+		}
+		if owner == "" {
+			owner = "sandbox"
+		}
+		s.mu.Lock()
+		body := c.appJSON(&AppIdentity{ID: app.ID, Slug: app.Slug, Name: app.Slug, Owner: owner})
+		s.mu.Unlock()
+		body["permissions"], body["installations_count"] = perms, insts
+		c.json(http.StatusOK, body)
+	})
 	installationOf := func(c *call, app *App) {
 		account := c.r.PathValue("org")
 		if account == "" {
@@ -137,16 +165,16 @@ func (s *Server) appRoutes() {
 			c.notFound()
 			return
 		}
-		c.json(http.StatusOK, c.installationJSON(in))
+		c.json(http.StatusOK, c.installationJSON(app, in))
 	}
-	s.mux.HandleFunc("GET /orgs/{org}/installation", s.jwtRoute(installationOf))
-	s.mux.HandleFunc("GET /users/{username}/installation", s.jwtRoute(installationOf))
-	s.mux.HandleFunc("GET /app/installations/{id}", s.jwtRoute(func(c *call, app *App) {
+	s.jwtHandle("GET /orgs/{org}/installation", installationOf)
+	s.jwtHandle("GET /users/{username}/installation", installationOf)
+	s.jwtHandle("GET /app/installations/{id}", func(c *call, app *App) {
 		if in := s.pathInstallation(c, app); in != nil {
-			c.json(http.StatusOK, c.installationJSON(in))
+			c.json(http.StatusOK, c.installationJSON(app, in))
 		}
-	}))
-	s.mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.jwtRoute(func(c *call, app *App) {
+	})
+	s.jwtHandle("POST /app/installations/{id}/access_tokens", func(c *call, app *App) {
 		in := s.pathInstallation(c, app)
 		if in == nil {
 			return
@@ -163,7 +191,7 @@ func (s *Server) appRoutes() {
 			"token": tok, "expires_at": expires.Format(time.RFC3339),
 			"permissions": perms, "repository_selection": "all",
 		})
-	}))
+	})
 	s.handle("GET /installation/repositories", "", (*call).installationRepos)
 }
 
@@ -213,20 +241,38 @@ func (s *Server) pathInstallation(c *call, app *App) *installation {
 	return in
 }
 
-func (c *call) installationJSON(in *installation) map[string]any {
+func (c *call) installationJSON(app *App, in *installation) map[string]any {
 	c.s.mu.Lock()
-	var account map[string]any
+	id, typ := c.s.userIDLocked(in.Account)
+	login := in.Account
 	if ow, ok := c.s.st.Owners[in.Account]; ok {
-		account = c.userJSON(ow.Login, ow.ID, ow.Type)
-	} else {
-		account = map[string]any{"login": in.Account}
+		login, id, typ = ow.Login, ow.ID, ow.Type
 	}
+	account := c.userJSON(login, id, typ)
 	c.s.mu.Unlock()
-	return map[string]any{
-		"id": in.ID, "app_id": in.appID, "account": account, "target_type": account["type"],
-		"permissions": in.Permissions, "repository_selection": "all",
-		"access_tokens_url": fmt.Sprintf("%sapp/installations/%d/access_tokens", c.api, in.ID),
+	created := ts(time.Unix(1700000000, 0))
+	settings := c.web + "settings/installations/" + strconv.FormatInt(in.ID, 10)
+	if typ == "Organization" {
+		settings = c.web + "organizations/" + login + "/settings/installations/" + strconv.FormatInt(in.ID, 10)
 	}
+	return map[string]any{
+		"id": in.ID, "app_id": in.appID, "app_slug": app.Slug, "account": account,
+		"target_id": id, "target_type": account["type"],
+		"permissions": in.Permissions, "events": []string{}, "repository_selection": "all",
+		"single_file_name": nil, "has_multiple_single_files": false, "single_file_paths": []string{},
+		"access_tokens_url": fmt.Sprintf("%sapp/installations/%d/access_tokens", c.api, in.ID),
+		"repositories_url":  c.api + "installation/repositories",
+		"html_url":          settings,
+		"created_at":        created, "updated_at": created,
+		"suspended_by": nil, "suspended_at": nil,
+	}
+}
+
+// jwtHandle registers pattern as an endpoint of the App flow: it is listed
+// in Routes and served by fn after [Server.jwtRoute].
+func (s *Server) jwtHandle(pattern string, fn func(*call, *App)) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.HandleFunc(pattern, s.jwtRoute(fn))
 }
 
 // jwtRoute authenticates a request with an App's JWT before fn, answering
@@ -236,6 +282,9 @@ func (s *Server) jwtRoute(fn func(*call, *App)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := &call{s: s, w: w, r: r}
 		c.setURLs()
+		if r.Method == http.MethodGet {
+			defer c.conditional()()
+		}
 		raw := requestToken(r)
 		if raw == "" {
 			c.error(http.StatusUnauthorized, "A JSON web token could not be decoded")
@@ -244,6 +293,12 @@ func (s *Server) jwtRoute(fn func(*call, *App)) http.HandlerFunc {
 		app, err := s.verifyJWT(raw)
 		if err != nil {
 			c.error(http.StatusUnauthorized, err.Error())
+			return
+		}
+		// An App has a rate limit of its own for what it does with its
+		// JWT; its budget is kept apart from every user's (negative ids).
+		c.id = &Identity{Login: app.Slug, ID: -app.ID, Type: "Bot"}
+		if !s.limiter.primary(c, false) {
 			return
 		}
 		fn(c, app)
