@@ -67,6 +67,7 @@ func (app *App) newForge(ctx context.Context, ledgerPath string) (forge.Forge, e
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
 		CacheDir: app.blobCacheDir(), ETagCacheDir: etagCacheDir(ledgerPath),
+		ProbeWorkflows: app.Config.GitHub.ProbeWorkflows,
 	})
 }
 

@@ -253,6 +253,8 @@ type GitHub struct {
 	Pacing string `toml:"pacing"`
 	// AllowInsecureHTTP allows an http:// api_url on a host other than loopback.
 	AllowInsecureHTTP bool `toml:"allow_insecure_http"`
+	// ProbeWorkflows lets the permission preflight before apply --execute prove a fine-grained token's workflows permission by pushing a scratch branch that adds a manual-only workflow and deleting it at once (on GitHub that push may start the repository's push-triggered workflows); without it that permission is reported as unverified.
+	ProbeWorkflows bool `toml:"probe_workflows"`
 	// App signs in as a GitHub App installation instead of a token.
 	App GitHubApp `toml:"app"`
 }
