@@ -18,6 +18,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/cutover/cutover/internal/config"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/logging"
 )
@@ -42,10 +43,6 @@ var JobKinds = []string{JobStatus, JobApplyNextWave, JobSweep, JobReport}
 // scheduler runs.
 const SchedulerLock = ledger.CampaignLockName
 
-// cronParser accepts five-field specs and descriptors (@daily, @every 1h),
-// with an optional CRON_TZ= or TZ= prefix.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
 // JobSpec is one scheduled job as the config gives it.
 type JobSpec struct {
 	// Name names the job in logs, the ledger and --once.
@@ -65,25 +62,13 @@ type ScheduledJob struct {
 
 // ParseSpec parses a cron spec. Specs without a CRON_TZ= prefix are read in
 // loc (time.Local when nil).
-func ParseSpec(spec string, loc *time.Location) (s cron.Schedule, err error) {
-	spec = strings.TrimSpace(spec)
-	if spec == "" {
-		return nil, errors.New("the spec is empty; want five fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily")
-	}
-	zoned := strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=")
-	if zoned && !strings.Contains(spec, " ") {
-		return nil, fmt.Errorf("%q names a time zone but no schedule after it", spec)
-	}
-	defer func() {
-		// The parser panics on a few malformed inputs; report them as errors.
-		if r := recover(); r != nil {
-			s, err = nil, fmt.Errorf("malformed spec: %v", r)
-		}
-	}()
-	s, err = cronParser.Parse(spec)
+func ParseSpec(spec string, loc *time.Location) (cron.Schedule, error) {
+	s, err := config.ParseCronSpec(spec)
 	if err != nil {
 		return nil, err
 	}
+	spec = strings.TrimSpace(spec)
+	zoned := strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=")
 	if ss, ok := s.(*cron.SpecSchedule); ok && !zoned && loc != nil {
 		ss.Location = loc
 	}

@@ -442,6 +442,9 @@ func Load(path string) (*Config, error) {
 type fieldError struct {
 	key []string
 	msg string
+	// elem is the 1-based element of the array of tables named by the
+	// first arr parts of key; 0 outside one.
+	arr, elem int
 }
 
 // Validate reports every invalid value, joined into one error.
@@ -587,24 +590,30 @@ func (c *Config) validate() []fieldError {
 var jobRuns = []string{"status", "apply-next-wave", "sweep", "report"}
 
 // validateOperations checks [[schedule.job]], [sweep] and [lint]. Cron specs
-// are parsed by the scheduler, which names the job in its errors.
+// are parsed with the scheduler's parser (ParseCronSpec), so a spec accepted
+// here is one the scheduler runs.
 func (c *Config) validateOperations() []fieldError {
 	var errs []fieldError
 	add := func(msg string, key ...string) { errs = append(errs, fieldError{key: key, msg: msg}) }
+	addJob := func(i int, msg string, key ...string) {
+		errs = append(errs, fieldError{key: append([]string{"schedule", "job"}, key...), msg: msg, arr: 2, elem: i + 1})
+	}
 	seen := map[string]bool{}
 	for i, j := range c.Schedule.Job {
 		switch {
 		case strings.TrimSpace(j.Name) == "":
-			add(fmt.Sprintf("job %d has no name", i+1), "schedule", "job")
+			addJob(i, fmt.Sprintf("job %d has no name", i+1))
 		case seen[j.Name]:
-			add(fmt.Sprintf("job %q is defined twice", j.Name), "schedule", "job")
+			addJob(i, fmt.Sprintf("job %q is defined twice", j.Name), "name")
 		}
 		seen[j.Name] = true
 		if strings.TrimSpace(j.Spec) == "" {
-			add(fmt.Sprintf("job %q has no spec (a cron spec such as \"0 3 * * *\" or \"@daily\")", j.Name), "schedule", "job")
+			addJob(i, fmt.Sprintf("job %q has no spec (a cron spec such as \"0 3 * * *\" or \"@daily\")", j.Name))
+		} else if _, err := ParseCronSpec(j.Spec); err != nil {
+			addJob(i, fmt.Sprintf("job %q: spec %q: %v; want five fields (minute hour day-of-month month day-of-week, such as \"0 3 * * *\") or a descriptor such as @daily", j.Name, j.Spec, err), "spec")
 		}
 		if !slices.Contains(jobRuns, j.Run) {
-			add(fmt.Sprintf("job %q: run %q is not a job kind; want one of %s", j.Name, j.Run, strings.Join(jobRuns, ", ")), "schedule", "job")
+			addJob(i, fmt.Sprintf("job %q: run %q is not a job kind; want one of %s", j.Name, j.Run, strings.Join(jobRuns, ", ")), "run")
 		}
 	}
 	if c.Sweep.AgeDays < 1 || c.Sweep.AgeDays > 365 {

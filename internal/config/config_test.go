@@ -208,6 +208,51 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`config "c.toml": line 2: expected value but found '\n' instead`},
 		},
 		{
+			// Type errors do not stop the check: each is reported with its
+			// line, next to unknown keys, invalid values and cron specs
+			// (in the right element of an array of tables).
+			name: "six problems, six errors",
+			src: `[scan]
+max_file_bytes = "big"
+
+[campaign]
+concurrency = "eight"
+branch = 7
+
+[log]
+level = "loud"
+
+[npm]
+registy = "https://npm-registry.invalid/"
+
+[[schedule.job]]
+name = "status"
+spec = "@hourly"
+run = "status"
+
+[[schedule.job]]
+name = "nightly"
+spec = "0 3 * *"
+run = "sweep"
+`,
+			want: []string{
+				`config "c.toml": line 2: scan.max_file_bytes: incompatible types: TOML value has type string; destination has type integer`,
+				`config "c.toml": line 5: campaign.concurrency: incompatible types: TOML value has type string; destination has type integer`,
+				`config "c.toml": line 6: campaign.branch: incompatible types: TOML value has type int64; destination has type string`,
+				`config "c.toml": line 9: log.level: "loud" is not a log level; want one of debug, info, warn, error`,
+				`config "c.toml": line 12: unknown key "registy" in [npm] (did you mean "registry"?)`,
+				`config "c.toml": line 21: schedule.job.spec: job "nightly": spec "0 3 * *": expected exactly 5 fields, found 4: [0 3 * *]; want five fields (minute hour day-of-month month day-of-week, such as "0 3 * * *") or a descriptor such as @daily`,
+			},
+		},
+		{
+			name: "tables of the wrong type",
+			src:  "log = \"debug\"\nschedule = { job = 3 }\n",
+			want: []string{
+				`config "c.toml": line 1: log: want a table ([log]), got a string`,
+				`config "c.toml": line 2: schedule.job: want an array of tables ([[schedule.job]]), got an integer`,
+			},
+		},
+		{
 			name: "wrong type",
 			src:  "[scan]\n\nmax_file_bytes = \"big\"\n",
 			want: []string{`config "c.toml": line 3: scan.max_file_bytes: incompatible types: TOML value has type string; destination has type integer`},

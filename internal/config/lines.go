@@ -16,12 +16,17 @@ type lineIndex struct {
 type lineEntry struct {
 	line int
 	path []string
+	// arr is how many leading parts of path name the array of tables
+	// ([[x.y]]) the entry is in, 0 outside one; elem is the element, from 0.
+	arr, elem int
 }
 
 func newLineIndex(data []byte) *lineIndex {
 	idx := &lineIndex{}
 	var table []string
-	inMulti := "" // the delimiter of an open multi-line string
+	arr, elem := 0, 0
+	elems := map[string]int{} // elements seen of each array of tables
+	inMulti := ""             // the delimiter of an open multi-line string
 	for i, raw := range strings.Split(string(data), "\n") {
 		line := strings.TrimSpace(raw)
 		if inMulti != "" {
@@ -38,7 +43,17 @@ func newLineIndex(data []byte) *lineIndex {
 			inner = strings.TrimPrefix(inner, "[")
 			if keys, rest, ok := parseKey(inner); ok && strings.HasPrefix(strings.TrimSpace(rest), "]") {
 				table = keys
-				idx.entries = append(idx.entries, lineEntry{line: i + 1, path: keys})
+				switch {
+				case strings.HasPrefix(line, "[["):
+					k := strings.Join(keys, "\x00")
+					arr, elem = len(keys), elems[k]
+					elems[k]++
+				case arr > 0 && len(keys) > arr:
+					// a sub-table of the current element: stays in it
+				default:
+					arr, elem = 0, 0
+				}
+				idx.entries = append(idx.entries, lineEntry{line: i + 1, path: keys, arr: arr, elem: elem})
 			}
 			continue
 		}
@@ -46,7 +61,7 @@ func newLineIndex(data []byte) *lineIndex {
 		if !ok || !strings.HasPrefix(strings.TrimSpace(rest), "=") {
 			continue
 		}
-		idx.entries = append(idx.entries, lineEntry{line: i + 1, path: append(slices.Clone(table), keys...)})
+		idx.entries = append(idx.entries, lineEntry{line: i + 1, path: append(slices.Clone(table), keys...), arr: arr, elem: elem})
 		for _, d := range []string{`"""`, `'''`} {
 			if strings.Count(rest, d)%2 == 1 {
 				inMulti = d
@@ -70,6 +85,31 @@ func (idx *lineIndex) line(key []string) int {
 		}
 	}
 	return best
+}
+
+// lineAt is line for a key inside element elem (from 0) of the array of
+// tables named by the first arr parts of key: the key's line in that
+// element, else the element's header line. arr 0 is line.
+func (idx *lineIndex) lineAt(key []string, arr, elem int) int {
+	if arr == 0 || arr > len(key) {
+		return idx.line(key)
+	}
+	header := 0
+	for _, e := range idx.entries {
+		if e.arr != arr || e.elem != elem || !slices.Equal(e.path[:min(arr, len(e.path))], key[:arr]) {
+			continue
+		}
+		if slices.Equal(e.path, key) {
+			return e.line
+		}
+		if header == 0 && len(e.path) == arr {
+			header = e.line
+		}
+	}
+	if header == 0 {
+		return idx.line(key)
+	}
+	return header
 }
 
 // parseKey reads a dotted key (bare or quoted parts) from the start of s and

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -33,25 +33,48 @@ func (e *Error) Error() string {
 
 // Parse decodes data strictly, applies defaults and validates the result. name
 // is used in errors. Every problem found is reported: the returned error joins
-// one *Error per problem (use errors.As or Errors to get them).
+// one *Error per problem (use errors.As or Errors to get them), with its line
+// where it is known. Only a syntax error stops at once, because the TOML
+// parser cannot read past it.
+//
+// BurntSushi/toml stops decoding into a struct at the first value of the
+// wrong type, so the file is decoded into a generic map first, every value is
+// checked against the type of its field (with the library's own rules), the
+// ill-typed ones are reported and dropped, and what remains is decoded into
+// the Config.
 func Parse(name string, data []byte) (*Config, error) {
-	var c Config
-	md, err := toml.Decode(string(data), &c)
-	if err != nil {
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, &Error{File: name, Line: pe.Position.Line, Msg: pe.Message}
-		}
-		// Type errors are plain errors in BurntSushi/toml v1.6:
-		// toml: line 3 (last key "scan.max_file_bytes"): incompatible types: ...
-		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return nil, &Error{File: name, Line: line, Msg: m[2] + ": " + m[3]}
 		}
 		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 	}
 	idx := newLineIndex(data)
 	var errs []*Error
+	src := string(data)
+	if tes := checkTypes(raw, reflect.TypeFor[Config](), nil, nil); len(tes) > 0 {
+		for _, te := range tes {
+			errs = append(errs, &Error{File: name, Line: idx.lineAt(te.key, te.arr, te.elem), Msg: strings.Join(te.key, ".") + ": " + te.msg})
+		}
+		var buf strings.Builder
+		if err := toml.NewEncoder(&buf).Encode(raw); err != nil {
+			return nil, &Error{File: name, Msg: err.Error()}
+		}
+		src = buf.String()
+	}
+	var c Config
+	md, err := toml.Decode(src, &c)
+	if err != nil {
+		// checkTypes let a value through that the struct refuses: report
+		// it as the library does.
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			key := strings.Split(m[2], ".")
+			return nil, &Error{File: name, Line: idx.line(key), Msg: m[2] + ": " + m[3]}
+		}
+		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	}
 	for _, key := range unknownKeys(md.Undecoded()) {
 		isTable := md.Type(key...) == "Hash"
 		errs = append(errs, &Error{File: name, Line: idx.line(key), Msg: unknownKeyMsg(key, isTable)})
@@ -59,7 +82,9 @@ func Parse(name string, data []byte) (*Config, error) {
 	c.ApplyDefaults()
 	for _, fe := range c.validate() {
 		line := 0
-		if md.IsDefined(fe.key...) {
+		if fe.elem > 0 {
+			line = idx.lineAt(fe.key, fe.arr, fe.elem-1)
+		} else if md.IsDefined(fe.key...) {
 			line = idx.line(fe.key)
 		}
 		errs = append(errs, &Error{File: name, Line: line, Msg: fmt.Sprintf("%s: %s", strings.Join(fe.key, "."), fe.msg)})
@@ -73,6 +98,118 @@ func Parse(name string, data []byte) (*Config, error) {
 		return nil, errors.Join(joined...)
 	}
 	return &c, nil
+}
+
+// typeError is a value whose TOML type does not fit its field. arr and elem
+// locate a key inside an array of tables: the first arr parts of key name
+// the array, elem is the 0-based element; arr is 0 outside arrays.
+type typeError struct {
+	key       []string
+	arr, elem int
+	msg       string
+}
+
+// checkTypes checks every value of the table m against the struct type t,
+// deletes the values that do not fit from m and returns one typeError for
+// each. Keys without a field are left for the unknown-key check. at locates
+// m inside an array of tables ({arr, elem}), nil outside one.
+func checkTypes(m map[string]any, t reflect.Type, path []string, at []int) []typeError {
+	var errs []typeError
+	bad := func(key, msg string) {
+		te := typeError{key: append(slices.Clone(path), key), msg: msg}
+		if at != nil {
+			te.arr, te.elem = at[0], at[1]
+		}
+		errs = append(errs, te)
+		delete(m, key)
+	}
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		f, ok := fieldByTOMLName(t, key)
+		if !ok {
+			continue
+		}
+		v := m[key]
+		sub := append(slices.Clone(path), key)
+		switch {
+		case f.Type.Kind() == reflect.Struct:
+			tbl, ok := v.(map[string]any)
+			if !ok {
+				bad(key, fmt.Sprintf("want a table ([%s]), got %s", strings.Join(sub, "."), tomlType(v)))
+				continue
+			}
+			errs = append(errs, checkTypes(tbl, f.Type, sub, at)...)
+		case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+			tbls, ok := tables(v)
+			if !ok {
+				bad(key, fmt.Sprintf("want an array of tables ([[%s]]), got %s", strings.Join(sub, "."), tomlType(v)))
+				continue
+			}
+			for i, tbl := range tbls {
+				errs = append(errs, checkTypes(tbl, f.Type.Elem(), sub, []int{len(sub), i})...)
+			}
+		default:
+			if err := fits(v, f.Type); err != nil {
+				bad(key, err.Error())
+			}
+		}
+	}
+	return errs
+}
+
+// tables returns v as an array of tables: [[x]] tables, or an array
+// (empty, or of inline tables) written as a value.
+func tables(v any) ([]map[string]any, bool) {
+	switch v := v.(type) {
+	case []map[string]any:
+		return v, true
+	case []any:
+		out := make([]map[string]any, len(v))
+		for i, e := range v {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			out[i] = m
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// fits decodes v alone into a value of type t, so the library's own rules
+// decide (an integer fits a float, a string never fits an integer).
+func fits(v any, t reflect.Type) error {
+	var buf strings.Builder
+	if err := toml.NewEncoder(&buf).Encode(map[string]any{"v": v}); err != nil {
+		return err
+	}
+	dst := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "V", Type: t, Tag: `toml:"v"`}}))
+	if _, err := toml.Decode(buf.String(), dst.Interface()); err != nil {
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			return errors.New(m[3])
+		}
+		return errors.New(strings.TrimPrefix(err.Error(), "toml: "))
+	}
+	return nil
+}
+
+// tomlType names the TOML type of a decoded value, for errors.
+func tomlType(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a float"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "a table"
+	case []map[string]any, []any:
+		return "an array"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 var decodeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
