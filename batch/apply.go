@@ -75,7 +75,12 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 			if o.Force == "" {
 				return sum, &GateError{Wave: o.Wave, Reasons: res.Reasons}
 			}
+			e.Logger.Warn(fmt.Sprintf("--force: starting wave %d although wave %d has not met its gate", o.Wave, o.Wave-1),
+				"command", "apply", "wave", o.Wave, "repos", wave.Members, "reason", o.Force, "overrode", strings.Join(res.Reasons, "; "))
 			e.event(ctx, "gate.forced", "", &o.Wave, fmt.Sprintf("gate of wave %d overridden: %s (was: %s)", o.Wave-1, o.Force, strings.Join(res.Reasons, "; ")))
+		}
+		if res.OK && o.Force != "" {
+			e.Logger.Info(fmt.Sprintf("--force: wave %d has met its gate, so nothing is overridden", o.Wave-1), "command", "apply", "wave", o.Wave, "reason", o.Force)
 		}
 	}
 	members := wave.Members

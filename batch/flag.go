@@ -84,7 +84,9 @@ func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
 				return o
 			}
 			if len(probs) > 0 {
-				e.event(ctx, "flag.forced", name, nil, fmt.Sprintf("flag on forced for %s: %s (overrode: %s)", name, o.Force, probs.outcome(name).Detail))
+				overrode := probs.outcome(name).Detail
+				e.Logger.Warn("--force: turning the flag on although its checks failed", "command", "flag on", "repos", []string{name}, "reason", o.Force, "overrode", overrode)
+				e.event(ctx, "flag.forced", name, nil, fmt.Sprintf("flag on forced for %s: %s (overrode: %s)", name, o.Force, overrode))
 			}
 		}
 		github, circle := publishesFrom(row)

@@ -66,7 +66,9 @@ func (s Summary) Write(w io.Writer) {
 		s.Step, len(s.Outcomes), s.Count(OK), s.Count(Skipped), s.Count(Manual), s.Count(Failed))
 	groups := map[string][]Outcome{}
 	for _, o := range s.Outcomes {
-		if o.Kind == Failed || o.Kind == Manual {
+		// Skipped repositories are grouped too: "1 skipped" alone does not
+		// say whether anything is wrong.
+		if o.Kind == Failed || o.Kind == Manual || o.Kind == Skipped && o.Reason != "" {
 			key := o.Kind + ": " + o.Reason
 			groups[key] = append(groups[key], o)
 		}

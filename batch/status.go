@@ -43,7 +43,13 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 		if err := e.Ledger.RecordChange(ctx, c); err != nil {
 			return failed(c.Repo, "ledger error", err, "check the ledger file")
 		}
-		return Outcome{Kind: OK, Detail: fmt.Sprintf("#%d %s, checks %s", pr.Number, c.State, c.Checks), URL: pr.URL}
+		detail := fmt.Sprintf("#%d %s, checks %s", pr.Number, c.State, c.Checks)
+		if c.Checks == "failure" && c.State != ledger.ChangeMerged {
+			// A red pull request is not ok: the gate counts it as a failure.
+			return Outcome{Kind: Failed, Reason: "checks failed", Detail: detail, URL: pr.URL,
+				Hint: "open the pull request, fix what the failing checks report (push to the campaign branch, or run cutover apply again after fixing the default branch), then run status again"}
+		}
+		return Outcome{Kind: OK, Detail: detail, URL: pr.URL}
 	})
 	waves, err := e.Ledger.Waves(ctx)
 	if err != nil {
