@@ -62,13 +62,31 @@ func (app *App) newForge(ctx context.Context, ledgerPath string) (forge.Forge, e
 	if err != nil {
 		return nil, err
 	}
-	return gh.New(ctx, gh.Options{
+	fg, err := gh.New(ctx, gh.Options{
 		APIURL: app.Config.GitHub.APIURL, Token: token, App: ghApp, Getenv: app.Getenv, Logger: app.Logger,
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
 		CacheDir: app.blobCacheDir(), ETagCacheDir: etagCacheDir(ledgerPath),
 		ProbeWorkflows: app.Config.GitHub.ProbeWorkflows,
 	})
+	if errors.Is(err, gh.ErrNoToken) {
+		// No credential is a configuration error, as the README promises.
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	}
+	return fg, err
+}
+
+// errNoOrg is the configuration error of a command that needs the
+// organisation when neither [github] org nor CUTOVER_ORG names one.
+var errNoOrg = errors.New("no organisation: set [github] org in the config or CUTOVER_ORG (for example CUTOVER_ORG=acme)")
+
+// requireOrg returns a configuration error (exit code 2) when no
+// organisation is configured.
+func (app *App) requireOrg() error {
+	if app.Config.GitHub.Org == "" {
+		return &ExitError{Code: ExitUsage, Err: errNoOrg}
+	}
+	return nil
 }
 
 // etagCacheDir is the folder beside the ledger that keeps the forge's ETags;
@@ -362,6 +380,9 @@ goes on. Exit code 1 when any repository failed.`,
 		Example: example("cutover inventory", "CUTOVER_ORG=acme cutover --config campaign.toml inventory --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := app.requireOrg(); err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
 				sum, err := e.Inventory(cmd.Context())
 				if err != nil {

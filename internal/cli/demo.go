@@ -38,6 +38,12 @@ type demoOptions struct {
 	app   *App
 }
 
+// defaultSandboxRepos is how many repositories the generated organisation
+// of cutover demo and cutover sandbox serve has unless --repos says
+// otherwise: one size for both, so a rehearsal on sandbox serve meets the
+// organisation the demo showed.
+const defaultSandboxRepos = 24
+
 func newDemoCmd(app *App) *cobra.Command {
 	o := &demoOptions{app: app}
 	cmd := &cobra.Command{
@@ -72,7 +78,7 @@ the reason is recorded, so the report shows the whole journey.`,
 			return runDemo(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().IntVar(&o.repos, "repos", 24, "repositories in the generated organisation")
+	cmd.Flags().IntVar(&o.repos, "repos", defaultSandboxRepos, "repositories in the generated organisation")
 	cmd.Flags().Int64Var(&o.seed, "seed", 1, "seed of the generated organisation (same seed, same organisation)")
 	cmd.Flags().StringVar(&o.out, "out", "cutover-demo", "folder for the ledger and the reports")
 	return cmd

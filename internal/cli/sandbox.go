@@ -83,6 +83,18 @@ POST <api>/_sandbox/repos/OWNER/REPO/id-token-request with the GitHub token
 ACTIONS_ID_TOKEN_REQUEST_TOKEN a runner gives a job with id-token: write.
 Export them with GITHUB_ACTIONS=true and run npm publish.
 
+Nobody reviews the sandbox's pull requests: merge them yourself, with
+cutover merge --repo ORG/REPO --execute (it merges a pull request whose
+check passed, as [pr] merge_method says), or with the API as a reviewer's
+merge button does:
+
+  curl -X PUT -H "Authorization: Bearer $GITHUB_TOKEN" <api>repos/ORG/REPO/pulls/NUMBER/merge
+
+--org names the generated organisation (default sandbox-org); --rate-limits
+(default true) enforces GitHub's primary and secondary rate limits, and
+--rate-limits=false serves without them and writes pacing = "off" into the
+config, for fast rehearsals.
+
 On stdout serve prints export lines for a shell: CUTOVER_CONFIG (a config file
 naming the sandbox's API URL, organisation and registry), CUTOVER_ORG,
 GITHUB_TOKEN and NPM_CONFIG_REGISTRY, and NPM_CONFIG_USERCONFIG (an .npmrc
@@ -137,7 +149,7 @@ simulated releases by hand).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&expose, "expose", false, "allow --addr and --npm-addr beyond loopback (prints a warning: the sandbox's token can do anything)")
-	f.IntVar(&opts.repos, "repos", 40, "number of repositories to generate")
+	f.IntVar(&opts.repos, "repos", defaultSandboxRepos, "number of repositories to generate")
 	f.Int64Var(&opts.seed, "seed", 1, "seed of the generated organisation")
 	f.StringVar(&opts.addr, "addr", "127.0.0.1:0", "listen address of the GitHub API and git (port 0 picks a free port)")
 	f.StringVar(&opts.npmAddr, "npm-addr", "127.0.0.1:0", "listen address of the npm registry, served at the root of its own port (port 0 picks a free port)")
@@ -307,6 +319,7 @@ vcs_origin = %q
 	fmt.Fprintf(&b, "# npm registry %s; maintainer %s, one-time password %s (or approve in the browser)\n", w.RegistryURL, s.NPMUser, s.NPMOTP)
 	fmt.Fprintf(&b, "# simulated release: POST %s_sandbox/repos/OWNER/REPO/release with the GitHub token\n", w.URL)
 	fmt.Fprintf(&b, "# runner ID tokens for npm publish through OIDC: POST %s_sandbox/repos/OWNER/REPO/id-token-request\n", w.URL)
+	fmt.Fprintf(&b, "# merge a pull request as its reviewer would: cutover merge --repo %s/REPO --execute (once its check passed), or PUT %srepos/%s/REPO/pulls/NUMBER/merge with the GitHub token\n", s.Org, w.URL, s.Org)
 	if _, v := w.NPMCLI(); v != "" {
 		fmt.Fprintf(&b, "# simulated releases run the real npm publish (npm %s)\n", v)
 	} else {

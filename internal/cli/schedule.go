@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -113,6 +114,11 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 	}
 	if len(jobs) == 0 {
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("no jobs to run: add [[schedule.job]] tables to the config (see cutover schedule --help)")}
+	}
+	if opts.once != "" {
+		if err := checkOnce(opts.once, jobs); err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
 	}
 	e, done, err := app.engine(cmd, f, true)
 	if err != nil {
@@ -333,4 +339,29 @@ func parseDay(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not a date such as 2026-05-01 or a time such as 2026-05-01T12:00:00Z", s)
 	}
 	return t, nil
+}
+
+// checkOnce says why --once NAME names no job of the config: --once takes a
+// job's name, and a job kind (sweep, status, ...) is a common mistake, so
+// the error names the jobs that run that kind.
+func checkOnce(name string, jobs []batch.ScheduledJob) error {
+	var names, ofKind []string
+	for _, j := range jobs {
+		if j.Name == name {
+			return nil
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", j.Name, j.Run))
+		if j.Run == name {
+			ofKind = append(ofKind, j.Name)
+		}
+	}
+	switch {
+	case len(ofKind) > 0:
+		return fmt.Errorf("--once %q: %q is a job kind, not a job name; --once takes the name of a [[schedule.job]]: %s (the job running %s: %s)",
+			name, name, strings.Join(names, ", "), name, strings.Join(ofKind, ", "))
+	case slices.Contains(batch.JobKinds, name):
+		return fmt.Errorf("--once %q: %q is a job kind, not a job name, and no job of the config runs it; --once takes the name of a [[schedule.job]]: %s",
+			name, name, strings.Join(names, ", "))
+	}
+	return fmt.Errorf("--once %q: no job %q in the config; jobs: %s", name, name, strings.Join(names, ", "))
 }

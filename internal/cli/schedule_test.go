@@ -116,8 +116,18 @@ run = "sweep"
 		}
 	}
 	r = run(t, env, "--config", cfg, "schedule", "--once", "weekly")
-	if r.code != ExitFatal || !strings.Contains(r.err, `no job "weekly" in the config; jobs: nightly`) {
+	if r.code != ExitUsage || !strings.Contains(r.err, `no job "weekly" in the config; jobs: nightly (sweep)`) {
 		t.Errorf("unknown job: %d\n%s", r.code, r.err)
+	}
+	// A job kind is not a job name: a usage error, like "no jobs", naming
+	// the job that runs it.
+	r = run(t, env, "--config", cfg, "schedule", "--once", "sweep")
+	if r.code != ExitUsage || !strings.Contains(r.err, `"sweep" is a job kind, not a job name; --once takes the name of a [[schedule.job]]: nightly (sweep) (the job running sweep: nightly)`) {
+		t.Errorf("--once with a kind: %d\n%s", r.code, r.err)
+	}
+	r = run(t, env, "--config", cfg, "schedule", "--once", "status")
+	if r.code != ExitUsage || !strings.Contains(r.err, `"status" is a job kind, not a job name, and no job of the config runs it`) {
+		t.Errorf("--once with a kind no job runs: %d\n%s", r.code, r.err)
 	}
 
 	// The dry-run sweep sees the reminder filed by the scheduled run.
