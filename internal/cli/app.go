@@ -49,6 +49,9 @@ type App struct {
 	Now func() time.Time
 	// NPMConfigGet asks npm for its registry setting; config.NPMConfigGet by default.
 	NPMConfigGet func(ctx context.Context) (string, error)
+	// OpenURL opens a web address in the user's browser (show --web); the
+	// operating system's opener by default.
+	OpenURL func(ctx context.Context, url string) error
 
 	flags globalFlags
 	// lockOwner is the owner of the campaign lock the command holds, if any.
@@ -88,6 +91,7 @@ func newApp(s Streams, getenv func(string) string) *App {
 		Now:      time.Now,
 
 		NPMConfigGet: config.NPMConfigGet,
+		OpenURL:      openBrowser(getenv),
 	}
 }
 

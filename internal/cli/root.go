@@ -48,6 +48,7 @@ func commands(app *App) []*cobra.Command {
 		newPlanCmd(app),
 		newApplyCmd(app),
 		newStatusCmd(app),
+		newShowCmd(app),
 		newDashboardCmd(app),
 		newFlagCmd(app),
 		newMergeCmd(app),
