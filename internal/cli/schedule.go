@@ -344,7 +344,7 @@ func parseDay(s string) (time.Time, error) {
 // checkOnce says why --once NAME names no job of the config: --once takes a
 // job's name, and a job kind (sweep, status, ...) is a common mistake, so
 // the error names the jobs that run that kind.
-func checkOnce(name string, jobs []batch.ScheduledJob) error {
+func checkOnce(name string, jobs []schedule.ScheduledJob) error {
 	var names, ofKind []string
 	for _, j := range jobs {
 		if j.Name == name {
@@ -359,7 +359,7 @@ func checkOnce(name string, jobs []batch.ScheduledJob) error {
 	case len(ofKind) > 0:
 		return fmt.Errorf("--once %q: %q is a job kind, not a job name; --once takes the name of a [[schedule.job]]: %s (the job running %s: %s)",
 			name, name, strings.Join(names, ", "), name, strings.Join(ofKind, ", "))
-	case slices.Contains(batch.JobKinds, name):
+	case slices.Contains(schedule.JobKinds, name):
 		return fmt.Errorf("--once %q: %q is a job kind, not a job name, and no job of the config runs it; --once takes the name of a [[schedule.job]]: %s",
 			name, name, strings.Join(names, ", "))
 	}

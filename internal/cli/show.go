@@ -343,7 +343,7 @@ func newShowDoc(c reports.Card, rs *ledger.RepoState, snap *ledger.Snapshot, nEv
 		DefaultBranch: c.DefaultBranch, DetectedAt: rs.Repo.DetectedAt.UTC(), PR: c.PR, Flag: c.Flag,
 		TrustedPublishers: orEmptySlice(c.TrustedPublishers), Canaries: orEmptySlice(c.Canaries), LockedDown: orEmptySlice(c.LockedDown),
 		Revocations: orEmptySlice(c.Revocations), SecretsDeleted: orEmptySlice(c.SecretsDeleted), ManualSteps: orEmptySlice(c.ManualSteps),
-		LastStep: c.LastStep,
+		LastStep:  c.LastStep,
 		Pipelines: []ShowPipeline{}, TokensRemaining: []reports.TokenInfo{}, SecretsRemaining: []reports.Secret{},
 		TokenFeeds: []reports.Feed{}, Events: []ShowEvent{},
 	}
