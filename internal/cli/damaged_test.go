@@ -22,7 +22,7 @@ func TestDamagedLedger(t *testing.T) {
 		{"not a ledger", []byte("this is not a database\n")},
 	} {
 		for _, args := range [][]string{
-			{"status"}, {"plan"}, {"inventory"}, {"report", "--out", "out"}, {"ledger", "export"}, {"ledger", "backup", "copy.db"},
+			{"status"}, {"plan"}, {"inventory"}, {"report", "--out", "out"}, {"ledger", "export"}, {"ledger", "backup", "copy.db"}, {"show", "acme/widget"},
 		} {
 			t.Run(tc.name+"/"+strings.Join(args, " "), func(t *testing.T) {
 				t.Parallel()
@@ -41,7 +41,7 @@ func TestDamagedLedger(t *testing.T) {
 				if args[0] == "ledger" && args[1] == "backup" {
 					args[2] = filepath.Join(dir, "copy.db")
 				}
-				r := run(t, map[string]string{"GITHUB_TOKEN": "ghp_x"}, args...)
+				r := run(t, map[string]string{"GITHUB_TOKEN": "ghp_x", "CUTOVER_ORG": "acme"}, args...)
 				if r.code != ExitFatal || !strings.Contains(r.err, "restore it from a backup") {
 					t.Errorf("exit %d, want %d with the restore hint\n%s", r.code, ExitFatal, r.err)
 				}

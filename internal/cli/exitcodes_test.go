@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"regexp"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,5 +53,24 @@ func TestConfigurationErrorsExit2(t *testing.T) {
 	r = run(t, nil, "--config", "testdata/six-problems.toml", "schedule", "--list")
 	if r.code != ExitUsage || strings.Count(r.err, "error: config ") != len(want) {
 		t.Errorf("--config with six problems: exit %d\n%s", r.code, r.err)
+	}
+}
+
+// TestExitCodesDocumented checks that the README's exit-code table and the
+// root command's help list every exit code cutover uses.
+func TestExitCodesDocumented(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := run(t, nil, "--help").out
+	for _, code := range []int{ExitOK, ExitFindings, ExitUsage, ExitFatal, ExitGate, ExitInterrupted} {
+		if !strings.Contains(string(readme), fmt.Sprintf("\n| `%d` | ", code)) {
+			t.Errorf("the README's exit-code table has no row for %d", code)
+		}
+		if !regexp.MustCompile(fmt.Sprintf(`(^|[ ,\n])%d [a-z]`, code)).MatchString(help) {
+			t.Errorf("cutover --help does not explain exit code %d:\n%s", code, help)
+		}
 	}
 }

@@ -80,7 +80,8 @@ migrates its publishing from long-lived npm tokens to OIDC trusted publishing
 in waves, behind a per-repository flag that makes rollback a variable flip.
 
 Exit codes: 0 ok, 1 findings or some repositories failed, 2 usage or
-configuration error, 3 fatal error, 130 interrupted.`),
+configuration error, 3 fatal error, 4 a wave's gate refused the next wave,
+130 interrupted.`),
 		Example: example(
 			"cutover config check cutover.toml",
 			"cutover --config cutover.toml --log-level debug version",
