@@ -88,7 +88,7 @@ cutover merge --repo ORG/REPO --execute (it merges a pull request whose
 check passed, as [pr] merge_method says), or with the API as a reviewer's
 merge button does:
 
-  curl -X PUT -H "Authorization: Bearer $GITHUB_TOKEN" <api>repos/ORG/REPO/pulls/NUMBER/merge
+  curl -X PUT -H "Authorization: Bearer $GITHUB_TOKEN" -d '{"merge_method":"squash"}' <api>repos/ORG/REPO/pulls/NUMBER/merge
 
 --org names the generated organisation (default sandbox-org); --rate-limits
 (default true) enforces GitHub's primary and secondary rate limits, and
@@ -319,7 +319,7 @@ vcs_origin = %q
 	fmt.Fprintf(&b, "# npm registry %s; maintainer %s, one-time password %s (or approve in the browser)\n", w.RegistryURL, s.NPMUser, s.NPMOTP)
 	fmt.Fprintf(&b, "# simulated release: POST %s_sandbox/repos/OWNER/REPO/release with the GitHub token\n", w.URL)
 	fmt.Fprintf(&b, "# runner ID tokens for npm publish through OIDC: POST %s_sandbox/repos/OWNER/REPO/id-token-request\n", w.URL)
-	fmt.Fprintf(&b, "# merge a pull request as its reviewer would: cutover merge --repo %s/REPO --execute (once its check passed), or PUT %srepos/%s/REPO/pulls/NUMBER/merge with the GitHub token\n", s.Org, w.URL, s.Org)
+	fmt.Fprintf(&b, "# merge a pull request as its reviewer would: cutover merge --repo %s/REPO --execute (once its check passed), or PUT %srepos/%s/REPO/pulls/NUMBER/merge with the GitHub token and a JSON body such as {\"merge_method\":\"squash\"}\n", s.Org, w.URL, s.Org)
 	if _, v := w.NPMCLI(); v != "" {
 		fmt.Fprintf(&b, "# simulated releases run the real npm publish (npm %s)\n", v)
 	} else {
