@@ -596,7 +596,7 @@ func showText(d ShowDoc) string {
 			if !t.Expires.IsZero() {
 				exp = fmtShowTime(t.Expires)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", t.KeyPrefix, orDash(t.Prefix), orDash(termSafe(t.Name)), exp)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", orDash(cmpOr(t.Key, t.KeyPrefix)), orDash(t.Prefix), orDash(termSafe(t.Name)), exp)
 		}
 		tw.Flush()
 	}
@@ -630,7 +630,7 @@ func showText(d ShowDoc) string {
 	if len(d.Revocations) > 0 || len(d.SecretsDeleted) > 0 {
 		fmt.Fprintf(&b, "\nremoved by cutover:\n")
 		for _, r := range d.Revocations {
-			fmt.Fprintf(&b, "  npm token %s revoked %s\n", r.KeyPrefix, fmtShowTime(r.RevokedAt))
+			fmt.Fprintf(&b, "  npm token %s revoked %s\n", cmpOr(r.Key, r.KeyPrefix), fmtShowTime(r.RevokedAt))
 		}
 		for _, s := range d.SecretsDeleted {
 			fmt.Fprintf(&b, "  secret %s (%s) deleted %s\n", termSafe(s.Name), s.Scope, fmtShowTime(s.DeletedAt))
@@ -663,6 +663,15 @@ func showStep(s *reports.Step) string {
 		out += " (" + fmtShowTime(s.At) + ")"
 	}
 	return out
+}
+
+// cmpOr returns a, or b when a is empty: the whole token key when the
+// report has it, else its prefix.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func fmtShowTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
