@@ -125,6 +125,9 @@ func (e *Engine) preflight(ctx context.Context, name string) error {
 		return err
 	}
 	if err := pf.Preflight(ctx, e.forgeRepo(row)); err != nil {
+		if errors.Is(err, forge.ErrPermission) {
+			return fmt.Errorf("preflight on %s: %w; nothing was written: grant what is missing (a fine-grained token's repository permissions, a classic token's scopes, or the GitHub App's permissions) or use an identity that has it, then run apply again", name, err)
+		}
 		return fmt.Errorf("preflight on %s: %w", name, err)
 	}
 	return nil

@@ -273,6 +273,9 @@ func writeSandboxFiles(w *sandbox.World, s sandbox.Seeded, rateLimits bool, app 
 org = %q
 api_url = %q
 pacing = %q
+# The permission preflight of apply --execute proves a fine-grained token's
+# workflows permission with a scratch push (the sandbox runs no workflows).
+probe_workflows = true
 
 [npm]
 registry = %q
@@ -335,6 +338,10 @@ vcs_origin = %q
 	}
 	fmt.Fprintf(&b, "# CircleCI API %s (project environment variables), %d repositories publish from CircleCI\n", w.CircleCIAPIURL(), len(circle))
 	fmt.Fprintf(&b, "export %s=%s\n", sandboxCircleCIEnv, shellQuote(s.CircleCIToken))
+	fmt.Fprintf(&b, "# limited identities, to rehearse the permission preflight's refusals (GITHUB_TOKEN=... cutover apply --execute):\n")
+	fmt.Fprintf(&b, "# %s, a fine-grained token without workflows (write); %s, a fine-grained read-only token\n", s.LimitedLogin, s.ReadOnlyLogin)
+	fmt.Fprintf(&b, "export SANDBOX_GITHUB_TOKEN_NO_WORKFLOWS=%s\n", shellQuote(s.LimitedToken))
+	fmt.Fprintf(&b, "export SANDBOX_GITHUB_TOKEN_READ_ONLY=%s\n", shellQuote(s.ReadOnlyToken))
 	fmt.Fprintf(&b, "export NPM_CONFIG_REGISTRY=%s\n", shellQuote(w.RegistryURL))
 	fmt.Fprintf(&b, "export NPM_CONFIG_USERCONFIG=%s\n", shellQuote(npmrcPath))
 	env := b.String()

@@ -25,6 +25,14 @@ type Seeded struct {
 	// GitHubLogin and GitHubToken are a user and a token with every
 	// permission the emulator checks, for running a campaign.
 	GitHubLogin, GitHubToken string
+	// LimitedLogin and LimitedToken are a second user whose fine-grained
+	// token reaches Org with every permission but workflows (write): its
+	// pushes touching .github/workflows are refused, as GitHub refuses
+	// them, so the permission preflight's refusals can be rehearsed.
+	LimitedLogin, LimitedToken string
+	// ReadOnlyLogin and ReadOnlyToken are a third user whose fine-grained
+	// token may only read Org's repositories.
+	ReadOnlyLogin, ReadOnlyToken string
 	// NPMUser is the registry user with two-factor authentication who
 	// maintains every package; NPMToken is its token for management calls
 	// (trust, token list, revoke), which also need NPMOTP or the web flow.
@@ -107,6 +115,16 @@ func (w *World) Seed(ctx context.Context, p Portfolio) (Seeded, error) {
 	_, _ = rand.Read(b[:])
 	out.GitHubToken = "ghp_" + hex.EncodeToString(b[:])
 	w.API.AddToken(out.GitHubToken, ghapi.Identity{Login: out.GitHubLogin, Owners: []string{p.Org}, Permissions: ghapi.AllPermissions()})
+	noWorkflows := ghapi.AllPermissions()
+	delete(noWorkflows, ghapi.PermWorkflows)
+	out.LimitedLogin, out.LimitedToken = p.Org+"-limited", fineGrainedToken()
+	w.API.AddToken(out.LimitedToken, ghapi.Identity{Login: out.LimitedLogin, Owners: []string{p.Org}, Permissions: noWorkflows})
+	out.ReadOnlyLogin, out.ReadOnlyToken = p.Org+"-reader", fineGrainedToken()
+	w.API.AddToken(out.ReadOnlyToken, ghapi.Identity{Login: out.ReadOnlyLogin, Owners: []string{p.Org}, Permissions: map[string]string{
+		ghapi.PermContents: ghapi.Read, ghapi.PermPullRequests: ghapi.Read, ghapi.PermIssues: ghapi.Read,
+		ghapi.PermChecks: ghapi.Read, ghapi.PermStatuses: ghapi.Read, ghapi.PermActions: ghapi.Read,
+		ghapi.PermVariables: ghapi.Read, ghapi.PermEnvironments: ghapi.Read,
+	}})
 	w.CI.SetLint(true)
 	out.CircleCIToken = w.CircleCIToken()
 	out.Repos = len(p.Repos)
@@ -258,4 +276,11 @@ func (w *World) seedRepo(p Portfolio, r Repo, token string, now time.Time) error
 		w.CI.Fail(full, r.CIFailure)
 	}
 	return nil
+}
+
+// fineGrainedToken returns a new fine-grained personal access token value.
+func fineGrainedToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return "github_pat_" + hex.EncodeToString(b[:])
 }
