@@ -2,8 +2,11 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +95,23 @@ func TestSandboxLimitedIdentities(t *testing.T) {
 		if r := as(main, step...); r.code != ExitOK {
 			t.Fatalf("%s: exit %d\n%s%s", step[0], r.code, r.out, r.err)
 		}
+	}
+
+	// The forge kept its ETags beside the ledger, and no token with them.
+	kept := 0
+	err = filepath.WalkDir(ledgerPath+".etags", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		kept++
+		b, err := os.ReadFile(path)
+		if bytes.Contains(b, []byte(main)) {
+			t.Errorf("%s holds the token", path)
+		}
+		return err
+	})
+	if err != nil || kept == 0 {
+		t.Errorf("no ETags kept beside the ledger (%d files): %v", kept, err)
 	}
 
 	gh, err := github.NewClient(nil).WithAuthToken(main).WithEnterpriseURLs(cfg.GitHub.APIURL, cfg.GitHub.APIURL)
