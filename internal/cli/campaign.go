@@ -62,6 +62,11 @@ func (app *App) newForge(ctx context.Context, ledgerPath string) (forge.Forge, e
 	if err != nil {
 		return nil, err
 	}
+	if ghApp != nil && ghApp.InstallationID == 0 && ghApp.Org == "" {
+		// The App's installation is found on the organisation: without
+		// either, it is a configuration error, as a missing token is.
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("the GitHub App %d has no installation id and no organisation to find it on: set installation_id in [github.app], or [github] org (or CUTOVER_ORG)", ghApp.ID)}
+	}
 	fg, err := gh.New(ctx, gh.Options{
 		APIURL: app.Config.GitHub.APIURL, Token: token, App: ghApp, Getenv: app.Getenv, Logger: app.Logger,
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},

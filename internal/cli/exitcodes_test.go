@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,6 +33,21 @@ func TestConfigurationErrorsExit2(t *testing.T) {
 		if r.code != ExitUsage || !strings.Contains(r.err, "error: no GitHub token: set GITHUB_TOKEN or GH_TOKEN") {
 			t.Errorf("no token: exit %d\n%s", r.code, r.err)
 		}
+	}
+
+	// A GitHub App with neither an installation id nor an organisation.
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemFile := filepath.Join(t.TempDir(), "app.pem")
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appCfg := writeConfig(t, "[campaign]\nledger = \""+filepath.ToSlash(db)+"\"\n[github.app]\nid = 42\nprivate_key_file = \""+filepath.ToSlash(pemFile)+"\"\n")
+	r = run(t, nil, "--config", appCfg, "status")
+	if r.code != ExitUsage || !strings.Contains(r.err, "error: the GitHub App 42 has no installation id and no organisation to find it on") {
+		t.Errorf("App without installation or org: exit %d\n%s", r.code, r.err)
 	}
 
 	r = run(t, nil, "config", "check", "testdata/six-problems.toml")
