@@ -81,7 +81,8 @@ type Engine struct {
 	// Now is the clock; nil means time.Now.
 	Now  func() time.Time
 	Opts Options
-	// Progress, when set, is told about each repository done in a phase.
+	// Progress, when set, is told when a phase starts (done 0) and about
+	// each repository done in it.
 	Progress func(phase string, done, failed, total int)
 	// CircleCI sets the flag of pipelines that publish from CircleCI (a
 	// project environment variable); nil means flag on and off print the
@@ -129,6 +130,9 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 	var done, failed int
 	progress := make(chan Outcome, len(items))
 	finished := make(chan struct{})
+	if e.Progress != nil && len(items) > 0 {
+		e.Progress(phase, 0, 0, len(items)) // show the phase from its start
+	}
 	go func() {
 		defer close(finished)
 		for o := range progress {

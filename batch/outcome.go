@@ -60,8 +60,13 @@ func (s Summary) Count(kind string) int {
 	return n
 }
 
-// Write prints the summary grouped by outcome and, for failures, by reason.
-func (s Summary) Write(w io.Writer) {
+// Write prints the summary grouped by outcome and, for failures, by
+// reason, each failure's detail cut to 200 bytes.
+func (s Summary) Write(w io.Writer) { s.WriteWidth(w, 200) }
+
+// WriteWidth is Write with details cut to width bytes; 0 keeps them whole
+// (output that is not a terminal).
+func (s Summary) WriteWidth(w io.Writer, width int) {
 	fmt.Fprintf(w, "%s: %d repositories: %d ok, %d skipped, %d manual, %d failed\n",
 		s.Step, len(s.Outcomes), s.Count(OK), s.Count(Skipped), s.Count(Manual), s.Count(Failed))
 	groups := map[string][]Outcome{}
@@ -91,7 +96,10 @@ func (s Summary) Write(w io.Writer) {
 			}
 			// Redact first, then cut: a token cut in two would no longer be found.
 			var patterns *logging.Redactor // nil: the token patterns
-			d := patterns.RedactCut(ledger.Redact(o.Detail), 200)
+			d := patterns.Redact(ledger.Redact(o.Detail))
+			if width > 0 {
+				d = patterns.RedactCut(d, width)
+			}
 			fmt.Fprintf(w, "    %s: %s\n", o.Repo, strings.ReplaceAll(d, "\n", " "))
 		}
 	}

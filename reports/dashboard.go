@@ -128,13 +128,7 @@ func Dashboard(r *Report) []byte {
 }
 
 // waveLabel names a wave once: "wave 0 (canary)", "wave 1".
-func waveLabel(w Wave) string {
-	label := fmt.Sprintf("wave %d", w.Number)
-	if w.Name != "" && w.Name != label {
-		label += " (" + w.Name + ")"
-	}
-	return label
-}
+func waveLabel(w Wave) string { return waveTitle(w.Number, w.Name) }
 
 // NextCommand is the cutover command that moves a blocked repository on.
 func NextCommand(c Card) string {

@@ -54,6 +54,9 @@ type App struct {
 	OpenURL func(ctx context.Context, url string) error
 
 	flags globalFlags
+	// logOut is where the logger writes: Err, or the progress bars while
+	// they run.
+	logOut *switchWriter
 	// lockOwner is the owner of the campaign lock the command holds, if any.
 	lockOwner string
 }
@@ -163,11 +166,16 @@ func (app *App) setup(cmd *cobra.Command) error {
 		return &UsageError{Cmd: cmd.CommandPath(), Err: err}
 	}
 	noColor := f.noColor || app.Getenv("NO_COLOR") != ""
-	app.Logger = logging.New(app.Err, logging.Options{
+	// Logs go through logOut, which the progress bars take over while
+	// they run, so that a log line prints above the bars, not into them.
+	errTerminal := logging.IsTerminal(app.Err)
+	app.logOut = &switchWriter{w: app.Err, base: app.Err}
+	app.Logger = logging.New(app.logOut, logging.Options{
 		Level:    level,
 		Format:   format,
 		NoColor:  noColor,
 		Redactor: app.Redactor,
+		Terminal: func(io.Writer) bool { return errTerminal },
 	})
 	app.Color = !noColor && logging.IsTerminal(app.Out)
 	if app.ConfigPath != "" {

@@ -11,13 +11,10 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/internal/circleci"
@@ -190,7 +187,11 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 		}
 		e.Forge = fg
 	}
-	progress, wait := app.progress()
+	var pace func() gh.Pace
+	if pf, ok := e.Forge.(interface{ Pace() gh.Pace }); ok {
+		pace = pf.Pace
+	}
+	progress, wait := app.progress(pace)
 	e.Progress = progress
 	return e, func() { wait(); closeLedger() }, nil
 }
@@ -261,68 +262,6 @@ func jsonDoc(schema string, fields map[string]any) ([]byte, error) {
 	return append(out, '\n'), err
 }
 
-// progress reports phase progress on stderr: a bar per phase (done,
-// failed, ETA) on a terminal, a log line every 10% otherwise. The returned
-// wait func flushes the bars; call it when the command's work is over.
-func (app *App) progress() (report func(phase string, done, failed, total int), wait func()) {
-	if !app.Color {
-		last := map[string]int{}
-		return func(phase string, done, failed, total int) {
-			if total == 0 {
-				return
-			}
-			pct := 100 * done / total
-			if prev, ok := last[phase]; !ok || pct/10 != prev/10 || done == total {
-				last[phase] = pct
-				app.Logger.Info("progress", "phase", phase, "done", done, "failed", failed, "total", total)
-			}
-		}, func() {}
-	}
-	var (
-		mu     sync.Mutex
-		p      *mpb.Progress
-		bars   = map[string]*mpb.Bar{}
-		failed = map[string]int{}
-	)
-	report = func(phase string, done, nfailed, total int) {
-		mu.Lock()
-		defer mu.Unlock()
-		if p == nil {
-			p = mpb.New(mpb.WithOutput(app.Err), mpb.WithWidth(30))
-		}
-		failed[phase] = nfailed
-		bar, ok := bars[phase]
-		if !ok {
-			bar = p.AddBar(int64(total),
-				mpb.PrependDecorators(decor.Name(phase, decor.WC{W: len(phase) + 1, C: decor.DindentRight}), decor.CountersNoUnit("%d/%d")),
-				mpb.AppendDecorators(
-					decor.Any(func(decor.Statistics) string {
-						mu.Lock()
-						defer mu.Unlock()
-						return fmt.Sprintf("%d failed ", failed[phase])
-					}),
-					decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), "done"),
-				))
-			bars[phase] = bar
-		}
-		bar.SetCurrent(int64(done))
-	}
-	wait = func() {
-		mu.Lock()
-		pp := p
-		for _, b := range bars {
-			if !b.Completed() {
-				b.Abort(false) // interrupted: the bar stays, as it stopped
-			}
-		}
-		mu.Unlock()
-		if pp != nil {
-			pp.Wait()
-		}
-	}
-	return report, wait
-}
-
 // writeSummary prints a step's summary in the chosen format and returns
 // ErrFindings when a repository failed.
 func (app *App) writeSummary(format string, sum batch.Summary, extra any) error {
@@ -338,6 +277,11 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 		}
 		b.Write(out)
 	} else {
+		// Details are cut to fit a terminal; into a file or a pipe they go whole.
+		width := 0
+		if logging.IsTerminal(app.Out) {
+			width = 160
+		}
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "REPO\tOUTCOME\tDETAIL")
 		for _, o := range sum.Outcomes {
@@ -348,11 +292,11 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 			if o.Reason != "" && o.Kind != batch.OK {
 				d = o.Reason + ": " + d
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Repo, o.Kind, oneLine(d, 160))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Repo, o.Kind, oneLine(d, width))
 		}
 		tw.Flush()
 		b.WriteString("\n")
-		sum.Write(&b)
+		sum.WriteWidth(&b, width)
 	}
 	if _, err := io.WriteString(app.Out, app.Redactor.Redact(b.String())); err != nil {
 		return err
@@ -363,10 +307,26 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 	return nil
 }
 
+// dryRunHeader introduces one repository's diffs in apply's dry run:
+// "=== acme/widget: would open a pull request (2 files)".
+func dryRunHeader(o batch.Outcome) string {
+	h := "=== " + o.Repo
+	if d := strings.TrimSpace(o.Detail); d != "" {
+		h += ": " + oneLine(d, 0)
+	}
+	return h + "\n"
+}
+
+// oneLine redacts s, puts it on one line and cuts it to max bytes; max 0
+// keeps it whole.
 func oneLine(s string, max int) string {
 	// Redact first, then cut: a token cut in two would no longer be found.
 	var patterns *logging.Redactor // nil: the token patterns
-	return patterns.RedactCut(strings.Join(strings.Fields(s), " "), max)
+	s = strings.Join(strings.Fields(s), " ")
+	if max <= 0 {
+		return patterns.Redact(s)
+	}
+	return patterns.RedactCut(s, max)
 }
 
 func newInventoryCmd(app *App) *cobra.Command {
@@ -529,7 +489,10 @@ gate refused the wave.`,
 				}
 				if !execute && f.format != "json" {
 					for _, o := range sum.Outcomes {
-						io.WriteString(app.Out, app.Redactor.Redact(o.Diff))
+						if o.Diff == "" {
+							continue
+						}
+						io.WriteString(app.Out, app.Redactor.Redact(dryRunHeader(o)+o.Diff))
 					}
 				}
 				if werr := app.writeSummary(f.format, sum, nil); werr != nil {
