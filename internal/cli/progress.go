@@ -112,7 +112,8 @@ func fmtETA(d time.Duration) string {
 
 // paceLine says why the forge's pacing holds the work back, or "" when it
 // does not: "paced: one pull request per 9s to stay under GitHub's
-// content-creation limit" when content creation waits for its windows.
+// content-creation limit" when content creation waits for its windows,
+// the write spacing when writes queue for it, or a rate-limit pause.
 func paceLine(p gh.Pace) string {
 	switch p.Bottleneck {
 	case gh.BottleneckMinute, gh.BottleneckHour:
@@ -124,6 +125,11 @@ func paceLine(p gh.Pace) string {
 			every = max(every, time.Hour/time.Duration(p.ContentPerHour))
 		}
 		return fmt.Sprintf("paced: one pull request per %s to stay under GitHub's content-creation limit", every.Round(time.Second))
+	case gh.BottleneckWrites:
+		if p.WaitingWrites < 2 {
+			return "" // one write waiting its second is no bottleneck
+		}
+		return fmt.Sprintf("paced: writes go %s apart, as GitHub asks (%d waiting)", p.WriteInterval.Round(time.Millisecond), p.WaitingWrites)
 	case gh.BottleneckSecondary, gh.BottleneckPrimary:
 		return p.String()
 	}

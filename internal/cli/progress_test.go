@@ -62,7 +62,9 @@ func TestPaceLine(t *testing.T) {
 		want string
 	}{
 		{"nothing waits", gh.Pace{Bottleneck: gh.BottleneckNone, WriteInterval: time.Second, ContentPerMinute: 64, ContentPerHour: 400}, ""},
-		{"write spacing", gh.Pace{Bottleneck: gh.BottleneckWrites, WriteInterval: time.Second, ContentPerMinute: 64, ContentPerHour: 400}, ""},
+		{"one write waiting", gh.Pace{Bottleneck: gh.BottleneckWrites, WriteInterval: time.Second, WaitingWrites: 1, ContentPerMinute: 64, ContentPerHour: 400}, ""},
+		{"writes queued", gh.Pace{Bottleneck: gh.BottleneckWrites, WriteInterval: time.Second, WaitingWrites: 6, ContentPerMinute: 64, ContentPerHour: 400},
+			"paced: writes go 1s apart, as GitHub asks (6 waiting)"},
 		{"content per hour", gh.Pace{Bottleneck: gh.BottleneckHour, WriteInterval: time.Second, ContentPerMinute: 64, ContentPerHour: 400},
 			"paced: one pull request per 9s to stay under GitHub's content-creation limit"},
 		{"content per minute", gh.Pace{Bottleneck: gh.BottleneckMinute, WriteInterval: time.Second, ContentPerMinute: 20, ContentPerHour: -1},
