@@ -40,10 +40,20 @@ func TestDemo(t *testing.T) {
 		t.Errorf("the demo locks nothing down, or a token still publishes:\n%s", r.out)
 	}
 	var doc struct {
-		Schema  string `json:"schema"`
+		Schema   string `json:"schema"`
+		Campaign struct {
+			Sandbox bool `json:"sandbox"`
+		} `json:"campaign"`
 		Summary struct {
 			LockedDown int `json:"packages_locked_down"`
 		} `json:"summary"`
+		Repos []struct {
+			Repo      string `json:"repo"`
+			Owner     string `json:"owner"`
+			LastEvent *struct {
+				Kind string `json:"kind"`
+			} `json:"last_event"`
+		} `json:"repos"`
 	}
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
@@ -54,6 +64,23 @@ func TestDemo(t *testing.T) {
 	}
 	if doc.Summary.LockedDown == 0 {
 		t.Error("the report counts no package locked down")
+	}
+	// The sandbox's CODEOWNERS fill the Owner column; cards' last steps
+	// come from the event log; the header says the sandbox is gone.
+	owned, evented := 0, 0
+	for _, c := range doc.Repos {
+		if c.Owner != "" {
+			owned++
+		}
+		if c.LastEvent != nil {
+			evented++
+		}
+	}
+	if owned < len(doc.Repos)/2 || evented == 0 {
+		t.Errorf("report.json: %d of %d repositories have an owner, %d a last event", owned, len(doc.Repos), evented)
+	}
+	if !doc.Campaign.Sandbox {
+		t.Error("report.json does not say the campaign ran on a sandbox")
 	}
 	secret := regexp.MustCompile(`npm_[A-Za-z0-9]{36}|gh[pousr]_[A-Za-z0-9]{20,}`)
 	texts := map[string]string{"stdout": r.out, "stderr": r.err}
@@ -66,6 +93,11 @@ func TestDemo(t *testing.T) {
 	}
 	// The repository blocked after its failed release is listed as blocked,
 	// although later steps (inventory, secrets) ran on it.
+	for _, f := range []string{"report.html", "report.md"} {
+		if !strings.Contains(texts[f], "links point at a sandbox that no longer runs") {
+			t.Errorf("%s does not say the sandbox is gone", f)
+		}
+	}
 	for _, f := range []string{"report.json", "report.md"} {
 		if !strings.Contains(texts[f], "release failed after flag on") {
 			t.Errorf("%s does not list the repository blocked after its failed release", f)
