@@ -97,6 +97,9 @@ func eligible(c Candidate) (bool, string) {
 		if p.SelfHosted {
 			return false, fmt.Sprintf("%s#%s runs on a self-hosted runner: use the token-bridge playbook", p.Workflow, p.Job)
 		}
+		if p.Proxy != "" {
+			return false, fmt.Sprintf("%s#%s publishes through the registry proxy %s: trusted publishing needs the proxy removed, else use the token-bridge playbook", p.Workflow, p.Job, rewrite.RegistryHost(p.Proxy))
+		}
 	}
 	return true, ""
 }

@@ -25,6 +25,8 @@ func TestMakePlan(t *testing.T) {
 	t.Parallel()
 	selfHosted := cand("o/runner", "public", rewrite.CredToken, "", pkg("runner", ""))
 	selfHosted.Result.Pipelines[0].SelfHosted = true
+	proxied := cand("o/proxied", "public", rewrite.CredToken, "", pkg("proxied", ""))
+	proxied.Result.Pipelines[0].Proxy = "https://npm-proxy.corp.invalid/"
 	cands := []Candidate{
 		cand("o/a-single", "public", rewrite.CredToken, "", pkg("a", "")),
 		cand("o/b-mono", "public", rewrite.CredTokenProvenance, "pnpm", pkg("@o/x", "public"), pkg("@o/y", "public")),
@@ -35,6 +37,7 @@ func TestMakePlan(t *testing.T) {
 		cand("o/done", "public", rewrite.CredOIDC, "", pkg("done", "")),
 		cand("o/docs", "public", rewrite.CredNone, ""),
 		selfHosted,
+		proxied,
 	}
 	plan, err := MakePlan(cands, PlanOptions{Sizes: []int{2}})
 	if err != nil {
@@ -55,7 +58,7 @@ func TestMakePlan(t *testing.T) {
 	for _, s := range plan.Skipped {
 		reasons[s.Repo] = s.Reason
 	}
-	for repo, want := range map[string]string{"o/done": "already publishes with OIDC", "o/docs": "does not publish", "o/runner": "self-hosted"} {
+	for repo, want := range map[string]string{"o/done": "already publishes with OIDC", "o/docs": "does not publish", "o/runner": "self-hosted", "o/proxied": "registry proxy npm-proxy.corp.invalid: trusted publishing needs the proxy removed, else use the token-bridge playbook"} {
 		if !strings.Contains(reasons[repo], want) {
 			t.Errorf("skip reason for %s = %q, want %q", repo, reasons[repo], want)
 		}

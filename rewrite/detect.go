@@ -259,6 +259,13 @@ func (d *detector) leaks() {
 
 // committedAuth reads auth lines of committed .npmrc and .yarnrc.yml files.
 func (d *detector) committedAuth() {
+	d.repoFeeds = d.committedFeeds(d.opts.Registry)
+}
+
+// committedFeeds returns the auth lines of committed .npmrc and .yarnrc.yml
+// files for registry (every host when registry is empty).
+func (d *detector) committedFeeds(registry string) []TokenFeed {
+	var out []TokenFeed
 	for _, p := range d.snap.paths() {
 		base := path.Base(p)
 		if base != ".npmrc" && base != ".yarnrc.yml" {
@@ -271,16 +278,51 @@ func (d *detector) committedAuth() {
 			}
 			if base == ".npmrc" && (strings.Contains(l, ":_authToken") || strings.HasPrefix(l, "_authToken") || strings.Contains(l, ":_auth=") || strings.HasPrefix(l, "_auth=")) {
 				host, _, _ := strings.Cut(l, ":_auth")
-				if strings.HasPrefix(host, "//") && d.opts.Registry != "" && !sameRegistry(host, d.opts.Registry) {
+				if strings.HasPrefix(host, "//") && registry != "" && !sameRegistry(host, registry) {
 					continue
 				}
-				d.repoFeeds = append(d.repoFeeds, TokenFeed{Kind: "npmrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
+				out = append(out, TokenFeed{Kind: "npmrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
 			}
 			if base == ".yarnrc.yml" && strings.HasPrefix(l, "npmAuthToken") {
-				d.repoFeeds = append(d.repoFeeds, TokenFeed{Kind: "yarnrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
+				out = append(out, TokenFeed{Kind: "yarnrc-file", Name: envRef(l), Level: "repo", File: p, Line: i + 1, Step: -1})
 			}
 		}
 	}
+	return out
+}
+
+// npmrcRegistryRe matches a default registry setting: "registry=URL" in an
+// .npmrc (written or committed) or "npm config set registry URL". Scoped
+// registries (@scope:registry=) and --registry flags do not match.
+var npmrcRegistryRe = regexp.MustCompile(`(?:^|[\s'"])registry\s*[= ]\s*['"]?(https?://[^\s'"]+)`)
+
+// npmrcRegistry returns the default registry a job sets for step index
+// upTo: the last one a run step up to it writes (echo registry=… >> .npmrc,
+// npm config set registry …), else the committed root .npmrc's.
+func (d *detector) npmrcRegistry(j *Job, upTo int) string {
+	reg := ""
+	for _, st := range j.Steps {
+		if st.Index > upTo {
+			break
+		}
+		if st.Run == "" || !strings.Contains(st.Run, ".npmrc") && !strings.Contains(st.Run, "config set") {
+			continue
+		}
+		for _, m := range npmrcRegistryRe.FindAllStringSubmatch(st.Run, -1) {
+			reg = m[1]
+		}
+	}
+	if reg != "" {
+		return reg
+	}
+	for _, line := range strings.Split(string(d.snap.Files[".npmrc"]), "\n") {
+		if l := strings.TrimSpace(line); !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") {
+			if m := npmrcRegistryRe.FindStringSubmatch(l); m != nil && strings.HasPrefix(l, "registry") {
+				reg = m[1]
+			}
+		}
+	}
+	return reg
 }
 
 var envRefRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)

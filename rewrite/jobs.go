@@ -16,6 +16,8 @@ func (d *detector) job(wf *Workflow, j *Job) {
 	p := Pipeline{Workflow: wf.Path, Job: j.ID, JobLine: j.Line, Environment: j.Environment, Triggers: wf.Triggers, NPMReady: "unknown"}
 	evidence := false // the job touches the npm registry (needed for inferred publishes)
 	other := false
+	proxy := ""               // the registry proxy the job publishes through
+	var proxied []PublishStep // publishes to that proxy
 	for _, st := range j.Steps {
 		calls := d.stepCalls(wf, j, st)
 		for _, c := range calls {
@@ -34,27 +36,56 @@ func (d *detector) job(wf *Workflow, j *Job) {
 					reg = rp.Registry
 				}
 			}
-			if reg != "" && d.opts.Registry != "" && !sameRegistry(reg, d.opts.Registry) {
-				other = true
-				continue
+			if reg == "" {
+				reg = d.npmrcRegistry(j, st.Index)
 			}
 			ps := PublishStep{Line: st.Line, Step: st.Index, Name: st.Name, Tool: c.Tool, Uses: st.Uses, Stage: c.Stage, Provenance: c.Provenance, Script: c.Script, Inferred: c.inferred, Version: c.Version}
 			if len(c.Words) > 0 {
 				ps.Command = strings.Join(c.Words, " ")
+			}
+			if reg != "" && d.opts.Registry != "" && !sameRegistry(reg, d.opts.Registry) {
+				// Another registry; fed an npm token, it is a proxy to npm.
+				if proxy == "" || sameRegistry(reg, proxy) {
+					if d.proxyFeeds(wf, j, []PublishStep{ps}, reg) != nil {
+						proxy = NormalizeRegistry(reg)
+						proxied = append(proxied, ps)
+						continue
+					}
+				}
+				other = true
+				continue
 			}
 			p.Steps = append(p.Steps, ps)
 			p.Provenance = p.Provenance || c.Provenance
 		}
 	}
 	p.Steps = dropInferred(p.Steps)
+	if len(p.Steps) == 0 && len(proxied) > 0 {
+		p.Steps, p.Proxy = dropInferred(proxied), proxy
+		for _, s := range p.Steps {
+			p.Provenance = p.Provenance || s.Provenance
+		}
+	}
 	if len(p.Steps) == 0 {
 		if other {
 			d.res.OtherRegistries = append(d.res.OtherRegistries, wf.Path+"#"+j.ID)
 		}
+		d.unusedToken(wf, j)
 		d.exposure(wf, j, nil)
 		return
 	}
-	d.feeds(wf, j, &p)
+	if p.Proxy != "" {
+		p.Feeds = d.proxyFeeds(wf, j, p.Steps, p.Proxy)
+		var names []string
+		for _, f := range p.Feeds {
+			if n := f.Secret; n != "" && !contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		d.finding(SevWarning, "registry-proxy", wf.Path, j.Line, fmt.Sprintf("job %q publishes through the registry %s, not the configured npm registry, with an npm token (%s): a registry proxy. Trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or keep a token through the token-bridge playbook; cutover will not move it to OIDC", j.ID, RegistryHost(p.Proxy), orDash(strings.Join(names, ", "))))
+	} else {
+		d.feeds(wf, j, &p)
+	}
 	d.idToken(wf, j, &p)
 	if len(p.Feeds) > 0 || p.IDToken || d.setupRegistry(j, len(j.Steps)) != "" || envTrue(wf, j, "NPM_CONFIG_PROVENANCE") || mentionsNPM(j) {
 		evidence = true
@@ -73,6 +104,73 @@ func (d *detector) job(wf *Workflow, j *Job) {
 		return
 	}
 	d.finish(wf, j, &p)
+}
+
+// proxyFeeds returns the token feeds of publish steps that target reg, a
+// registry other than the configured one, when one of them carries an npm
+// token (see npmLooking): the job then publishes to npm through a proxy.
+// Nil means reg is just another registry.
+func (d *detector) proxyFeeds(wf *Workflow, j *Job, steps []PublishStep, reg string) []TokenFeed {
+	reg = NormalizeRegistry(reg)
+	if reg == "" {
+		return nil
+	}
+	pd := *d
+	pd.opts.Registry = reg
+	pd.repoFeeds = d.committedFeeds(reg)
+	p := Pipeline{Steps: steps}
+	pd.feeds(wf, j, &p)
+	for _, f := range p.Feeds {
+		if npmLooking(f) {
+			return p.Feeds
+		}
+	}
+	return nil
+}
+
+// npmLooking reports whether a token feed carries an npm token by its name:
+// a secret named *NPM* (not *READ*), or NPM_TOKEN set from something other
+// than a named secret. GITHUB_TOKEN never makes a feed.
+func npmLooking(f TokenFeed) bool {
+	s := strings.ToUpper(f.Secret)
+	if strings.Contains(s, "READ") {
+		return false
+	}
+	return strings.Contains(s, "NPM") || s == "" && strings.EqualFold(f.Name, "NPM_TOKEN")
+}
+
+// unusedToken reports an npm token handed to changesets/action with no
+// publish: input: the action then only opens the version pull request, and
+// the token serves nothing.
+func (d *detector) unusedToken(wf *Workflow, j *Job) {
+	for _, st := range j.Steps {
+		if !strings.HasPrefix(actionName(st.Uses), "changesets/action") || actionName(st.Uses) == "changesets/action/publish" {
+			continue
+		}
+		if _, ok := lookup(st.With, "publish", false); ok {
+			continue
+		}
+		if _, ok := lookup(st.With, "publish-script", false); ok {
+			continue
+		}
+		for _, fs := range [][]Field{st.Env, st.With, j.Env} {
+			for _, f := range fs {
+				if !d.isTokenEnv(f.Key) && !isTokenInput(st.Uses, f.Key) {
+					continue
+				}
+				if _, ok := credentialValue(f.Value); ok {
+					d.finding(SevNote, "token-unused", wf.Path, f.Line, fmt.Sprintf("job %q hands npm token %s to changesets/action, which has no publish: input and so only opens the version pull request; the token looks unused: remove it", j.ID, f.Key))
+				}
+			}
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // tokenFedBefore reports whether a registry token reaches step st: an

@@ -74,6 +74,10 @@ func trustChecked(cond string) bool {
 // reports whether it can.
 func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
 	ok := true
+	if p.Proxy != "" {
+		fw.manualf(j.Line, "job %q publishes through the registry proxy %s with an npm token; npm trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or use the token-bridge playbook", j.ID, RegistryHost(p.Proxy))
+		ok = false
+	}
 	if p.SelfHosted {
 		fw.manualf(j.Line, "job %q runs on a self-hosted runner; npm trusted publishing needs a GitHub-hosted runner (use the token-bridge playbook)", j.ID)
 		ok = false

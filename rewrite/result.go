@@ -145,6 +145,11 @@ type Pipeline struct {
 	// .npmrc token write, a script named release): the job is treated as a
 	// publisher, and its token feeds are guarded like any other.
 	Confidence string `json:"confidence,omitempty"`
+	// Proxy is the registry the job publishes through when that is not the
+	// configured npm registry but an npm token is fed to it (a registry
+	// proxy): the job is a publisher, but trusted publishing needs the
+	// proxy removed or a token bridge, and rewrite never moves it to OIDC.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // ConfidenceInferred is Pipeline.Confidence for a publisher cutover

@@ -97,11 +97,15 @@ func registryKey(s string) string {
 	if n == "" {
 		return ""
 	}
-	return n[strings.Index(n, "//"):]
+	k := n[strings.Index(n, "//"):]
+	// The scheme is ignored, so are both default ports.
+	host, rest, _ := strings.Cut(k[2:], "/")
+	host = strings.TrimSuffix(strings.TrimSuffix(host, ":443"), ":80")
+	return "//" + host + "/" + rest
 }
 
 // sameRegistry reports whether two registry references name the same
-// registry, ignoring scheme, case and trailing slashes.
+// registry, ignoring scheme, default ports, case and trailing slashes.
 func sameRegistry(a, b string) bool {
 	ka, kb := registryKey(a), registryKey(b)
 	return ka != "" && ka == kb

@@ -254,6 +254,9 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			if p.Confidence != "" {
 				fmt.Fprintf(w, "  confidence: %s", p.Confidence)
 			}
+			if p.Proxy != "" {
+				fmt.Fprintf(w, "  via proxy: %s", termSafe(rewrite.RegistryHost(p.Proxy)))
+			}
 			fmt.Fprintf(w, "  npm>=11.5.1: %s\n", p.NPMReady)
 		}
 		for _, t := range r.Trust {
