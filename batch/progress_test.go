@@ -30,7 +30,7 @@ func TestProgressFromStart(t *testing.T) {
 	}
 	t.Cleanup(func() { led.Close() })
 	type call struct {
-		phase              string
+		phase               string
 		done, failed, total int
 	}
 	var mu sync.Mutex
