@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -38,6 +39,10 @@ type ApplyOptions struct {
 	Force string
 	// Repos, when set, limits the run to these repositories (retry).
 	Repos []string
+	// Select narrows the wave's members (--repo, --skip-repo, --topic,
+	// --repos-file); a repository named must be a member. The gate still
+	// applies.
+	Select Selection
 }
 
 // Apply rewrites every repository of a wave and, with Execute, pushes the
@@ -86,6 +91,22 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (Summary, error) {
 	members := wave.Members
 	if len(o.Repos) > 0 {
 		members = o.Repos
+	}
+	if !o.Select.IsZero() {
+		chosen, err := e.Select(ctx, members, o.Select)
+		if err != nil {
+			return sum, err
+		}
+		for _, n := range o.Select.Repos {
+			if !slices.ContainsFunc(chosen, func(c string) bool { return strings.EqualFold(c, n) }) &&
+				!slices.ContainsFunc(members, func(m string) bool { return strings.EqualFold(m, n) }) {
+				return sum, fmt.Errorf("%s is not in wave %d: apply the wave it is in (cutover plan lists them)", n, o.Wave)
+			}
+		}
+		if len(chosen) == 0 {
+			return sum, fmt.Errorf("no repositories of wave %d left: --skip-repo and --topic leave none of its %d", o.Wave, len(members))
+		}
+		members = chosen
 	}
 	if o.Execute && len(members) > 0 {
 		if err := e.preflight(ctx, members[0]); err != nil {

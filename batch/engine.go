@@ -21,8 +21,14 @@ type Options struct {
 	Campaign string
 	// Org is the organisation whose repositories are inventoried.
 	Org string
-	// List filters the portfolio.
+	// List filters the portfolio; List.Archived and List.Forks include
+	// archived repositories and forks, which inventory otherwise skips
+	// and counts.
 	List forge.ListOptions
+	// Select narrows the repositories inventory, plan, status and retry
+	// work on (--repo, --skip-repo, --topic, --repos-file); the steps given
+	// a RepoTarget narrow with it instead.
+	Select Selection
 	// Registry is the npm registry URL publishes must target.
 	Registry string
 	// FlagVar is the repository variable that selects the OIDC path.

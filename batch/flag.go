@@ -12,11 +12,8 @@ import (
 	"github.com/cutover/cutover/rewrite"
 )
 
-// FlagTarget selects repositories for Flag: a wave, or named repositories.
-type FlagTarget struct {
-	Wave  *int
-	Repos []string
-}
+// FlagTarget selects repositories for Flag, as for every step.
+type FlagTarget = RepoTarget
 
 // FlagOptions select what Flag does.
 type FlagOptions struct {
@@ -53,16 +50,9 @@ func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
 		value, kind = "true", "flag on"
 	}
 	sum := Summary{Step: kind}
-	names := o.Target.Repos
-	if o.Target.Wave != nil {
-		w, err := e.Ledger.Wave(ctx, *o.Target.Wave)
-		if err != nil {
-			return sum, fmt.Errorf("wave %d: %w (run cutover plan first)", *o.Target.Wave, err)
-		}
-		names = w.Members
-	}
-	if len(names) == 0 {
-		return sum, errors.New("no repositories selected: give --wave N or --repo OWNER/NAME")
+	names, err := e.targetRepos(ctx, o.Target)
+	if err != nil {
+		return sum, err
 	}
 	sum.Outcomes = each(ctx, e, kind, names, func(s string) string { return s }, func(ctx context.Context, name string) Outcome {
 		row, err := e.Ledger.Repo(ctx, name)

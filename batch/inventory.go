@@ -20,10 +20,19 @@ func (e *Engine) Inventory(ctx context.Context) (Summary, error) {
 	if e.Opts.Org == "" {
 		return sum, fmt.Errorf("no organisation to inventory: set [github] org or CUTOVER_ORG")
 	}
-	repos, err := e.Forge.Repos(ctx, e.Opts.Org, e.Opts.List)
+	// List archived repositories and forks too, to count what is skipped
+	// and to tell a named one from an unknown one.
+	lo := e.Opts.List
+	lo.Archived, lo.Forks = true, true
+	listed, err := e.Forge.Repos(ctx, e.Opts.Org, lo)
 	if err != nil {
 		return sum, fmt.Errorf("list repositories of %q: %w", e.Opts.Org, err)
 	}
+	repos, notes, err := e.inventorySelect(listed)
+	if err != nil {
+		return sum, err
+	}
+	sum.Notes = notes
 	e.Logger.Info("inventory", "org", e.Opts.Org, "repos", len(repos))
 	e.event(ctx, "inventory.start", "", nil, fmt.Sprintf("inventory of %d repositories", len(repos)))
 	sum.Outcomes = each(ctx, e, "inventory", repos, func(r forge.Repo) string { return r.FullName }, e.inventoryRepo)
@@ -39,7 +48,7 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 	}
 	row := ledger.Repo{
 		FullName: r.FullName, ID: r.ID, DefaultBranch: r.DefaultBranch, Visibility: r.Visibility,
-		CloneURL: r.CloneURL, Owner: known.Owner,
+		CloneURL: r.CloneURL, Owner: known.Owner, Topics: r.Topics,
 	}
 	configured := ""
 	if e.Opts.OwnerOf != nil {
@@ -87,6 +96,65 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 	o := Outcome{Repo: r.FullName, Kind: OK, Detail: fmt.Sprintf("publishes=%v credential=%s", res.Publishes, res.Credential)}
 	e.step(ctx, "inventory", o)
 	return o
+}
+
+// inventorySelect keeps the listed repositories the selection and the
+// archived and fork settings let through, and says what it skipped. A
+// repository named with --repo that is archived or a fork without the flag
+// that includes it is an error, as is one the organisation does not have.
+func (e *Engine) inventorySelect(listed []forge.Repo) ([]forge.Repo, []string, error) {
+	known := knownNames{}
+	for _, r := range listed {
+		known[strings.ToLower(r.FullName)] = r.FullName
+	}
+	sel, err := e.Opts.Select.resolve(known, fmt.Sprintf("the repositories of %s on the forge", e.Opts.Org),
+		"check the name (OWNER/NAME, or NAME in the configured organisation)")
+	if err != nil {
+		return nil, nil, err
+	}
+	named := map[string]bool{}
+	for _, n := range sel.repos {
+		named[n] = true
+	}
+	var out []forge.Repo
+	var archived, forks, unselected int
+	var refused []string
+	for _, r := range listed {
+		if len(named) > 0 && !named[r.FullName] {
+			unselected++
+			continue
+		}
+		switch {
+		case r.Archived && !e.Opts.List.Archived:
+			archived++
+			if named[r.FullName] {
+				refused = append(refused, r.FullName+" is archived (pass --include-archived)")
+			}
+			continue
+		case r.Fork && !e.Opts.List.Forks:
+			forks++
+			if named[r.FullName] {
+				refused = append(refused, r.FullName+" is a fork (pass --include-forks)")
+			}
+			continue
+		}
+		if !sel.keep(r.FullName, r.Topics) {
+			unselected++
+			continue
+		}
+		out = append(out, r)
+	}
+	if len(refused) > 0 {
+		return nil, nil, fmt.Errorf("%s", strings.Join(refused, "; "))
+	}
+	var notes []string
+	if archived+forks > 0 {
+		notes = append(notes, fmt.Sprintf("skipped %d archived, %d forks; pass --include-archived/--include-forks", archived, forks))
+	}
+	if unselected > 0 {
+		notes = append(notes, fmt.Sprintf("left out %d repositories the selection (--repo, --skip-repo, --topic, --repos-file) does not keep", unselected))
+	}
+	return out, notes, nil
 }
 
 // codeOwner returns the first owner of the catch-all CODEOWNERS rule.

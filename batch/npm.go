@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync/atomic"
 
 	"github.com/cutover/cutover/internal/ledger"
@@ -59,34 +58,65 @@ func (n *NPM) by() string {
 }
 
 // RepoTarget selects repositories for a step: a wave, or named
-// repositories.
+// repositories, or (with Topics alone) every inventoried repository with a
+// topic; then Skip and Topics narrow it (see Selection).
 type RepoTarget struct {
 	// Wave selects the members of this wave.
 	Wave *int
 	// Repos selects these repositories ("owner/name").
 	Repos []string
+	// Skip leaves these repositories out.
+	Skip []string
+	// Topics keeps the repositories with at least one of these topics.
+	Topics []string
 }
 
-// targetRepos resolves the target to repository names in plan or given order.
+// targetRepos resolves the target to repository names in plan or given
+// order. A repository named that the inventory does not have is an
+// *UnknownRepoError.
 func (e *Engine) targetRepos(ctx context.Context, t RepoTarget) ([]string, error) {
 	if t.Wave != nil && len(t.Repos) > 0 {
 		return nil, errors.New("give a wave or repositories, not both")
 	}
+	var members []string
 	if t.Wave != nil {
 		w, err := e.Ledger.Wave(ctx, *t.Wave)
 		if err != nil {
 			return nil, fmt.Errorf("wave %d: %w (run cutover plan first)", *t.Wave, err)
 		}
-		return w.Members, nil
-	}
-	if len(t.Repos) == 0 {
-		return nil, errors.New("no repositories selected: give --wave N or --repo OWNER/NAME")
-	}
-	out := make([]string, 0, len(t.Repos))
-	for _, r := range t.Repos {
-		if !slices.Contains(out, r) {
-			out = append(out, r)
+		members = w.Members
+		if len(t.Skip) == 0 && len(t.Topics) == 0 {
+			return members, nil
 		}
+	}
+	if t.Wave == nil && len(t.Repos) == 0 && len(t.Topics) == 0 {
+		return nil, errors.New("no repositories selected: give --wave N, --repo OWNER/NAME, --repos-file FILE or --topic TOPIC")
+	}
+	known, topics, rows, err := e.ledgerRepos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := Selection{Repos: t.Repos, Skip: t.Skip, Topics: t.Topics}.resolve(known, "the inventory", inventoryHint)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case t.Wave != nil:
+	case len(r.repos) > 0:
+		members = r.repos
+	default:
+		for _, row := range rows {
+			members = append(members, row.FullName)
+		}
+	}
+	out := make([]string, 0, len(members))
+	for _, n := range members {
+		if r.keep(n, topics[n]) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no repositories left: --skip-repo and --topic leave none of the %d selected", len(members))
 	}
 	return out, nil
 }

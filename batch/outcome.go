@@ -37,6 +37,9 @@ type Outcome struct {
 type Summary struct {
 	Step     string    `json:"step"`
 	Outcomes []Outcome `json:"outcomes"`
+	// Notes are lines about the step as a whole, such as what inventory
+	// left out before looking at any repository.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Failed reports whether any repository failed.
@@ -69,6 +72,9 @@ func (s Summary) Write(w io.Writer) { s.WriteWidth(w, 200) }
 func (s Summary) WriteWidth(w io.Writer, width int) {
 	fmt.Fprintf(w, "%s: %d repositories: %d ok, %d skipped, %d manual, %d failed\n",
 		s.Step, len(s.Outcomes), s.Count(OK), s.Count(Skipped), s.Count(Manual), s.Count(Failed))
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
 	groups := map[string][]Outcome{}
 	for _, o := range s.Outcomes {
 		// Skipped repositories are grouped too: "1 skipped" alone does not

@@ -214,7 +214,8 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 
 // PlanCampaign plans waves from the inventory in the ledger and records
 // them. Waves that already started keep their members; the repositories
-// not in them are planned into the waves that follow.
+// not in them are planned into the waves that follow. With Opts.Select only
+// the repositories it keeps are planned.
 func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 	e.defaults()
 	repos, err := e.Ledger.Repos(ctx)
@@ -235,11 +236,23 @@ func (e *Engine) PlanCampaign(ctx context.Context) (Plan, error) {
 			}
 		}
 	}
+	names := make([]string, 0, len(repos))
+	for _, r := range repos {
+		names = append(names, r.FullName)
+	}
+	chosen, err := e.Select(ctx, names, e.Opts.Select)
+	if err != nil {
+		return Plan{}, err
+	}
+	keep := map[string]bool{}
+	for _, n := range chosen {
+		keep[n] = true
+	}
 	var cands []Candidate
 	for _, r := range repos {
 		// A repository whose first inventory failed has no classification
 		// yet: it is planned once inventory (or retry) has read it.
-		if inKept[r.FullName] || r.Classification == nil {
+		if inKept[r.FullName] || r.Classification == nil || !keep[r.FullName] {
 			continue
 		}
 		cands = append(cands, Candidate{Repo: r.FullName, Visibility: r.Visibility, Result: r.Classification})

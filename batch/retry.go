@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
@@ -10,6 +11,7 @@ import (
 
 // Retry redoes the repositories whose last step failed: inventory and apply
 // (executed) are redone here; other steps are redone by their own commands.
+// With Opts.Select only the failed repositories it keeps are redone.
 func (e *Engine) Retry(ctx context.Context) (Summary, error) {
 	e.defaults()
 	sum := Summary{Step: "retry"}
@@ -17,6 +19,11 @@ func (e *Engine) Retry(ctx context.Context) (Summary, error) {
 	if err != nil {
 		return sum, err
 	}
+	keep, err := e.selected(ctx)
+	if err != nil {
+		return sum, err
+	}
+	steps = slices.DeleteFunc(steps, func(s ledger.Step) bool { return !keep(s.Repo) })
 	sum.Outcomes = each(ctx, e, "retry", steps, func(s ledger.Step) string { return s.Repo }, func(ctx context.Context, s ledger.Step) Outcome {
 		switch s.Name {
 		case "inventory":

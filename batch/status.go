@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/cutover/cutover/internal/ledger"
 )
@@ -20,6 +21,8 @@ type WaveStatus struct {
 
 // Status refreshes every campaign pull request's state and checks from the
 // forge, records them, and marks gated waves done when they meet their gate.
+// With Opts.Select only the selected repositories are refreshed, watched
+// and reported; gates are still evaluated for whole waves.
 func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 	e.defaults()
 	sum := Summary{Step: "status"}
@@ -27,6 +30,11 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 	if err != nil {
 		return sum, nil, err
 	}
+	keep, err := e.selected(ctx)
+	if err != nil {
+		return sum, nil, err
+	}
+	changes = slices.DeleteFunc(changes, func(c ledger.Change) bool { return !keep(c.Repo) })
 	sum.Outcomes = each(ctx, e, "status", changes, func(c ledger.Change) string { return c.Repo }, func(ctx context.Context, c ledger.Change) Outcome {
 		if c.PRNumber == 0 {
 			return Outcome{Kind: Skipped, Reason: "no pull request yet", Detail: "branch pushed, pull request not opened: run apply again"}
@@ -55,7 +63,11 @@ func (e *Engine) Status(ctx context.Context) (Summary, []WaveStatus, error) {
 	if err != nil {
 		return sum, nil, err
 	}
-	sum.Outcomes = append(sum.Outcomes, e.watch(ctx)...)
+	for _, o := range e.watch(ctx) {
+		if keep(o.Repo) {
+			sum.Outcomes = append(sum.Outcomes, o)
+		}
+	}
 	var ws []WaveStatus
 	for _, w := range waves {
 		st := WaveStatus{Number: w.Number, Name: w.Name, State: w.State, Requires: Gate{Require: w.Gate.Require, MaxFailureRatio: w.Gate.MaxFailureRatio}.String()}

@@ -148,7 +148,7 @@ func (n *NPM) Trust(ctx context.Context, o TrustOptions) (TrustReport, error) {
 // publishablePackages returns the publishable packages of the targeted
 // repositories, in plan (or given) order, then by name.
 func (e *Engine) publishablePackages(ctx context.Context, t RepoTarget) ([]ledger.Package, error) {
-	if t.Wave != nil && len(t.Repos) == 0 {
+	if t.Wave != nil && len(t.Repos) == 0 && len(t.Skip) == 0 && len(t.Topics) == 0 {
 		if _, err := e.Ledger.Wave(ctx, *t.Wave); err != nil {
 			return nil, fmt.Errorf("wave %d: %w (run cutover plan first)", *t.Wave, err)
 		}

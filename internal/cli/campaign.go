@@ -331,8 +331,10 @@ func oneLine(s string, max int) string {
 
 func newInventoryCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	sf := &selectFlags{}
+	var archived, forks bool
 	cmd := &cobra.Command{
-		Use:   "inventory",
+		Use:   "inventory [--repo R... | --repos-file FILE] [--skip-repo R...] [--topic T...] [--include-archived] [--include-forks]",
 		Short: "List the organisation's repositories and classify how each publishes to npm",
 		Long: `List the organisation's repositories ([github] org or CUTOVER_ORG), read the
 files detection needs from each through the API (no clone), classify how it
@@ -341,14 +343,23 @@ publishes to npm, and record the results in the ledger.
 Repositories whose default branch did not move since the last inventory keep
 their recorded classification; blobs are fetched only when they changed.
 A repository that cannot be read is recorded as failed and the inventory
-goes on. Exit code 1 when any repository failed.`,
+goes on. Archived repositories and forks are skipped and counted ("skipped 3
+archived, 2 forks"); --include-archived and --include-forks take them in. The
+selection flags narrow the listing; a repository they name must be in the
+organisation. Exit code 1 when any repository failed.`,
 		Example: example("cutover inventory", "CUTOVER_ORG=acme cutover --config campaign.toml inventory --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := app.requireOrg(); err != nil {
 				return err
 			}
+			sel, err := sf.selection(cmd, app)
+			if err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				e.Opts.Select = sel
+				e.Opts.List.Archived, e.Opts.List.Forks = archived, forks
 				sum, err := e.Inventory(cmd.Context())
 				if err != nil {
 					return err
@@ -357,14 +368,18 @@ goes on. Exit code 1 when any repository failed.`,
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&archived, "include-archived", false, "inventory archived repositories too")
+	cmd.Flags().BoolVar(&forks, "include-forks", false, "inventory forks too")
+	sf.register(cmd)
 	f.register(cmd, true)
 	return cmd
 }
 
 func newPlanCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	sf := &selectFlags{}
 	cmd := &cobra.Command{
-		Use:   "plan",
+		Use:   "plan [--repo R... | --repos-file FILE] [--skip-repo R...] [--topic T...]",
 		Short: "Assign the inventoried repositories to waves, canaries first",
 		Long: `Plan the campaign's waves from the inventory in the ledger.
 
@@ -377,11 +392,17 @@ use OIDC or run on self-hosted runners are listed as skipped with the reason.
 Waves that already started keep their members.
 
 The plan also lists, per package, the trusted publisher npm will need
-(repository, workflow file, environment).`,
+(repository, workflow file, environment). With the selection flags only the
+repositories they keep are planned.`,
 		Example: example("cutover plan", "cutover plan --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sel, err := sf.selection(cmd, app)
+			if err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, false, func(e *batch.Engine) error {
+				e.Opts.Select = sel
 				plan, err := e.PlanCampaign(cmd.Context())
 				if err != nil {
 					return err
@@ -390,6 +411,7 @@ The plan also lists, per package, the trusted publisher npm will need
 			})
 		},
 	}
+	sf.register(cmd)
 	f.register(cmd, true)
 	return cmd
 }
@@ -449,13 +471,14 @@ func (app *App) writePlan(format string, plan batch.Plan) error {
 
 func newApplyCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	sf := &selectFlags{}
 	var (
 		wave    int
 		execute bool
 		force   string
 	)
 	cmd := &cobra.Command{
-		Use:   "apply --wave N [--execute] [--force REASON]",
+		Use:   "apply --wave N [--repo R... | --repos-file FILE] [--skip-repo R...] [--topic T...] [--execute] [--force REASON]",
 		Short: "Rewrite a wave's repositories and open their pull requests",
 		Long: `Apply the oidc playbook to every repository of a wave.
 
@@ -470,16 +493,21 @@ A wave may start only when the previous wave meets its gate ([waves] require
 and max_failure_ratio; the canary wave's is [waves] canary_require, by default
 merged and verified); --force REASON overrides that and records the reason.
 Stopping it (Ctrl-C) finishes the repositories in flight; running it again
-continues where it stopped. Exit code 1 when a repository failed, 4 when the
-gate refused the wave.`,
+continues where it stopped. The selection flags narrow the wave to some of
+its members (a repository named must be one); the gate still applies. Exit
+code 1 when a repository failed, 4 when the gate refused the wave.`,
 		Example: example("cutover apply --wave 0", "cutover apply --wave 0 --execute", `cutover apply --wave 2 --execute --force "canary checks flaky, verified by hand"`),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !cmd.Flags().Changed("wave") {
 				return usageErrorf(cmd, "--wave is required")
 			}
+			sel, err := sf.selection(cmd, app)
+			if err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
-				sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force})
+				sum, err := e.Apply(cmd.Context(), batch.ApplyOptions{Wave: wave, Execute: execute, Force: force, Select: sel})
 				var ge *batch.GateError
 				if errors.As(err, &ge) {
 					return &ExitError{Code: ExitGate, Err: err}
@@ -505,14 +533,16 @@ gate refused the wave.`,
 	cmd.Flags().IntVar(&wave, "wave", 0, "wave to apply (0 is the canaries)")
 	cmd.Flags().BoolVar(&execute, "execute", false, "push branches and open pull requests (default: dry run)")
 	cmd.Flags().StringVar(&force, "force", "", "start the wave although the previous gate is not met; the reason is recorded")
+	sf.register(cmd)
 	f.register(cmd, true)
 	return cmd
 }
 
 func newStatusCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	sf := &selectFlags{}
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use:   "status [--repo R... | --repos-file FILE] [--skip-repo R...] [--topic T...]",
 		Short: "Refresh pull request states and checks, and evaluate wave gates",
 		Long: `Read every campaign pull request's state, mergeability and checks from the
 forge, record them in the ledger, and mark a wave done when it meets its gate
@@ -526,11 +556,17 @@ With [flag] auto_rollback = true the flag is turned off by itself and the
 rollback is recorded as an event. Exit code 1 when a repository failed or is
 blocked.
 With [dashboard] repo set it then rewrites the campaign's dashboard issue
-(see cutover dashboard).`,
+(see cutover dashboard). With the selection flags only the repositories they
+keep are refreshed, watched and listed; gates are still those of whole waves.`,
 		Example: example("cutover status", "cutover status --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			sel, err := sf.selection(cmd, app)
+			if err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				e.Opts.Select = sel
 				if err := app.watchRegistry(cmd, f, e); err != nil {
 					return err
 				}
@@ -564,6 +600,7 @@ With [dashboard] repo set it then rewrites the campaign's dashboard issue
 			})
 		},
 	}
+	sf.register(cmd)
 	f.register(cmd, true)
 	return cmd
 }
@@ -571,14 +608,13 @@ With [dashboard] repo set it then rewrites the campaign's dashboard issue
 func newFlagCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
 	nf := &npmFlags{}
+	tf := &targetFlags{}
 	var (
-		wave    int
-		repos   []string
 		force   string
 		confirm bool
 	)
 	cmd := &cobra.Command{
-		Use:   "flag on|off (--wave N | --repo OWNER/NAME...)",
+		Use:   "flag on|off (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...]",
 		Short: "Switch repositories to OIDC publishing, or back",
 		Long: `Set the feature-flag variable ([rewrite] flag_var, CUTOVER_NPM_OIDC) on a
 wave's repositories or on named ones: "on" makes the migrated workflows
@@ -613,14 +649,9 @@ Exit code 1 when any repository was refused, failed or waits for --confirm.`,
 			if args[0] != "on" && args[0] != "off" {
 				return usageErrorf(cmd, "want on or off, got %q", args[0])
 			}
-			target := batch.FlagTarget{Repos: repos}
-			if cmd.Flags().Changed("wave") {
-				if len(repos) > 0 {
-					return usageErrorf(cmd, "give --wave or --repo, not both")
-				}
-				target.Wave = &wave
-			} else if len(repos) == 0 {
-				return usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
+			target, err := tf.target(cmd, app)
+			if err != nil {
+				return err
 			}
 			opts := batch.FlagOptions{On: args[0] == "on", Target: target, Force: force, Confirm: confirm}
 			if opts.Force != "" && !opts.On {
@@ -659,8 +690,7 @@ Exit code 1 when any repository was refused, failed or waits for --confirm.`,
 			return run(n.Engine)
 		},
 	}
-	cmd.Flags().IntVar(&wave, "wave", 0, "flip every repository of this wave")
-	cmd.Flags().StringSliceVar(&repos, "repo", nil, "flip this repository (repeatable)")
+	tf.register(cmd)
 	cmd.Flags().StringVar(&force, "force", "", "turn the flag on although a check failed; the `REASON` is recorded")
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "record the flip of a CircleCI pipeline's flag that you set in CircleCI (no [circleci] token_env)")
 	nf.register(cmd)
@@ -686,19 +716,26 @@ func (app *App) watchRegistry(cmd *cobra.Command, f *campaignFlags, e *batch.Eng
 
 func newRetryCmd(app *App) *cobra.Command {
 	f := &campaignFlags{}
+	sf := &selectFlags{}
 	var onlyFailed bool
 	cmd := &cobra.Command{
-		Use:   "retry --failed",
+		Use:   "retry --failed [--repo R... | --repos-file FILE] [--skip-repo R...] [--topic T...]",
 		Short: "Redo the repositories whose last step failed",
 		Long: `Redo only the repositories whose last recorded step failed: inventory and
-apply (executed) are redone; other steps are redone by their own commands.`,
+apply (executed) are redone; other steps are redone by their own commands.
+With the selection flags only the failed repositories they keep are redone.`,
 		Example: example("cutover retry --failed"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !onlyFailed {
 				return usageErrorf(cmd, "--failed is required (retry redoes failed repositories only)")
 			}
+			sel, err := sf.selection(cmd, app)
+			if err != nil {
+				return err
+			}
 			return app.withEngine(cmd, f, true, func(e *batch.Engine) error {
+				e.Opts.Select = sel
 				sum, err := e.Retry(cmd.Context())
 				if err != nil && len(sum.Outcomes) == 0 {
 					return err
@@ -708,6 +745,7 @@ apply (executed) are redone; other steps are redone by their own commands.`,
 		},
 	}
 	cmd.Flags().BoolVar(&onlyFailed, "failed", false, "redo the repositories whose last step failed")
+	sf.register(cmd)
 	f.register(cmd, true)
 	return cmd
 }

@@ -16,7 +16,7 @@ func newLockdownCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var execute, undo bool
 	cmd := &cobra.Command{
-		Use:   "lockdown (--wave N | --repo OWNER/NAME...) [--execute] [--undo] [--otp CODE | --web]",
+		Use:   "lockdown (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...] [--execute] [--undo] [--otp CODE | --web]",
 		Short: "Disallow token publishing on packages whose canary was verified through OIDC",
 		Long: `Set the publishing access of every publishable package of the selected
 repositories to "Require two-factor authentication and disallow tokens"
@@ -44,7 +44,7 @@ Exit code 1 when a package failed or was refused.`,
 		Example: example("cutover lockdown --wave 0", "cutover lockdown --wave 0 --execute --otp 123456", "cutover lockdown --repo acme/widget --undo --execute"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			target, err := tf.target(cmd)
+			target, err := tf.target(cmd, app)
 			if err != nil {
 				return err
 			}

@@ -11,7 +11,7 @@ func newMergeCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var execute bool
 	cmd := &cobra.Command{
-		Use:   "merge (--wave N | --repo OWNER/NAME...) [--execute]",
+		Use:   "merge (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...] [--execute]",
 		Short: "Merge the campaign pull requests whose checks passed",
 		Long: `Merge the campaign pull requests of a wave, or of named repositories, whose
 required checks passed, with [pr] merge_method (merge, squash or rebase).
@@ -29,7 +29,7 @@ when a merge was refused or failed.`,
 		Example: example("cutover merge --wave 0", "cutover merge --wave 0 --execute", "cutover merge --repo acme/widget --execute"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			target, err := tf.target(cmd)
+			target, err := tf.target(cmd, app)
 			if err != nil {
 				return err
 			}

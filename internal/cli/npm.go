@@ -51,39 +51,40 @@ func errNo2FA(cmd *cobra.Command) error {
 		"(the link is printed on stderr and is valid for five minutes)", cmd.CommandPath())}
 }
 
-// targetFlags select repositories by wave or by name.
+// targetFlags select repositories by wave, by name, by topic or from a
+// list, with the selection flags every campaign command shares.
 type targetFlags struct {
-	wave  int
-	repos []string
+	wave int
+	sel  selectFlags
 }
 
 func (f *targetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.wave, "wave", 0, "the repositories of this wave (0 is the canaries)")
-	cmd.Flags().StringSliceVar(&f.repos, "repo", nil, "this repository, OWNER/NAME (repeatable)")
+	f.sel.register(cmd)
 }
 
 // target returns the selection, or a usage error when it is missing or
 // ambiguous.
-func (f *targetFlags) target(cmd *cobra.Command) (batch.RepoTarget, error) {
+func (f *targetFlags) target(cmd *cobra.Command, app *App) (batch.RepoTarget, error) {
 	waveSet := cmd.Flags().Changed("wave")
 	switch {
-	case waveSet && len(f.repos) > 0:
-		return batch.RepoTarget{}, usageErrorf(cmd, "give --wave or --repo, not both")
-	case waveSet:
-		if f.wave < 0 {
-			return batch.RepoTarget{}, usageErrorf(cmd, "--wave %d: waves are numbered from 0", f.wave)
-		}
+	case waveSet && f.sel.named():
+		return batch.RepoTarget{}, usageErrorf(cmd, "give --wave or --repo/--repos-file, not both")
+	case waveSet && f.wave < 0:
+		return batch.RepoTarget{}, usageErrorf(cmd, "--wave %d: waves are numbered from 0", f.wave)
+	case !waveSet && !f.sel.named() && len(f.sel.topics) == 0:
+		return batch.RepoTarget{}, usageErrorf(cmd, "give --wave N, --repo OWNER/NAME, --repos-file FILE or --topic TOPIC")
+	}
+	s, err := f.sel.selection(cmd, app)
+	if err != nil {
+		return batch.RepoTarget{}, err
+	}
+	t := batch.RepoTarget{Repos: s.Repos, Skip: s.Skip, Topics: s.Topics}
+	if waveSet {
 		w := f.wave
-		return batch.RepoTarget{Wave: &w}, nil
-	case len(f.repos) == 0:
-		return batch.RepoTarget{}, usageErrorf(cmd, "give --wave N or --repo OWNER/NAME")
+		t.Wave = &w
 	}
-	for _, r := range f.repos {
-		if o, n, ok := strings.Cut(r, "/"); !ok || o == "" || n == "" || strings.Contains(n, "/") {
-			return batch.RepoTarget{}, usageErrorf(cmd, "--repo %q: want OWNER/NAME", r)
-		}
-	}
-	return batch.RepoTarget{Repos: f.repos}, nil
+	return t, nil
 }
 
 // npmrcPath is the user's npm config file: $NPM_CONFIG_USERCONFIG, else

@@ -209,7 +209,7 @@ func newRevokeSecretsCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var execute bool
 	cmd := &cobra.Command{
-		Use:   "secrets (--wave N | --repo OWNER/NAME...) [--execute]",
+		Use:   "secrets (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...] [--execute]",
 		Short: "Delete the npm token secrets of repositories that are cut over and verified",
 		Long: `Delete the CI secrets that carried npm publish tokens, for the selected
 repositories that are cut over (flag on) and verified (every package's latest
@@ -227,7 +227,7 @@ or a secret had to be kept.`,
 		Example: example("cutover revoke secrets --wave 0", "cutover revoke secrets --repo acme/widget --execute"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			target, err := tf.target(cmd)
+			target, err := tf.target(cmd, app)
 			if err != nil {
 				return err
 			}

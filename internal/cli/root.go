@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/batch"
+
 	"github.com/cutover/cutover/internal/logging"
 )
 
@@ -166,6 +168,13 @@ func (app *App) exit(ctx context.Context, err error) int {
 			cmd = "cutover"
 		}
 		fmt.Fprintf(app.Err, "Run '%s --help' for usage.\n", cmd)
+		return ExitUsage
+	}
+	// A repository named on the command line that does not exist is a
+	// mistake in the command line.
+	var unknown *batch.UnknownRepoError
+	if errors.As(err, &unknown) {
+		app.printError(err)
 		return ExitUsage
 	}
 	var exitErr *ExitError

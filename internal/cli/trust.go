@@ -16,7 +16,7 @@ func newTrustCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var execute, replace bool
 	cmd := &cobra.Command{
-		Use:   "trust (--wave N | --repo OWNER/NAME...) [--execute] [--replace] [--otp CODE | --web]",
+		Use:   "trust (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...] [--execute] [--replace] [--otp CODE | --web]",
 		Short: "Link every package to its release workflow as an npm trusted publisher",
 		Long: `Configure the npm trusted publisher of every publishable package of the
 selected repositories: the repository, the calling workflow's file name and
@@ -52,7 +52,7 @@ Exit code 1 when a package failed or needs attention.`,
 		Example: example("cutover trust --wave 0 --web", "cutover trust --wave 0 --execute --otp 123456", "cutover trust --repo acme/widget --execute --replace --otp 123456"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			target, err := tf.target(cmd)
+			target, err := tf.target(cmd, app)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ func newVerifyCmd(app *App) *cobra.Command {
 	tf := &targetFlags{}
 	var version, tag string
 	cmd := &cobra.Command{
-		Use:   "verify (--wave N | --repo OWNER/NAME...) [--version V] [--tag canary]",
+		Use:   "verify (--wave N | --repo OWNER/NAME... | --repos-file FILE | --topic T) [--skip-repo R...] [--version V] [--tag canary]",
 		Short: "Prove that a canary release went through trusted publishing",
 		Long: `Check the canary release of every publishable package of the selected
 repositories on the npm registry:
@@ -38,7 +38,7 @@ Exit code 1 when a canary failed verification.`,
 		Example: example("cutover verify --wave 0", "cutover verify --repo acme/widget --version 2.1.0-canary.3", "cutover verify --wave 1 --tag next --format json"),
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			target, err := tf.target(cmd)
+			target, err := tf.target(cmd, app)
 			if err != nil {
 				return err
 			}

@@ -65,20 +65,24 @@ func readCampaign(q queryer) (Campaign, error) {
 }
 
 // UpsertRepo records a repository as the forge lists it: id, default
-// branch, visibility, clone URL and owner. What detection and later steps
+// branch, visibility, clone URL, owner and topics. What detection and later steps
 // recorded about it is kept.
 func (l *Ledger) UpsertRepo(ctx context.Context, r Repo) error {
 	return l.write(ctx, fmt.Sprintf("record repository %q", r.FullName), func(t *tx) error {
 		if r.FullName == "" {
 			return errors.New("the repository has no full name")
 		}
-		_, err := t.exec(`INSERT INTO repos (full_name, forge_id, default_branch, visibility, clone_url, owner, updated)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+		topics, err := json.Marshal(nonNil(r.Topics))
+		if err != nil {
+			return err
+		}
+		_, err = t.exec(`INSERT INTO repos (full_name, forge_id, default_branch, visibility, clone_url, owner, topics, updated)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (full_name) DO UPDATE SET
 				forge_id = excluded.forge_id, default_branch = excluded.default_branch,
 				visibility = excluded.visibility, clone_url = excluded.clone_url,
-				owner = excluded.owner, updated = excluded.updated`,
-			r.FullName, r.ID, r.DefaultBranch, r.Visibility, r.CloneURL, r.Owner, dbTime(t.now))
+				owner = excluded.owner, topics = excluded.topics, updated = excluded.updated`,
+			r.FullName, r.ID, r.DefaultBranch, r.Visibility, r.CloneURL, r.Owner, string(topics), dbTime(t.now))
 		return err
 	})
 }
@@ -200,18 +204,23 @@ func requireRepo(q queryer, repo string) error {
 }
 
 const repoColumns = `full_name, forge_id, default_branch, visibility, clone_url, owner, commit_sha,
-	publishes, credential, classification, detected_at, updated`
+	publishes, credential, classification, detected_at, updated, topics`
 
 func scanRepo(s rowScanner) (Repo, error) {
 	var r Repo
 	var class sql.NullString
 	var detected, updated nullTime
 	var publishes int
-	var cred string
+	var cred, topics string
 	err := s.Scan(&r.FullName, &r.ID, &r.DefaultBranch, &r.Visibility, &r.CloneURL, &r.Owner, &r.Commit,
-		&publishes, &cred, &class, &detected, &updated)
+		&publishes, &cred, &class, &detected, &updated, &topics)
 	if err != nil {
 		return r, err
+	}
+	if topics != "" && topics != "[]" {
+		if err := json.Unmarshal([]byte(topics), &r.Topics); err != nil {
+			return r, fmt.Errorf("topics of %q: %w", r.FullName, err)
+		}
 	}
 	r.Publishes = publishes != 0
 	r.Credential = rewrite.Credential(cred)
@@ -370,4 +379,12 @@ func (l *Ledger) FailedRepos(ctx context.Context) ([]Step, error) {
 		return err
 	})
 	return out, err
+}
+
+// nonNil returns s, or an empty slice for nil, so JSON says [] not null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -41,6 +41,8 @@ type Repo struct {
 	// Owner is who answers for the repository (a team or user, from
 	// CODEOWNERS or config); empty when unknown.
 	Owner string `json:"owner,omitempty"`
+	// Topics are the repository's topics as the forge lists them.
+	Topics []string `json:"topics,omitempty"`
 	// Commit is the default-branch commit the last detection read; the
 	// inventory re-reads a repository only when its head moved.
 	Commit string `json:"commit,omitempty"`
