@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
-
 	"github.com/cutover/cutover/internal/circleci"
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
@@ -180,7 +178,6 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 	}
 	files := map[string][]byte{}
 	var manual, todo []string
-	var diff strings.Builder
 	for _, f := range res.Files {
 		switch f.Status {
 		case rewrite.StatusManual:
@@ -189,8 +186,6 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 			}
 		case rewrite.StatusRewritten:
 			files[f.Path] = f.After
-			d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(string(f.Before)), B: difflib.SplitLines(string(f.After)), FromFile: "a/" + f.Path, ToFile: "b/" + f.Path, Context: 3})
-			diff.WriteString(d)
 		}
 		for _, s := range f.ManualSteps {
 			todo = append(todo, f.Path+": "+s)
@@ -203,6 +198,14 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 		return Outcome{Repo: name, Kind: Skipped, Reason: "nothing to change", Detail: "no token-publishing workflow left to rewrite on " + row.DefaultBranch}
 	}
 	if !execute {
+		// The diff is made only here, where it is shown; rewrite's is
+		// linear in the file size.
+		var diff strings.Builder
+		for _, f := range res.Files {
+			if f.Status == rewrite.StatusRewritten {
+				diff.WriteString(rewrite.UnifiedDiff(f.Path, f.Before, f.After))
+			}
+		}
 		return Outcome{Repo: name, Kind: OK, Detail: fmt.Sprintf("would change %d file(s)", len(files)), Diff: diff.String()}
 	}
 	prev, err := e.Ledger.Change(ctx, name)
