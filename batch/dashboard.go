@@ -52,7 +52,7 @@ func (e *Engine) UpdateDashboard(ctx context.Context) (forge.Issue, error) {
 		Marker: reports.DashboardMarker + ":" + e.Opts.Campaign, Title: title, Body: string(body), Labels: d.Labels,
 	})
 	if err != nil {
-		return forge.Issue{}, fmt.Errorf("could not update the dashboard issue in %s: %w", d.Repo, err)
+		return forge.Issue{}, err // the forge's error names the issue and repository
 	}
 	e.Logger.Info("dashboard updated", "repo", d.Repo, "issue", is.Number, "url", is.URL)
 	return is, nil

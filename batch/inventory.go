@@ -26,7 +26,7 @@ func (e *Engine) Inventory(ctx context.Context) (Summary, error) {
 	lo.Archived, lo.Forks = true, true
 	listed, err := e.Forge.Repos(ctx, e.Opts.Org, lo)
 	if err != nil {
-		return sum, fmt.Errorf("list repositories of %q: %w", e.Opts.Org, err)
+		return sum, err // the forge's error names the organisation
 	}
 	repos, notes, err := e.inventorySelect(listed)
 	if err != nil {

@@ -356,11 +356,25 @@ func apiError(err error, what string) error {
 			}
 			return &permissionError{fmt.Sprintf("could not %s: %s", what, er.Message)}
 		case http.StatusUnauthorized:
-			return fmt.Errorf("could not %s: the token was refused (%s): %w", what, er.Message, err)
+			return &refusedError{msg: fmt.Sprintf("could not %s: GitHub refused the token (401 %s): check that it is the right one and has not expired or been revoked", what, er.Message), err: err}
 		}
 	}
 	return fmt.Errorf("could not %s: %w", what, err)
 }
+
+// refusedError is a token GitHub refused (401). Its message says so once;
+// go-github's own text, which repeats the status and message after the
+// request's URL, stays reachable through Unwrap.
+type refusedError struct {
+	msg string
+	err error
+}
+
+// Error returns the message.
+func (e *refusedError) Error() string { return e.msg }
+
+// Unwrap returns go-github's error.
+func (e *refusedError) Unwrap() error { return e.err }
 
 // split returns the owner and name of a repository.
 func split(repo forge.Repo) (owner, name string, err error) {
