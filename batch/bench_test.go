@@ -223,7 +223,7 @@ func BenchmarkApply500(b *testing.B) {
 		}
 		if sum.Failed() {
 			var s strings.Builder
-			sum.Write(&s)
+			sum.Write(&s, nil)
 			b.Fatalf("apply failed:\n%s", s.String())
 		}
 		b.ReportMetric(float64(sum.Count(batch.OK)), "PRs")
@@ -349,7 +349,7 @@ func benchRateLimited(b *testing.B, cache bool) {
 		}
 		if sum.Failed() {
 			var s strings.Builder
-			sum.Write(&s)
+			sum.Write(&s, nil)
 			b.Fatalf("apply failed:\n%s", s.String())
 		}
 		after := fg.Stats()

@@ -332,7 +332,7 @@ func TestNPMCampaignEndToEnd(t *testing.T) {
 
 	var sums bytes.Buffer
 	for _, s := range []batch.Summary{tr.Summary(), ver.Summary, secrets.Summary} {
-		s.Write(&sums)
+		s.Write(&sums, nil)
 	}
 	t.Logf("summaries:\n%s", sums.String())
 	t.Logf("tokens revoked: %s", npmJSON(revoked.Tokens))
@@ -349,7 +349,7 @@ func TestNPMCampaignEndToEnd(t *testing.T) {
 	npmMust(t, err)
 	var text bytes.Buffer
 	for _, s := range []batch.Summary{dry.Summary(), tr.Summary(), ver.Summary, secrets.Summary} {
-		s.Write(&text)
+		s.Write(&text, nil)
 	}
 	led.Close()
 	db := readAll(t, dbPath, dbPath+"-wal", dbPath+"-shm")

@@ -64,12 +64,13 @@ func (s Summary) Count(kind string) int {
 }
 
 // Write prints the summary grouped by outcome and, for failures, by
-// reason, each failure's detail cut to 200 bytes.
-func (s Summary) Write(w io.Writer) { s.WriteWidth(w, 200) }
+// reason, each failure's detail cut to 200 bytes after r (the token
+// patterns when nil) redacted it.
+func (s Summary) Write(w io.Writer, r *logging.Redactor) { s.WriteWidth(w, 200, r) }
 
 // WriteWidth is Write with details cut to width bytes; 0 keeps them whole
 // (output that is not a terminal).
-func (s Summary) WriteWidth(w io.Writer, width int) {
+func (s Summary) WriteWidth(w io.Writer, width int, r *logging.Redactor) {
 	fmt.Fprintf(w, "%s: %d repositories: %d ok, %d skipped, %d manual, %d failed\n",
 		s.Step, len(s.Outcomes), s.Count(OK), s.Count(Skipped), s.Count(Manual), s.Count(Failed))
 	for _, n := range s.Notes {
@@ -100,11 +101,10 @@ func (s Summary) WriteWidth(w io.Writer, width int) {
 				fmt.Fprintf(w, "    … and %d more\n", len(os)-10)
 				break
 			}
-			// Redact first, then cut: a token cut in two would no longer be found.
-			var patterns *logging.Redactor // nil: the token patterns
-			d := patterns.Redact(ledger.Redact(o.Detail))
+			// Redact first, then cut: a secret cut in two would no longer be found.
+			d := r.Redact(ledger.Redact(o.Detail))
 			if width > 0 {
-				d = patterns.RedactCut(d, width)
+				d = r.RedactCut(d, width)
 			}
 			fmt.Fprintf(w, "    %s: %s\n", o.Repo, strings.ReplaceAll(d, "\n", " "))
 		}

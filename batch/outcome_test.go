@@ -17,7 +17,7 @@ func TestSummaryWriteSaysWhy(t *testing.T) {
 		{Repo: "acme/d", Kind: Skipped, Detail: "no reason recorded"},
 	}}
 	var b strings.Builder
-	sum.Write(&b)
+	sum.Write(&b, nil)
 	want := "verify: 4 repositories: 1 ok, 2 skipped, 0 manual, 1 failed\n" +
 		"  failed: verification failed (1)\n" +
 		"    acme/c: gadget@1.0.1: provenance: missing\n" +

@@ -112,7 +112,7 @@ func pacingRun(b *testing.B, n int) {
 		}
 		if sum.Failed() {
 			var s strings.Builder
-			sum.Write(&s)
+			sum.Write(&s, nil)
 			b.Logf("wave %d:\n%s", wave.Number, s.String())
 			failed += sum.Count(batch.Failed)
 		}

@@ -292,11 +292,11 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 			if o.Reason != "" && o.Kind != batch.OK {
 				d = o.Reason + ": " + d
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Repo, o.Kind, oneLine(d, width))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", o.Repo, o.Kind, oneLine(app.Redactor, d, width))
 		}
 		tw.Flush()
 		b.WriteString("\n")
-		sum.WriteWidth(&b, width)
+		sum.WriteWidth(&b, width, app.Redactor)
 	}
 	if _, err := io.WriteString(app.Out, app.Redactor.Redact(b.String())); err != nil {
 		return err
@@ -312,21 +312,20 @@ func (app *App) writeSummary(format string, sum batch.Summary, extra any) error 
 func dryRunHeader(o batch.Outcome) string {
 	h := "=== " + o.Repo
 	if d := strings.TrimSpace(o.Detail); d != "" {
-		h += ": " + oneLine(d, 0)
+		h += ": " + oneLine(nil, d, 0)
 	}
 	return h + "\n"
 }
 
-// oneLine redacts s, puts it on one line and cuts it to max bytes; max 0
-// keeps it whole.
-func oneLine(s string, max int) string {
-	// Redact first, then cut: a token cut in two would no longer be found.
-	var patterns *logging.Redactor // nil: the token patterns
+// oneLine redacts s with r (the token patterns when nil), puts it on one
+// line and cuts it to max bytes; max 0 keeps it whole. Redacting comes
+// first: a secret cut in two would no longer be found.
+func oneLine(r *logging.Redactor, s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if max <= 0 {
-		return patterns.Redact(s)
+		return r.Redact(s)
 	}
-	return patterns.RedactCut(s, max)
+	return r.RedactCut(s, max)
 }
 
 func newInventoryCmd(app *App) *cobra.Command {

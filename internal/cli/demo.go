@@ -245,7 +245,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 	out.say("  trust: %d packages linked to their workflows, %d need a person", ts.Count(batch.OK), ts.Count(batch.Manual)+ts.Count(batch.Failed))
 	for _, p := range tr.Packages {
 		if p.Kind == batch.Manual || p.Kind == batch.Failed {
-			out.say("    %s (%s): %s", p.Package, p.Repo, oneLine(p.Reason+": "+p.Detail, 140))
+			out.say("    %s (%s): %s", p.Package, p.Repo, oneLine(nil, p.Reason+": "+p.Detail, 140))
 		}
 	}
 	if num > 0 {
@@ -259,7 +259,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 				if !prev.Gate.OK {
 					verdict = "not met: " + strings.Join(prev.Gate.Reasons, "; ")
 				}
-				out.say("  gate of wave %d (%s; %s): %d/%d passed, %s", prev.Number, prev.Name, prev.Requires, prev.Gate.Passed, prev.Gate.Members, oneLine(verdict, 200))
+				out.say("  gate of wave %d (%s; %s): %d/%d passed, %s", prev.Number, prev.Name, prev.Requires, prev.Gate.Passed, prev.Gate.Members, oneLine(nil, verdict, 200))
 			}
 		}
 	}
@@ -297,7 +297,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 		if o.Kind != batch.Failed || o.Reason == "refused: pull request not merged" {
 			continue
 		}
-		out.say("    %s %s: %s; fix: %s", o.Repo, o.Reason, oneLine(o.Detail, 160), o.Hint)
+		out.say("    %s %s: %s; fix: %s", o.Repo, o.Reason, oneLine(nil, o.Detail, 160), o.Hint)
 		if strings.Contains(o.Detail, "trusted publisher mismatch: ") {
 			mismatch = append(mismatch, o.Repo)
 		}
@@ -309,7 +309,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 			return err
 		}
 		for _, p := range fix.Packages {
-			out.say("    cutover trust --repo %s --replace --execute: %s", p.Repo, oneLine(p.Detail, 160))
+			out.say("    cutover trust --repo %s --replace --execute: %s", p.Repo, oneLine(nil, p.Detail, 160))
 		}
 		again, err := e.Flag(ctx, batch.FlagOptions{On: true, Target: batch.FlagTarget{Repos: mismatch}})
 		if err != nil {
@@ -361,7 +361,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 				if p.Exchange != "" {
 					why = "OIDC exchange: " + p.Exchange + "; then " + why
 				}
-				out.say("    release of %s (%s) failed: %s", p.Package, o.Repo, oneLine(why, 140))
+				out.say("    release of %s (%s) failed: %s", p.Package, o.Repo, oneLine(nil, why, 140))
 			case p.Path == sandbox.PathOIDC:
 				oidc++
 			default:
@@ -371,7 +371,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 				if p.Exchange != "" {
 					why = "OIDC exchange: " + p.Exchange
 				}
-				out.say("    release of %s (%s) published through a token: %s", p.Package, o.Repo, oneLine(why, 140))
+				out.say("    release of %s (%s) published through a token: %s", p.Package, o.Repo, oneLine(nil, why, 140))
 			}
 		}
 	}
@@ -392,7 +392,7 @@ func demoWave(ctx context.Context, out *demoStep, w *sandbox.World, e *batch.Eng
 	for _, o := range st.Outcomes {
 		if o.Reason == batch.ReasonReleaseFailed && slices.Contains(wave.Repos, o.Repo) {
 			blocked++
-			out.say("    status: %s blocked, %s: %s; %s", o.Repo, o.Reason, oneLine(o.Detail, 120), o.Hint)
+			out.say("    status: %s blocked, %s: %s; %s", o.Repo, o.Reason, oneLine(nil, o.Detail, 120), o.Hint)
 		}
 	}
 	out.say("  status: %d repositories blocked after a failed release, rolled back to the token path by [flag] auto_rollback", blocked)
@@ -507,7 +507,7 @@ func demoLeakedToken(ctx context.Context, out *demoStep, w *sandbox.World, led *
 	if err == nil {
 		return fmt.Errorf("a token published %s although it is locked down", pkg)
 	}
-	out.say("leaked token: a publish of %s (%s) with a maintainer's bypass-2FA token was refused: %s", pkg, repo, oneLine(npmMessageOf(err), 120))
+	out.say("leaked token: a publish of %s (%s) with a maintainer's bypass-2FA token was refused: %s", pkg, repo, oneLine(nil, npmMessageOf(err), 120))
 	return nil
 }
 

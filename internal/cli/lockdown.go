@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 func newLockdownCmd(app *App) *cobra.Command {
@@ -61,7 +62,7 @@ Exit code 1 when a package failed or was refused.`,
 			sum := rep.Summary()
 			findings := sum.Failed() || sum.Count(batch.Manual) > 0 || sum.Count(batch.Skipped) > 0
 			doc := map[string]any{"step": rep.Step, "packages": rep.Packages, "summary": sum, "locked_down": rep.LockedDown()}
-			if werr := app.writeNPMDoc(f.format, "cutover.lockdown/v1", doc, lockdownText(rep, undo), findings); werr != nil {
+			if werr := app.writeNPMDoc(f.format, "cutover.lockdown/v1", doc, lockdownText(rep, undo, app.Redactor), findings); werr != nil {
 				return werr
 			}
 			return err
@@ -76,7 +77,7 @@ Exit code 1 when a package failed or was refused.`,
 }
 
 // lockdownText renders a lockdown report as a table and the grouped summary.
-func lockdownText(rep batch.LockdownReport, undo bool) string {
+func lockdownText(rep batch.LockdownReport, undo bool, r *logging.Redactor) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKAGE\tREPO\tCANARY\tACTION\tRESULT\tDETAIL")
@@ -92,7 +93,7 @@ func lockdownText(rep batch.LockdownReport, undo bool) string {
 		if p.Reason != "" && p.Kind != batch.OK {
 			d = p.Reason + ": " + d
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.Verified), action, p.Kind, oneLine(d, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.Verified), action, p.Kind, oneLine(r, d, 160))
 	}
 	tw.Flush()
 	b.WriteString("\n")
@@ -100,7 +101,7 @@ func lockdownText(rep batch.LockdownReport, undo bool) string {
 		fmt.Fprintf(&b, "%d of %d packages locked down\n", rep.LockedDown(), len(rep.Packages))
 	}
 	var sum strings.Builder
-	rep.Summary().Write(&sum)
+	rep.Summary().Write(&sum, r)
 	b.WriteString(strings.Replace(sum.String(), " repositories: ", " packages: ", 1))
 	return b.String()
 }

@@ -168,7 +168,7 @@ func (app *App) npmClient(cmd *cobra.Command, registry string, f *npmFlags, need
 	}
 	return &npm.Client{
 		BaseURL: registry, HTTP: &http.Client{Timeout: 2 * time.Minute}, Token: tok, OTP: otp,
-		Logger: app.Logger,
+		Logger: app.Logger, Redactor: app.Redactor,
 	}, nil
 }
 

@@ -170,7 +170,7 @@ func TestSummaryNotCut(t *testing.T) {
 		t.Errorf("the summary cut a detail off a terminal:\n%s", out.String())
 	}
 	var cut bytes.Buffer
-	sum.Write(&cut)
+	sum.Write(&cut, nil)
 	if !strings.Contains(cut.String(), "…") {
 		t.Errorf("Summary.Write does not cut long details:\n%s", cut.String())
 	}

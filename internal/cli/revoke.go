@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 func newRevokeCmd(app *App) *cobra.Command {
@@ -91,7 +92,7 @@ could not be revoked.`,
 				return err
 			}
 			doc := map[string]any{"step": rep.Step, "listed": rep.Listed, "tokens": rep.Tokens, "not_selected": rep.NotSelected}
-			if werr := app.writeNPMDoc(f.format, "cutover.revoke-tokens/v1", doc, tokensText(rep, o.Migrated), rep.Failed()); werr != nil {
+			if werr := app.writeNPMDoc(f.format, "cutover.revoke-tokens/v1", doc, tokensText(rep, o.Migrated, app.Redactor), rep.Failed()); werr != nil {
 				return werr
 			}
 			return err
@@ -123,7 +124,7 @@ func parseDate(s string) (time.Time, error) {
 // tokensText renders the token plan or what was revoked, then the tokens
 // left out: cutover's own token always by key, the others one by one with
 // why when perToken (--migrated), else counted by reason.
-func tokensText(rep batch.RevokeTokensReport, perToken bool) string {
+func tokensText(rep batch.RevokeTokensReport, perToken bool, r *logging.Redactor) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d tokens listed, %d selected, %d not selected\n", rep.Step, rep.Listed, len(rep.Tokens), len(rep.NotSelected))
 	if len(rep.Tokens) > 0 {
@@ -142,7 +143,7 @@ func tokensText(rep batch.RevokeTokensReport, perToken bool) string {
 			if t.Kind != batch.OK {
 				result = t.Kind + ": " + t.Reason + ": " + t.Detail
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), exp, cidr, orDash(t.Repo), oneLine(result, 160))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), exp, cidr, orDash(t.Repo), oneLine(r, result, 160))
 		}
 		tw.Flush()
 	}
@@ -182,7 +183,7 @@ func tokensText(rep batch.RevokeTokensReport, perToken bool) string {
 		if t.Hint != "" {
 			why += " (" + t.Hint + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), orDash(t.Repo), oneLine(why, 200))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", t.Key, tokenPrefix(t), orDash(t.Name), tokenCreated(t), orDash(t.Repo), oneLine(r, why, 200))
 	}
 	tw.Flush()
 	return b.String()
@@ -242,7 +243,7 @@ or a secret had to be kept.`,
 			}
 			findings := rep.Summary.Failed() || rep.Summary.Count(batch.Manual) > 0
 			doc := map[string]any{"step": rep.Summary.Step, "secrets": rep.Secrets, "summary": rep.Summary}
-			if werr := app.writeNPMDoc(f.format, "cutover.revoke-secrets/v1", doc, secretsText(rep), findings); werr != nil {
+			if werr := app.writeNPMDoc(f.format, "cutover.revoke-secrets/v1", doc, secretsText(rep, app.Redactor), findings); werr != nil {
 				return werr
 			}
 			return err
@@ -255,7 +256,7 @@ or a secret had to be kept.`,
 }
 
 // secretsText renders the secrets plan or what was deleted.
-func secretsText(rep batch.RevokeSecretsReport) string {
+func secretsText(rep batch.RevokeSecretsReport, r *logging.Redactor) string {
 	var b strings.Builder
 	if len(rep.Secrets) > 0 {
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
@@ -273,11 +274,11 @@ func secretsText(rep batch.RevokeSecretsReport) string {
 			if s.Kind != batch.OK {
 				result = s.Kind + ": " + s.Detail
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Scope, where, oneLine(result, 200))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Scope, where, oneLine(r, result, 200))
 		}
 		tw.Flush()
 		b.WriteString("\n")
 	}
-	rep.Summary.Write(&b)
+	rep.Summary.Write(&b, r)
 	return b.String()
 }

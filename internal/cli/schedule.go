@@ -200,7 +200,7 @@ func (app *App) sweepOptions(reg string) sweep.Options {
 	}
 	if reg != "" {
 		o.Registry = &sweepRegistry{
-			client: &npm.Client{BaseURL: reg, Token: npm.Secret(app.Getenv(app.Config.NPM.TokenEnv)), Logger: app.Logger, Now: app.Now},
+			client: &npm.Client{BaseURL: reg, Token: npm.Secret(app.Getenv(app.Config.NPM.TokenEnv)), Logger: app.Logger, Now: app.Now, Redactor: app.Redactor},
 			env:    app.Config.NPM.TokenEnv,
 		}
 	}
@@ -307,7 +307,7 @@ func (app *App) writeSweep(format string, res sweep.Result) error {
 			if d.Error != "" {
 				text += " (error: " + d.Error + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", repo, d.Topic, d.Level, d.Change, oneLine(text, 200))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", repo, d.Topic, d.Level, d.Change, oneLine(app.Redactor, text, 200))
 		}
 		tw.Flush()
 		fmt.Fprintf(&b, "\n%d reminder(s) due, %d new or escalated, %d resolved", len(res.Reminders), len(res.Changed()), len(res.Resolved))
@@ -318,7 +318,7 @@ func (app *App) writeSweep(format string, res sweep.Result) error {
 		for _, p := range res.Problems {
 			fmt.Fprintf(&b, "problem: %s\n", p)
 		}
-		res.Summary.Write(&b)
+		res.Summary.Write(&b, app.Redactor)
 	}
 	if _, err := io.WriteString(app.Out, app.Redactor.Redact(b.String())); err != nil {
 		return err

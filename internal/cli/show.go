@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/ledger"
+	"github.com/cutover/cutover/internal/logging"
 	"github.com/cutover/cutover/reports"
 	"github.com/cutover/cutover/rewrite"
 )
@@ -260,7 +261,7 @@ func runShow(ctx context.Context, opts *showOptions) error {
 		_, err = opts.out.Write(append(b, '\n'))
 		return err
 	}
-	_, err = io.WriteString(opts.out, showText(doc))
+	_, err = io.WriteString(opts.out, showText(doc, opts.meta.Redactor))
 	return err
 }
 
@@ -447,7 +448,7 @@ func openBrowser(getenv func(string) string) func(ctx context.Context, u string)
 }
 
 // showText renders the document for people.
-func showText(d ShowDoc) string {
+func showText(d ShowDoc, r *logging.Redactor) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
@@ -462,9 +463,9 @@ func showText(d ShowDoc) string {
 		if d.Blocked.Detail != "" {
 			why += ": " + d.Blocked.Detail
 		}
-		row("blocked", oneLine(why, 160))
+		row("blocked", oneLine(r, why, 160))
 		if d.Blocked.Hint != "" {
-			row("hint", oneLine(d.Blocked.Hint, 160))
+			row("hint", oneLine(r, d.Blocked.Hint, 160))
 		}
 	}
 	if d.Next != "" {
@@ -560,7 +561,7 @@ func showText(d ShowDoc) string {
 			}
 			state := t.State
 			if t.Detail != "" && t.State != ledger.TrustConfigured {
-				state += ": " + oneLine(t.Detail, 80)
+				state += ": " + oneLine(r, t.Detail, 80)
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", termSafe(t.Package), state, orDash(t.Repository), orDash(t.Workflow), orDash(t.Environment), checked)
 		}
@@ -581,7 +582,7 @@ func showText(d ShowDoc) string {
 				case !ch.OK:
 					mark = "FAIL"
 				}
-				fmt.Fprintf(&b, "    %s %s: %s\n", mark, ch.Name, oneLine(ch.Message, 140))
+				fmt.Fprintf(&b, "    %s %s: %s\n", mark, ch.Name, oneLine(r, ch.Message, 140))
 			}
 		}
 	}
@@ -639,7 +640,7 @@ func showText(d ShowDoc) string {
 	if len(d.ManualSteps) > 0 {
 		fmt.Fprintf(&b, "\nmanual steps:\n")
 		for _, m := range d.ManualSteps {
-			fmt.Fprintf(&b, "  - %s\n", oneLine(m.Text, 200))
+			fmt.Fprintf(&b, "  - %s\n", oneLine(r, m.Text, 200))
 		}
 	}
 	title := "last events"
@@ -648,7 +649,7 @@ func showText(d ShowDoc) string {
 	}
 	if section(title, len(d.Events)) {
 		for _, e := range d.Events {
-			fmt.Fprintf(&b, "  %s  %-16s %s\n", fmtShowTime(e.Time), e.Kind, oneLine(e.Message, 160))
+			fmt.Fprintf(&b, "  %s  %-16s %s\n", fmtShowTime(e.Time), e.Kind, oneLine(r, e.Message, 160))
 		}
 	}
 	return b.String()

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 func newTrustCmd(app *App) *cobra.Command {
@@ -68,7 +69,7 @@ Exit code 1 when a package failed or needs attention.`,
 			}
 			sum := rep.Summary()
 			findings := sum.Failed() || sum.Count(batch.Manual) > 0
-			if werr := app.writeNPMDoc(f.format, "cutover.trust/v1", map[string]any{"step": rep.Step, "packages": rep.Packages, "summary": sum}, trustText(rep), findings); werr != nil {
+			if werr := app.writeNPMDoc(f.format, "cutover.trust/v1", map[string]any{"step": rep.Step, "packages": rep.Packages, "summary": sum}, trustText(rep, app.Redactor), findings); werr != nil {
 				return werr
 			}
 			return err
@@ -83,7 +84,7 @@ Exit code 1 when a package failed or needs attention.`,
 }
 
 // trustText renders a trust report as a table and the grouped summary.
-func trustText(rep batch.TrustReport) string {
+func trustText(rep batch.TrustReport, r *logging.Redactor) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PACKAGE\tREPO\tSTATE\tACTION\tRESULT\tDETAIL")
@@ -101,12 +102,12 @@ func trustText(rep batch.TrustReport) string {
 		if p.Reason != "" && p.Kind != batch.OK {
 			d = p.Reason + ": " + d
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.State), action, p.Kind, oneLine(d, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.State), action, p.Kind, oneLine(r, d, 160))
 	}
 	tw.Flush()
 	b.WriteString("\n")
 	var sum strings.Builder
-	rep.Summary().Write(&sum)
+	rep.Summary().Write(&sum, r)
 	// The outcomes are per package.
 	b.WriteString(strings.Replace(sum.String(), " repositories: ", " packages: ", 1))
 	return b.String()

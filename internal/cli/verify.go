@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/logging"
 )
 
 func newVerifyCmd(app *App) *cobra.Command {
@@ -55,7 +56,7 @@ Exit code 1 when a canary failed verification.`,
 				return err
 			}
 			doc := map[string]any{"step": rep.Summary.Step, "packages": rep.Packages, "summary": rep.Summary}
-			if werr := app.writeNPMDoc(f.format, "cutover.verify/v1", doc, verifyText(rep), rep.Summary.Failed()); werr != nil {
+			if werr := app.writeNPMDoc(f.format, "cutover.verify/v1", doc, verifyText(rep, app.Redactor), rep.Summary.Failed()); werr != nil {
 				return werr
 			}
 			return err
@@ -70,7 +71,7 @@ Exit code 1 when a canary failed verification.`,
 
 // verifyText renders a verification report: a line per package, then the
 // summary per repository.
-func verifyText(rep batch.VerifyReport) string {
+func verifyText(rep batch.VerifyReport, r *logging.Redactor) string {
 	var b strings.Builder
 	if len(rep.Packages) > 0 {
 		tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
@@ -90,11 +91,11 @@ func verifyText(rep batch.VerifyReport) string {
 				}
 				detail = strings.Join(fs, "; ")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Package, orDash(p.Version), p.Repo, result, oneLine(detail, 200))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Package, orDash(p.Version), p.Repo, result, oneLine(r, detail, 200))
 		}
 		tw.Flush()
 		b.WriteString("\n")
 	}
-	rep.Summary.Write(&b)
+	rep.Summary.Write(&b, r)
 	return b.String()
 }

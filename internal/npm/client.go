@@ -76,6 +76,10 @@ type Client struct {
 	OTPWindow time.Duration
 	// UserAgent is sent with every request; "" means "cutover".
 	UserAgent string
+	// Redactor removes the configured secrets from the registry's messages
+	// before they are cut; nil removes the token patterns (and this
+	// client's own token and one-time password, always).
+	Redactor *logging.Redactor
 
 	// remembered is the last approved OTP; a pointer, so that printing a
 	// Client value shows an address, never the code.
@@ -452,9 +456,8 @@ func (c *Client) statusError(cl call, rep reply) error {
 	if msg == "" {
 		msg = body.Reason
 	}
-	// Redact first, then cut: a token cut in two would no longer be found.
-	var patterns *logging.Redactor // nil: the token patterns
-	msg = patterns.RedactCut(c.redact(msg), 300)
+	// Redact first, then cut: a secret cut in two would no longer be found.
+	msg = c.Redactor.RedactCut(c.redact(msg), 300)
 	e := &Error{Op: cl.op, Package: cl.pkg, Status: rep.status, Message: msg, Notice: c.redact(rep.header.Get("npm-notice"))}
 	e.Err = sentinelFor(rep.status)
 	e.write = rep.status == http.StatusNotFound && cl.method != http.MethodGet
