@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -94,6 +95,9 @@ type Engine struct {
 	// project environment variable); nil means flag on and off print the
 	// setting to change and wait for FlagOptions.Confirm.
 	CircleCI CircleCIVars
+	// InFlight, when set, counts the repositories whose step is running, so
+	// that an interrupt can say how many it waits for.
+	InFlight *atomic.Int64
 }
 
 func (e *Engine) defaults() {
@@ -177,6 +181,10 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 			if ctx.Err() != nil {
 				out[i] = Outcome{Repo: name(it), Kind: Skipped, Reason: "interrupted", Detail: "stopped before this repository started", Hint: "run the command again to continue"}
 				return nil
+			}
+			if e.InFlight != nil {
+				e.InFlight.Add(1)
+				defer e.InFlight.Add(-1)
 			}
 			out[i] = fn(gctx, it)
 			if out[i].Repo == "" {

@@ -21,10 +21,9 @@ func main() {
 	go func() {
 		// The first signal stops the command: it starts nothing new and
 		// finishes the repositories in flight (each step is a ledger
-		// transaction). A second one exits at once.
-		sig := <-sigs
+		// transaction), saying how many; a second one exits at once.
+		<-sigs
 		interrupted.Store(true)
-		fmt.Fprintf(os.Stderr, "stopping (%s): finishing the repositories in flight; send it again to exit at once\n", sig)
 		cancel()
 		<-sigs
 		fmt.Fprintln(os.Stderr, "stopped at once: run the command again to continue")

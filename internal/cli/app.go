@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/cutover/cutover/internal/config"
@@ -59,6 +60,9 @@ type App struct {
 	logOut *switchWriter
 	// lockOwner is the owner of the campaign lock the command holds, if any.
 	lockOwner string
+	// inFlight counts the repositories whose step is running, for the
+	// interrupt's message.
+	inFlight atomic.Int64
 }
 
 // globalFlags are the persistent flags of the root command.

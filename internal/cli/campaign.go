@@ -193,6 +193,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	}
 	progress, wait := app.progress(pace)
 	e.Progress = progress
+	e.InFlight = &app.inFlight
 	return e, func() { wait(); closeLedger() }, nil
 }
 

@@ -34,9 +34,19 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 			code = ExitFatal
 		}
 	}()
+	// The first interrupt says what the command still waits for; the
+	// command then stops as soon as that is done, and exits 130.
+	stopLog := context.AfterFunc(ctx, func() {
+		app.Logger.Warn(fmt.Sprintf("stopping: finishing %d repositories in flight; interrupt again to stop at once", app.inFlight.Load()))
+	})
+	defer stopLog()
 	root.SetArgs(args)
 	_, err := root.ExecuteContextC(ctx)
-	return app.exit(ctx, err)
+	code = app.exit(ctx, err)
+	if ctx.Err() != nil && code != ExitUsage {
+		code = ExitInterrupted
+	}
+	return code
 }
 
 // commands lists the top-level commands, in help order. To add a command,
