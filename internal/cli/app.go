@@ -63,6 +63,9 @@ type App struct {
 	// inFlight counts the repositories whose step is running, for the
 	// interrupt's message.
 	inFlight atomic.Int64
+	// campaign says a campaign engine was built: the interrupt's message
+	// counts its repositories in flight.
+	campaign atomic.Bool
 }
 
 // globalFlags are the persistent flags of the root command.

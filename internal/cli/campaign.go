@@ -194,6 +194,7 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	progress, wait := app.progress(pace)
 	e.Progress = progress
 	e.InFlight = &app.inFlight
+	app.campaign.Store(true)
 	return e, func() { wait(); closeLedger() }, nil
 }
 

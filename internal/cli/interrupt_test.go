@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -72,5 +74,61 @@ func TestInterruptSaysWhatItWaitsFor(t *testing.T) {
 	}
 	if n := app.inFlight.Load(); n != 0 {
 		t.Errorf("%d repositories still counted in flight", n)
+	}
+}
+
+// interruptAfterWrite is a context that the interrupt reaches as soon as
+// one of files differs from want on disk, as a Ctrl-C arriving while
+// rewrite --write goes through a tree.
+type interruptAfterWrite struct {
+	context.Context
+	files []string
+	want  string
+}
+
+func (c interruptAfterWrite) Err() error {
+	for _, f := range c.files {
+		if b, err := os.ReadFile(f); err == nil && string(b) != c.want {
+			return context.Canceled
+		}
+	}
+	return c.Context.Err()
+}
+
+// TestRewriteWriteStopsBetweenFiles interrupts rewrite --write after its
+// first file: it writes no other, the file written is whole, and it exits
+// 130.
+func TestRewriteWriteStopsBetweenFiles(t *testing.T) {
+	t.Parallel()
+	names := []string{".github/workflows/a.yml", ".github/workflows/b.yml", ".github/workflows/c.yml"}
+	files := map[string]string{}
+	for _, n := range names {
+		files[n] = tokenWorkflow
+	}
+	repo := writeRepo(t, files)
+	ctx := interruptAfterWrite{Context: t.Context(), want: tokenWorkflow}
+	for _, n := range names {
+		ctx.files = append(ctx.files, filepath.Join(repo, filepath.FromSlash(n)))
+	}
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"rewrite", "--write", repo}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, func(k string) string { return testEnv[k] })
+	if code != ExitInterrupted {
+		t.Errorf("exit %d, want %d\n%s", code, ExitInterrupted, errb.String())
+	}
+	changed := 0
+	for _, p := range ctx.files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tokenWorkflow {
+			changed++
+			if !strings.Contains(string(b), "id-token: write") || !strings.HasSuffix(string(b), "\n") {
+				t.Errorf("%s is not a whole rewrite:\n%s", p, b)
+			}
+		}
+	}
+	if changed != 1 {
+		t.Errorf("%d files written, want 1: the interrupt came after the first", changed)
 	}
 }

@@ -168,6 +168,11 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 					e.Diffs[f.Path] = rewrite.UnifiedDiff(filepath.ToSlash(filepath.Join(p, f.Path)), f.Before, f.After)
 				}
 				if o.mode == "write" {
+					// An interrupt stops between files: each file
+					// written so far is whole, the rest untouched.
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					if err := writeAtomic(filepath.Join(p, filepath.FromSlash(f.Path)), f.After); err != nil {
 						e.Error, failed = err.Error(), true
 					}

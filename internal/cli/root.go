@@ -35,15 +35,18 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 		}
 	}()
 	// The first interrupt says what the command still waits for; the
-	// command then stops as soon as that is done, and exits 130.
+	// command then stops as soon as that is done. A command it cut short
+	// exits 130; one that runs until interrupted (sandbox serve) exits 0.
 	stopLog := context.AfterFunc(ctx, func() {
-		app.Logger.Warn(fmt.Sprintf("stopping: finishing %d repositories in flight; interrupt again to stop at once", app.inFlight.Load()))
+		if app.campaign.Load() {
+			app.Logger.Warn(fmt.Sprintf("stopping: finishing %d repositories in flight; interrupt again to stop at once", app.inFlight.Load()))
+		}
 	})
 	defer stopLog()
 	root.SetArgs(args)
 	_, err := root.ExecuteContextC(ctx)
 	code = app.exit(ctx, err)
-	if ctx.Err() != nil && code != ExitUsage {
+	if ctx.Err() != nil && err != nil && code != ExitUsage {
 		code = ExitInterrupted
 	}
 	return code
