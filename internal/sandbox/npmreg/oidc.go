@@ -169,19 +169,12 @@ func (r *Registry) MintIDToken(c IDTokenClaims) (string, error) {
 	if c.EventName == "" {
 		c.EventName = "push"
 	}
-	if c.Audience == "" {
-		c.Audience = "npm:" + r.opts.Host
-	}
-	now := r.now()
-	r.mu.Lock()
-	c.JTI = r.newUUIDLocked()
-	r.mu.Unlock()
 	c.Issuer = githubIssuer
 	c.Subject = "repo:" + c.Repository + ":ref:" + c.Ref
 	if c.Environment != "" {
 		c.Subject = "repo:" + c.Repository + ":environment:" + c.Environment
 	}
-	return r.signIDToken(c, now), nil
+	return r.signIDToken(c), nil
 }
 
 // mintGitLab completes and signs GitLab CI/CD claims.
@@ -204,16 +197,9 @@ func (r *Registry) mintGitLab(c IDTokenClaims) (string, error) {
 	if c.RunnerEnvironment == "" {
 		c.RunnerEnvironment = "gitlab-hosted"
 	}
-	if c.Audience == "" {
-		c.Audience = "npm:" + r.opts.Host
-	}
-	now := r.now()
-	r.mu.Lock()
-	c.JTI = r.newUUIDLocked()
-	r.mu.Unlock()
 	c.Issuer = gitlabIssuer
 	c.Subject = "project_path:" + c.ProjectPath + ":ref_type:branch:ref:" + strings.TrimPrefix(c.Ref, "refs/heads/")
-	return r.signIDToken(c, now), nil
+	return r.signIDToken(c), nil
 }
 
 // mintCircleCI completes and signs CircleCI claims.
@@ -221,6 +207,14 @@ func (r *Registry) mintCircleCI(c IDTokenClaims) (string, error) {
 	if c.CircleOrgID == "" || c.CirclePipelineDefinitionID == "" {
 		return "", errors.New("a CircleCI ID token names its organization, project and pipeline definition IDs")
 	}
+	c.Issuer = circleCIIssuer + c.CircleOrgID
+	c.Subject = "org/" + c.CircleOrgID + "/project/" + c.CircleProjectID + "/user/" + c.CircleOrgID
+	return r.signIDToken(c), nil
+}
+
+// signIDToken completes what every provider's claims share (the default
+// audience "npm:<host>", a fresh JTI, the times) and signs c.
+func (r *Registry) signIDToken(c IDTokenClaims) string {
 	if c.Audience == "" {
 		c.Audience = "npm:" + r.opts.Host
 	}
@@ -228,13 +222,6 @@ func (r *Registry) mintCircleCI(c IDTokenClaims) (string, error) {
 	r.mu.Lock()
 	c.JTI = r.newUUIDLocked()
 	r.mu.Unlock()
-	c.Issuer = circleCIIssuer + c.CircleOrgID
-	c.Subject = "org/" + c.CircleOrgID + "/project/" + c.CircleProjectID + "/user/" + c.CircleOrgID
-	return r.signIDToken(c, now), nil
-}
-
-// signIDToken sets the times of c and signs it.
-func (r *Registry) signIDToken(c IDTokenClaims, now time.Time) string {
 	c.IssuedAt, c.NotBefore = now.Unix(), now.Unix()
 	c.Expiry = now.Add(r.opts.IDTokenTTL).Unix()
 	header, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT", "kid": "sandbox"})
