@@ -294,32 +294,15 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 			pr.RunnerNote = "npm would sign provenance through Sigstore, which the sandbox cannot reach"
 			w.publishInGo(&pr, tag, via)
 		default:
-			pr.Runner = "npm " + w.npmVersion
+			if pl.IDToken && !res.NPMVersionOK {
+				pr.RunnerNote = "run as the job's npm older than 11.5.1: no ID-token request"
+			}
 			job := npmJob{
 				repo: repo, workflow: pl.Workflow, ref: ref, sha: sha, token: token,
 				idRequest: pl.IDToken && res.NPMVersionOK, claims: claims, selfHosted: pl.SelfHosted,
 			}
-			if pl.IDToken && !res.NPMVersionOK {
-				pr.RunnerNote = "run as the job's npm older than 11.5.1: no ID-token request"
-			}
-			out, err := w.npmPublish(ctx, pkg, pr.Version, tag, job)
-			if err != nil {
+			if err := w.publishWithNPM(ctx, &pr, tag, job); err != nil {
 				return res, err
-			}
-			if job.idRequest {
-				pr.Exchange = out.exchange
-				if strings.HasPrefix(out.exchange, "Successfully") {
-					pr.Exchange = ""
-				}
-			}
-			if !out.ok {
-				pr.Code, pr.Error = out.code, out.message
-			} else {
-				pr.Published = true
-				pr.Path = PathToken
-				if viaOIDC, prov := w.publishedHow(pkg, pr.Version); viaOIDC {
-					pr.Path, pr.Provenance = PathOIDC, prov
-				}
 			}
 		}
 		res.Packages = append(res.Packages, pr)
@@ -334,6 +317,34 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 		return res, err
 	}
 	return res, nil
+}
+
+// publishWithNPM publishes pr's canary under tag by running the real npm
+// CLI as job does, and records in pr what it did. When the job can get an
+// ID token (GitHub's request variables or CircleCI's NPM_ID_TOKEN), pr keeps
+// the exchange npm logged unless it succeeded.
+func (w *World) publishWithNPM(ctx context.Context, pr *PackageRelease, tag string, job npmJob) error {
+	pr.Runner = "npm " + w.npmVersion
+	out, err := w.npmPublish(ctx, pr.Package, pr.Version, tag, job)
+	if err != nil {
+		return err
+	}
+	if job.idRequest || job.idToken != "" {
+		pr.Exchange = out.exchange
+		if strings.HasPrefix(out.exchange, "Successfully") {
+			pr.Exchange = ""
+		}
+	}
+	if !out.ok {
+		pr.Code, pr.Error = out.code, out.message
+		return nil
+	}
+	pr.Published = true
+	pr.Path = PathToken
+	if viaOIDC, prov := w.publishedHow(pr.Package, pr.Version); viaOIDC {
+		pr.Path, pr.Provenance = PathOIDC, prov
+	}
+	return nil
 }
 
 // publishInGo publishes pr's canary through the Go model of npm publish.

@@ -117,24 +117,9 @@ func (w *World) releaseCircleCI(ctx context.Context, res ReleaseResult, files ma
 			pr.Runner = RunnerGo
 			w.publishInGo(&pr, tag, via)
 		} else {
-			pr.Runner = "npm " + w.npmVersion
-			out, err := w.npmPublish(ctx, pkg, pr.Version, tag, npmJob{repo: res.Repo, workflow: pl.Workflow, ref: res.Ref, sha: res.SHA, token: token, circleCI: true, idToken: idTok})
-			if err != nil {
+			job := npmJob{repo: res.Repo, workflow: pl.Workflow, ref: res.Ref, sha: res.SHA, token: token, circleCI: true, idToken: idTok}
+			if err := w.publishWithNPM(ctx, &pr, tag, job); err != nil {
 				return res, err
-			}
-			if idTok != "" && !strings.HasPrefix(out.exchange, "Successfully") {
-				pr.Exchange = out.exchange
-			} else if idTok != "" {
-				pr.Exchange = ""
-			}
-			if !out.ok {
-				pr.Code, pr.Error = out.code, out.message
-			} else {
-				pr.Published = true
-				pr.Path = PathToken
-				if viaOIDC, prov := w.publishedHow(pkg, pr.Version); viaOIDC {
-					pr.Path, pr.Provenance = PathOIDC, prov
-				}
 			}
 		}
 		res.Packages = append(res.Packages, pr)
