@@ -31,11 +31,18 @@ func UnifiedDiff(name string, before, after []byte) string {
 	if string(before) == string(after) {
 		return ""
 	}
-	a, b := splitLines(string(before)), splitLines(string(after))
+	return formatUnified(name, lineDiff(splitLines(string(before)), splitLines(string(after))))
+}
+
+// lineDiff lists the operations that turn lines a into lines b: equal
+// lines, then for each change the removed lines followed by the added ones.
+// See UnifiedDiff for the algorithm and its bounds.
+func lineDiff(a, b []string) []diffOp {
 	seed := maphash.MakeSeed()
 	ha, hb := hashLines(seed, a), hashLines(seed, b)
 	eq := func(i, j int) bool { return ha[i] == hb[j] && a[i] == b[j] }
-	var ops []diffOp
+	// Every line of a and of b is one op, the equal ones once.
+	ops := make([]diffOp, 0, max(len(a), len(b))+min(len(a), len(b))/8)
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		if i < len(a) && j < len(b) && eq(i, j) {
@@ -55,7 +62,7 @@ func UnifiedDiff(name string, before, after []byte) string {
 		}
 		i, j = i+di, j+dj
 	}
-	return formatUnified(name, ops)
+	return ops
 }
 
 // resync finds the nearest (di, dj), smallest di+dj first, from which a
@@ -111,8 +118,6 @@ func hashLines(seed maphash.Seed, lines []string) []uint64 {
 // formatUnified groups the operations into hunks with 3 lines of context.
 func formatUnified(name string, ops []diffOp) string {
 	const ctx = 3
-	var out strings.Builder
-	fmt.Fprintf(&out, "--- a/%s\n+++ b/%s\n", name, name)
 	// Positions (0-based) in a and b at the start of each op.
 	n := len(ops)
 	posA, posB := make([]int, n+1), make([]int, n+1)
@@ -125,6 +130,10 @@ func formatUnified(name string, ops []diffOp) string {
 			posB[k+1]++
 		}
 	}
+	// The hunks as [start, stop) ranges of ops, then their size, so the
+	// output is allocated once.
+	var hunks [][2]int
+	size := 2*len(name) + 16
 	k := 0
 	for k < n {
 		for k < n && ops[k].kind == ' ' {
@@ -151,6 +160,18 @@ func formatUnified(name string, ops []diffOp) string {
 			break
 		}
 		stop := min(n, end+ctx)
+		hunks = append(hunks, [2]int{start, stop})
+		size += 64
+		for _, op := range ops[start:stop] {
+			size += 1 + len(op.line)
+		}
+		k = stop
+	}
+	var out strings.Builder
+	out.Grow(size + 64)
+	fmt.Fprintf(&out, "--- a/%s\n+++ b/%s\n", name, name)
+	for _, h := range hunks {
+		start, stop := h[0], h[1]
 		fmt.Fprintf(&out, "@@ -%s +%s @@\n", unifiedRange(posA[start], posA[stop]), unifiedRange(posB[start], posB[stop]))
 		for _, op := range ops[start:stop] {
 			out.WriteByte(op.kind)
@@ -159,7 +180,6 @@ func formatUnified(name string, ops []diffOp) string {
 				out.WriteString("\n\\ No newline at end of file\n")
 			}
 		}
-		k = stop
 	}
 	return out.String()
 }

@@ -3,6 +3,7 @@ package rewrite
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
@@ -296,9 +296,9 @@ func compareGolden(t *testing.T, c goldenCase, in caseInput, res *RewriteResult,
 	}
 }
 
-func unifiedDiff(a, b string) string {
-	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(a), B: difflib.SplitLines(b), FromFile: "want", ToFile: "got", Context: 2})
-	return d
+// unifiedDiff shows how got differs from want, with rewrite's own diff.
+func unifiedDiff(want, got string) string {
+	return UnifiedDiff("want-then-got", []byte(want), []byte(got))
 }
 
 // checkFileResult checks the invariants of one file's result: unchanged
@@ -337,37 +337,101 @@ func checkFileResult(t *testing.T, in caseInput, f FileResult) {
 // edits.
 func checkMinimal(t *testing.T, pb Playbook, f FileResult) {
 	t.Helper()
+	for _, p := range minimalProblems(pb, f) {
+		t.Errorf("%s: %s", f.Path, p)
+	}
+}
+
+// minimalProblems is checkMinimal's verdict, one message per problem.
+func minimalProblems(pb Playbook, f FileResult) []string {
+	var out []string
 	crlf := bytes.Contains(f.Before, []byte("\r\n"))
 	for i, l := range bytes.SplitAfter(f.After, []byte("\n")) {
 		if len(l) == 0 || l[len(l)-1] != '\n' {
 			continue
 		}
 		if hasCR := bytes.HasSuffix(l, []byte("\r\n")); hasCR != crlf {
-			t.Errorf("%s: line %d: line ending differs from the file's own (CRLF=%v): %q", f.Path, i+1, crlf, l)
+			out = append(out, fmt.Sprintf("line %d: line ending differs from the file's own (CRLF=%v): %q", i+1, crlf, l))
 		}
 	}
-	a := difflib.SplitLines(string(f.Before))
-	b := difflib.SplitLines(string(f.After))
-	m := difflib.NewMatcher(a, b)
+	a := splitLines(string(f.Before))
+	b := splitLines(string(f.After))
 	touched := 0
-	for _, op := range m.GetOpCodes() {
-		switch op.Tag {
-		case 'r':
-			touched += op.I2 - op.I1
-			if op.I2-op.I1 == op.J2-op.J1 {
-				for k := 0; k < op.I2-op.I1; k++ {
-					if indent(a[op.I1+k]) != indent(b[op.J1+k]) {
-						t.Errorf("%s: line %d changed its indentation:\n- %q\n+ %q", f.Path, op.I1+k+1, a[op.I1+k], b[op.J1+k])
-					}
+	for _, ch := range lineChanges(a, b) {
+		// A replaced run keeps the indentation of each line it replaces
+		// one for one; a removed run counts as touched too.
+		touched += ch.del
+		if ch.del > 0 && ch.del == ch.ins {
+			for k := range ch.del {
+				if indent(a[ch.i+k]) != indent(b[ch.j+k]) {
+					out = append(out, fmt.Sprintf("line %d changed its indentation:\n- %q\n+ %q", ch.i+k+1, a[ch.i+k], b[ch.j+k]))
 				}
 			}
-		case 'd':
-			touched += op.I2 - op.I1
 		}
 	}
 	if pb == PlaybookOIDC && touched > len(f.Edits) {
-		t.Errorf("%s: %d existing lines changed by %d edits", f.Path, touched, len(f.Edits))
+		out = append(out, fmt.Sprintf("%d existing lines changed by %d edits", touched, len(f.Edits)))
 	}
+	return out
+}
+
+// TestCheckMinimal proves the minimality check catches what it is for: a
+// line changed beyond the edits, a changed indentation, a foreign line
+// ending; and passes an insertion plus an in-place value rewrite.
+func TestCheckMinimal(t *testing.T) {
+	before := "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          T: ${{ secrets.T }}\n"
+	minimal := "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    permissions:\n      id-token: write\n    steps:\n      - run: npm publish\n        env:\n          T: ${{ vars.F != 'true' && secrets.T || '' }}\n"
+	two := []Edit{{Line: 5}, {Line: 8}}
+	for _, tc := range []struct {
+		name, after string
+		edits       []Edit
+		want        string // a substring of the one expected problem; "" for none
+	}{
+		{"minimal", minimal, two, ""},
+		// Inserting counts as an edit that touches no existing line: two
+		// edits may change two lines, not three.
+		{"extra lines changed", strings.NewReplacer("runs-on: ubuntu-latest", "runs-on: ubuntu-24.04", "on: push", "on: [push]").Replace(minimal), two, "3 existing lines changed by 2 edits"},
+		{"indentation changed", strings.Replace(minimal, "          T: ${{ vars", "            T: ${{ vars", 1), two, "changed its indentation"},
+		{"CRLF line added", strings.Replace(minimal, "id-token: write\n", "id-token: write\r\n", 1), two, "line ending differs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := minimalProblems(PlaybookOIDC, FileResult{Path: "w.yml", Before: []byte(before), After: []byte(tc.after), Edits: tc.edits})
+			switch {
+			case tc.want == "" && len(got) > 0:
+				t.Errorf("problems on a minimal rewrite: %q", got)
+			case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0], tc.want)):
+				t.Errorf("got %q, want one problem containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// lineChange is one run of changed lines: del lines of a from line i (0-based)
+// replaced by ins lines of b from line j.
+type lineChange struct{ i, del, j, ins int }
+
+// lineChanges groups rewrite's own line diff (the one `cutover rewrite`
+// prints) into runs of removed and added lines.
+func lineChanges(a, b []string) []lineChange {
+	var out []lineChange
+	i, j := 0, 0
+	ops := lineDiff(a, b)
+	for k := 0; k < len(ops); {
+		if ops[k].kind == ' ' {
+			i, j, k = i+1, j+1, k+1
+			continue
+		}
+		ch := lineChange{i: i, j: j}
+		for ; k < len(ops) && ops[k].kind == '-'; k++ {
+			ch.del++
+		}
+		for ; k < len(ops) && ops[k].kind == '+'; k++ {
+			ch.ins++
+		}
+		i, j = i+ch.del, j+ch.ins
+		out = append(out, ch)
+	}
+	return out
 }
 
 func indent(s string) string {
