@@ -325,6 +325,91 @@ func (d *detector) npmrcRegistry(j *Job, upTo int) string {
 	return reg
 }
 
+// scopeRegistryRe matches a scoped registry setting: "@scope:registry=URL"
+// in an .npmrc (written or committed) or "npm config set @scope:registry
+// URL".
+var scopeRegistryRe = regexp.MustCompile(`(?i)(@[a-z0-9][a-z0-9._-]*):registry\s*[= ]\s*['"]?(https?://[^\s'"]+)`)
+
+// scopeRegistries returns the scoped registries (lower-case scope to URL) a
+// job has set for step index upTo: setup-node's scope: with registry-url,
+// then the committed root .npmrc, then what run steps up to it write
+// (echo @acme:registry=… >> .npmrc, npm config set @acme:registry …), each
+// later one winning.
+func (d *detector) scopeRegistries(j *Job, upTo int) map[string]string {
+	out := map[string]string{}
+	for _, st := range j.Steps {
+		if st.Index >= upTo {
+			break
+		}
+		if sc := setupScope(st); sc != "" && strings.HasPrefix(actionName(st.Uses), "actions/setup-node") {
+			if f, ok := lookup(st.With, "registry-url", false); ok && NormalizeRegistry(f.Value) != "" {
+				out[sc] = f.Value
+			}
+		}
+	}
+	for _, line := range strings.Split(string(d.snap.Files[".npmrc"]), "\n") {
+		if l := strings.TrimSpace(line); !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, ";") {
+			if m := scopeRegistryRe.FindStringSubmatch(l); m != nil && strings.HasPrefix(l, "@") {
+				out[strings.ToLower(m[1])] = m[2]
+			}
+		}
+	}
+	for _, st := range j.Steps {
+		if st.Index > upTo {
+			break
+		}
+		if st.Run == "" || !strings.Contains(st.Run, ".npmrc") && !strings.Contains(st.Run, "config set") {
+			continue
+		}
+		for _, m := range scopeRegistryRe.FindAllStringSubmatch(st.Run, -1) {
+			out[strings.ToLower(m[1])] = m[2]
+		}
+	}
+	return out
+}
+
+// scopeRoute says where the scoped registries of a job send a publish that
+// names no registry of its own. reg is the registry proxy (a registry other
+// than the configured one, fed an npm token) that the packages of scopes
+// reach; otherOnly is true when every package the repository publishes
+// goes to other registries, with no npm token. A scope that holds none of
+// the repository's packages only serves installs and is ignored; when no
+// package.json names a package, a scope fed an npm token counts.
+func (d *detector) scopeRoute(wf *Workflow, j *Job, st *Step, ps PublishStep) (reg string, scopes []string, otherOnly bool) {
+	regs := d.scopeRegistries(j, st.Index)
+	if len(regs) == 0 {
+		return "", nil, false
+	}
+	pkgs := d.publishedPackages()
+	keys := make([]string, 0, len(regs))
+	for k := range regs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	covered := 0
+	for _, sc := range keys {
+		sreg := regs[sc]
+		if sameRegistry(sreg, d.opts.Registry) {
+			continue
+		}
+		n := 0
+		for _, p := range pkgs {
+			if packageScope(p.Name) == sc {
+				n++
+			}
+		}
+		if len(pkgs) > 0 && n == 0 {
+			continue
+		}
+		covered += n
+		if (reg == "" || sameRegistry(reg, sreg)) && d.proxyFeeds(wf, j, []PublishStep{ps}, sreg) != nil {
+			reg = sreg
+			scopes = append(scopes, sc)
+		}
+	}
+	return reg, scopes, reg == "" && len(pkgs) > 0 && covered == len(pkgs)
+}
+
 var envRefRe = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 
 // envRef returns the first $VAR or ${VAR} a line reads.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -18,6 +19,8 @@ func (d *detector) job(wf *Workflow, j *Job) {
 	other := false
 	proxy := ""               // the registry proxy the job publishes through
 	var proxied []PublishStep // publishes to that proxy
+	var proxyScopes []string  // scopes routed to it by scoped registries
+	proxyAll := false         // some publish reaches it as the default registry
 	for _, st := range j.Steps {
 		calls := d.stepCalls(wf, j, st)
 		for _, c := range calls {
@@ -49,11 +52,31 @@ func (d *detector) job(wf *Workflow, j *Job) {
 					if d.proxyFeeds(wf, j, []PublishStep{ps}, reg) != nil {
 						proxy = NormalizeRegistry(reg)
 						proxied = append(proxied, ps)
+						proxyAll = true
 						continue
 					}
 				}
 				other = true
 				continue
+			}
+			if c.Registry == "" && d.opts.Registry != "" {
+				// Scoped registries (@acme:registry=…) take the packages of
+				// their scope elsewhere, whatever the default registry.
+				sreg, scopes, otherOnly := d.scopeRoute(wf, j, st, ps)
+				switch {
+				case sreg != "" && (proxy == "" || sameRegistry(sreg, proxy)):
+					proxy = NormalizeRegistry(sreg)
+					proxied = append(proxied, ps)
+					for _, sc := range scopes {
+						if !contains(proxyScopes, sc) {
+							proxyScopes = append(proxyScopes, sc)
+						}
+					}
+					continue
+				case otherOnly:
+					other = true
+					continue
+				}
 			}
 			p.Steps = append(p.Steps, ps)
 			p.Provenance = p.Provenance || c.Provenance
@@ -62,6 +85,10 @@ func (d *detector) job(wf *Workflow, j *Job) {
 	p.Steps = dropInferred(p.Steps)
 	if len(p.Steps) == 0 && len(proxied) > 0 {
 		p.Steps, p.Proxy = dropInferred(proxied), proxy
+		if !proxyAll {
+			sort.Strings(proxyScopes)
+			p.ProxyScopes = proxyScopes
+		}
 		for _, s := range p.Steps {
 			p.Provenance = p.Provenance || s.Provenance
 		}
@@ -82,12 +109,19 @@ func (d *detector) job(wf *Workflow, j *Job) {
 				names = append(names, n)
 			}
 		}
-		d.finding(SevWarning, "registry-proxy", wf.Path, j.Line, fmt.Sprintf("job %q publishes through the registry %s, not the configured npm registry, with an npm token (%s): a registry proxy. Trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or keep a token through the token-bridge playbook; cutover will not move it to OIDC", j.ID, RegistryHost(p.Proxy), orDash(strings.Join(names, ", "))))
+		what := "publishes"
+		if len(p.ProxyScopes) > 0 {
+			what = fmt.Sprintf("publishes the packages of scope %s", strings.Join(p.ProxyScopes, ", "))
+			if len(d.publishedPackages()) == 0 {
+				what += " (no package.json names a package, so cutover takes every package as one of them)"
+			}
+		}
+		d.finding(SevWarning, "registry-proxy", wf.Path, j.Line, fmt.Sprintf("job %q %s through the registry %s, not the configured npm registry, with an npm token (%s): a registry proxy. Trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or keep a token through the token-bridge playbook; cutover will not move it to OIDC", j.ID, what, RegistryHost(p.Proxy), orDash(strings.Join(names, ", "))))
 	} else {
 		d.feeds(wf, j, &p)
 	}
 	d.idToken(wf, j, &p)
-	if len(p.Feeds) > 0 || p.IDToken || d.setupRegistry(j, len(j.Steps)) != "" || envTrue(wf, j, "NPM_CONFIG_PROVENANCE") || mentionsNPM(j) {
+	if len(p.Feeds) > 0 || p.IDToken || d.setupRegistry(j, len(j.Steps)) != "" || len(d.scopeRegistries(j, len(j.Steps))) > 0 || envTrue(wf, j, "NPM_CONFIG_PROVENANCE") || mentionsNPM(j) {
 		evidence = true
 	}
 	allInferred := true
@@ -191,16 +225,19 @@ func (d *detector) tokenFedBefore(j *Job, st *Step) bool {
 		if prev.Index > st.Index {
 			break
 		}
-		if !d.npmrcWrite(prev) {
+		// A write for another registry (a proxy) counts when the token
+		// it writes looks like an npm token.
+		own := d.npmrcWrite(prev)
+		if !own && !npmrcWriteFor(prev, "") {
 			continue
 		}
 		for _, m := range secretRefRe.FindAllStringSubmatch(prev.Run, -1) {
-			if name := m[1] + m[2]; !strings.EqualFold(name, "GITHUB_TOKEN") && !strings.Contains(strings.ToUpper(name), "READ") {
+			if name := m[1] + m[2]; !strings.EqualFold(name, "GITHUB_TOKEN") && !strings.Contains(strings.ToUpper(name), "READ") && (own || strings.Contains(strings.ToUpper(name), "NPM")) {
 				return true
 			}
 		}
 		for _, f := range prev.Env {
-			if envReads(prev.Run, f.Key) && cred(f.Value) {
+			if envReads(prev.Run, f.Key) && cred(f.Value) && (own || npmLooking(TokenFeed{Name: f.Key, Secret: secretOf(f.Value)})) {
 				return true
 			}
 		}
@@ -407,12 +444,31 @@ func (d *detector) setupRegistry(j *Job, upTo int) string {
 			break
 		}
 		if strings.HasPrefix(actionName(st.Uses), "actions/setup-node") {
-			if f, ok := lookup(st.With, "registry-url", false); ok {
+			if f, ok := lookup(st.With, "registry-url", false); ok && setupScope(st) == "" {
 				reg = f.Value
 			}
 		}
 	}
 	return reg
+}
+
+// setupScope returns the scope an actions/setup-node step's scope: input
+// names, as setup-node writes it (@, lower case); "" when there is none.
+// With a scope, setup-node writes @scope:registry= and leaves the default
+// registry alone.
+func setupScope(st *Step) string {
+	f, ok := lookup(st.With, "scope", false)
+	if !ok {
+		return ""
+	}
+	v := strings.ToLower(strings.Trim(strings.TrimSpace(f.Value), `'"`))
+	if v == "" || strings.Contains(v, "${{") {
+		return ""
+	}
+	if !strings.HasPrefix(v, "@") {
+		v = "@" + v
+	}
+	return v
 }
 
 var npmrcWriteRe = regexp.MustCompile(`(?i)(_authToken|npmAuthToken)`)
@@ -464,7 +520,7 @@ func (d *detector) feeds(wf *Workflow, j *Job, p *Pipeline) {
 		if writes {
 			for _, m := range secretRefRe.FindAllStringSubmatch(st.Run, -1) {
 				name := m[1] + m[2]
-				if !strings.EqualFold(name, "GITHUB_TOKEN") {
+				if !strings.EqualFold(name, "GITHUB_TOKEN") && !writeFed(p.Feeds, st.Index, name) {
 					tf := TokenFeed{Kind: "npmrc-write", Name: name, Secret: name, Level: "step", File: wf.Path, Line: st.RunLine, Step: st.Index}
 					feedGuard(&tf, st.Run, d.opts.FlagVar)
 					p.Feeds = append(p.Feeds, tf)
@@ -527,19 +583,31 @@ func envReads(script, name string) bool {
 // npmrcWrite reports whether a run step writes an auth token for the
 // configured registry into an npm or yarn config.
 func (d *detector) npmrcWrite(st *Step) bool {
+	return npmrcWriteFor(st, d.opts.Registry)
+}
+
+// npmrcWriteFor reports whether a run step writes an auth token for
+// registry (any registry when it is "") into an npm or yarn config.
+func npmrcWriteFor(st *Step, registry string) bool {
 	if st.Run == "" || !npmrcWriteRe.MatchString(st.Run) {
 		return false
 	}
 	hosts := npmrcHostRe.FindAllStringSubmatch(st.Run, -1)
-	if len(hosts) == 0 || d.opts.Registry == "" {
+	if len(hosts) == 0 || registry == "" {
 		return true
 	}
 	for _, h := range hosts {
-		if sameRegistry(h[1], d.opts.Registry) {
+		if sameRegistry(h[1], registry) {
 			return true
 		}
 	}
 	return false
+}
+
+// secretOf returns the secret a value reads, if any.
+func secretOf(v string) string {
+	s, _ := credentialValue(v)
+	return s
 }
 
 // isTokenInput reports whether an action input carries an npm token.
@@ -585,6 +653,9 @@ func (d *detector) exposure(wf *Workflow, j *Job, p *Pipeline) {
 		}
 	}
 	for _, st := range j.Steps {
+		if p != nil && p.Proxy != "" && npmrcWriteFor(st, p.Proxy) {
+			continue
+		}
 		if !publishing[st.Index] && st.Uses == "" && st.Run != "" && !d.npmrcWrite(st) {
 			check(st.Env, fmt.Sprintf("a step of job %q that does not publish", j.ID))
 		}
@@ -628,4 +699,15 @@ func credentialOf(p Pipeline) Credential {
 		return CredOIDC
 	}
 	return CredNone
+}
+
+// writeFed reports whether feeds already hold the .npmrc write of secret
+// name by step: a step writing one secret for two registries is one feed.
+func writeFed(feeds []TokenFeed, step int, name string) bool {
+	for _, f := range feeds {
+		if f.Kind == "npmrc-write" && f.Step == step && f.Name == name {
+			return true
+		}
+	}
+	return false
 }

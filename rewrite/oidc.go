@@ -75,7 +75,11 @@ func trustChecked(cond string) bool {
 func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
 	ok := true
 	if p.Proxy != "" {
-		fw.manualf(j.Line, "job %q publishes through the registry proxy %s with an npm token; npm trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or use the token-bridge playbook", j.ID, RegistryHost(p.Proxy))
+		via := ""
+		if len(p.ProxyScopes) > 0 {
+			via = " for scope " + strings.Join(p.ProxyScopes, ", ")
+		}
+		fw.manualf(j.Line, "job %q publishes through the registry proxy %s%s with an npm token; npm trusted publishing needs the publish to reach the npm registry directly: remove the proxy from the publish path, or use the token-bridge playbook", j.ID, RegistryHost(p.Proxy), via)
 		ok = false
 	}
 	if p.SelfHosted {

@@ -1,5 +1,10 @@
 package rewrite
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Credential is how a publishing pipeline authenticates to the npm registry.
 type Credential string
 
@@ -150,6 +155,54 @@ type Pipeline struct {
 	// proxy): the job is a publisher, but trusted publishing needs the
 	// proxy removed or a token bridge, and rewrite never moves it to OIDC.
 	Proxy string `json:"proxy,omitempty"`
+	// ProxyScopes are the package scopes (@acme) the job routes to Proxy
+	// through scoped registries (@acme:registry=…); empty means every
+	// package it publishes goes through the proxy.
+	ProxyScopes []string `json:"proxy_scopes,omitempty"`
+}
+
+// ProxyFor reports whether the pipeline publishes package pkg through its
+// registry proxy: it has one, and the proxy is its default registry or pkg
+// is in one of ProxyScopes. An unknown name ("") counts as proxied.
+func (p Pipeline) ProxyFor(pkg string) bool {
+	if p.Proxy == "" {
+		return false
+	}
+	if len(p.ProxyScopes) == 0 || pkg == "" {
+		return true
+	}
+	return contains(p.ProxyScopes, packageScope(pkg))
+}
+
+// ProxyFor returns the registry proxy package pkg is published through, or
+// "" when no pipeline of the result publishes it through one.
+func (r *Result) ProxyFor(pkg string) string {
+	for _, p := range r.Pipelines {
+		if p.ProxyFor(pkg) {
+			return p.Proxy
+		}
+	}
+	return ""
+}
+
+// ProxyReason is what cutover says about a package or repository that
+// publishes through the registry proxy registry: trusted publishing does
+// not apply until the proxy is removed.
+func ProxyReason(registry string) string {
+	return fmt.Sprintf("publishes via registry proxy %s: trusted publishing needs the proxy removed", RegistryHost(registry))
+}
+
+// packageScope returns the lower-case scope of a package name ("@acme" for
+// "@Acme/x"), or "" for an unscoped name.
+func packageScope(name string) string {
+	if !strings.HasPrefix(name, "@") {
+		return ""
+	}
+	scope, _, ok := strings.Cut(name, "/")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(scope)
 }
 
 // ConfidenceInferred is Pipeline.Confidence for a publisher cutover

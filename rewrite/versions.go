@@ -292,12 +292,7 @@ func (d *detector) summarise() {
 	if !r.Publishes {
 		return
 	}
-	var pkgs []Package
-	for _, p := range r.Packages {
-		if p.Publishable && (p.Workspace || len(r.Packages) == 1 || p.Dir == ".") {
-			pkgs = append(pkgs, p)
-		}
-	}
+	pkgs := d.publishedPackages()
 	owner := map[string]TrustNeed{}
 	ownerPipeline := map[string]int{}
 	for i, pl := range r.Pipelines {
@@ -313,6 +308,11 @@ func (d *detector) summarise() {
 				}
 			}
 			for _, n := range names {
+				if pl.ProxyFor(n) {
+					// Published through a registry proxy: no trusted
+					// publisher applies until the proxy goes.
+					continue
+				}
 				t := d.trustNeed(pl, n, wfName)
 				if prev, ok := owner[n]; ok {
 					// Callers of one reusable workflow are reported as trust-ambiguous.
@@ -333,4 +333,17 @@ func orUnknown(s string) string {
 		return "(name unknown: no package.json)"
 	}
 	return s
+}
+
+// publishedPackages returns the packages the repository's publishes are
+// taken to release: the publishable root, workspace members, or the only
+// package.
+func (d *detector) publishedPackages() []Package {
+	var pkgs []Package
+	for _, p := range d.res.Packages {
+		if p.Publishable && (p.Workspace || len(d.res.Packages) == 1 || p.Dir == ".") {
+			pkgs = append(pkgs, p)
+		}
+	}
+	return pkgs
 }

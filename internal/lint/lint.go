@@ -234,7 +234,7 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 			case len(p.Feeds) > 0 && active == 0:
 				add(RuleTokenPublish, LevelNote, file, line, fmt.Sprintf("job %q keeps its token path behind %s for rollback; remove it with the cleanup playbook once OIDC releases are verified", p.Job, opts.FlagVar))
 			case p.Proxy != "":
-				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes to npm through the registry proxy %s with %s; trusted publishing needs the proxy removed from the publish path (then id-token: write and a trusted publisher naming workflow %s), or a token kept through the token-bridge playbook and this result suppressed with the reason", p.Job, rewrite.RegistryHost(p.Proxy), what, strings.Join(p.TrustedWorkflow, ", ")))
+				add(RuleTokenPublish, LevelError, file, line, fmt.Sprintf("job %q publishes %sto npm through the registry proxy %s with %s; trusted publishing needs the proxy removed from the publish path (then id-token: write and a trusted publisher naming workflow %s), or a token kept through the token-bridge playbook and this result suppressed with the reason", p.Job, proxyScopes(p), rewrite.RegistryHost(p.Proxy), what, strings.Join(p.TrustedWorkflow, ", ")))
 			case p.SelfHosted:
 				add(RuleTokenPublish, LevelNote, file, line, fmt.Sprintf("job %q publishes to npm with %s on a self-hosted runner, where npm trusted publishing is not available; confine the token to the publish step and check it with cutover preflight", p.Job, what))
 			default:
@@ -356,4 +356,13 @@ func Violations(results []Result, level string) int {
 		}
 	}
 	return n
+}
+
+// proxyScopes names the scopes a pipeline routes to its registry proxy,
+// as "the packages of scope @acme ", or "" when it routes every package.
+func proxyScopes(p rewrite.Pipeline) string {
+	if len(p.ProxyScopes) == 0 {
+		return ""
+	}
+	return "the packages of scope " + strings.Join(p.ProxyScopes, ", ") + " "
 }
