@@ -182,6 +182,12 @@ type Forge interface {
 	// Runs lists the repository's workflow runs created at or after since,
 	// newest first.
 	Runs(ctx context.Context, repo Repo, since time.Time) ([]Run, error)
+	// CommitChecks reads what CI reported on a commit (ref is a branch,
+	// tag or SHA): the latest commit status of each context and the latest
+	// check run of each name. Other CI providers report there: CircleCI
+	// posts a status "ci/circleci: JOB" per job (or, through its GitHub
+	// App, a check run named JOB).
+	CommitChecks(ctx context.Context, repo Repo, ref string) ([]CommitCheck, error)
 }
 
 // ErrMergeRefused is returned (wrapped) when the forge refuses to merge a
@@ -203,6 +209,37 @@ type Run struct {
 	Conclusion string    `json:"conclusion,omitempty"`
 	Created    time.Time `json:"created"`
 	URL        string    `json:"url,omitempty"`
+}
+
+// Kinds of a CommitCheck.
+const (
+	CheckStatus = "status"
+	CheckRun    = "check_run"
+)
+
+// CommitCheck is one commit status, or one check run, on a commit.
+type CommitCheck struct {
+	// Kind is CheckStatus or CheckRun.
+	Kind string `json:"kind"`
+	// Name is the status's context ("ci/circleci: publish") or the check
+	// run's name.
+	Name string `json:"name"`
+	// App is the slug of the GitHub App that made a check run
+	// ("circleci-checks"); empty for a status.
+	App string `json:"app,omitempty"`
+	// State is success, failure or pending: a status's error and a check
+	// run's failure, timed_out, cancelled, action_required and
+	// startup_failure are failure; neutral and skipped are success; a check
+	// run not completed is pending.
+	State string `json:"state"`
+	// Raw is the state or conclusion as the forge gave it.
+	Raw string `json:"raw,omitempty"`
+	// SHA is the commit; Updated is when the status was posted or the check
+	// run completed (started, while it runs).
+	SHA         string    `json:"sha"`
+	Updated     time.Time `json:"updated"`
+	Description string    `json:"description,omitempty"`
+	URL         string    `json:"url,omitempty"`
 }
 
 // MarkerComment renders a hidden marker for an issue or PR body.

@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 
+	"github.com/cutover/cutover/internal/sandbox/ghapi"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -147,6 +148,26 @@ func (w *World) CircleCIToken() string {
 	c.tokens[tok] = true
 	c.mu.Unlock()
 	return tok
+}
+
+// CircleCIStatusContext is the context of the commit status CircleCI posts
+// on GitHub for a job.
+func CircleCIStatusContext(job string) string { return "ci/circleci: " + job }
+
+// postCircleStatus posts the commit status CircleCI posts on GitHub when a
+// job of pipeline number n of repo ends: context "ci/circleci: JOB",
+// success or failure, linking to the job.
+func (w *World) postCircleStatus(repo, sha, job string, n int, failed bool) error {
+	owner, name, _ := strings.Cut(repo, "/")
+	st := ghapi.Status{Context: CircleCIStatusContext(job), State: "success", Description: "Your tests passed on CircleCI!",
+		TargetURL: fmt.Sprintf("https://app.circleci.com/pipelines/github/%s/%d", repo, n)}
+	if failed {
+		st.State, st.Description = "failure", "Your tests failed on CircleCI"
+	}
+	if err := w.API.SetStatus(owner, name, sha, st); err != nil {
+		return fmt.Errorf("could not post the CircleCI status of %s on %s: %w", job, repo, err)
+	}
+	return nil
 }
 
 // CircleCIAPIURL is the base URL of the sandbox's CircleCI API, ending in

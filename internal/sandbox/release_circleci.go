@@ -124,8 +124,7 @@ func (w *World) releaseCircleCI(ctx context.Context, res ReleaseResult, files ma
 		}
 		res.Packages = append(res.Packages, pr)
 	}
-	w.recordCirclePipeline(res)
-	return res, nil
+	return res, w.recordCirclePipeline(res, pl.Job)
 }
 
 // circleNPMSpecOK reports whether installing npm@spec gives 11.11.0 or
@@ -144,14 +143,18 @@ func circleNPMSpecOK(spec string) bool {
 }
 
 // recordCirclePipeline keeps the outcome of a CircleCI release as the
-// project's last pipeline.
-func (w *World) recordCirclePipeline(res ReleaseResult) {
+// project's last pipeline, and reports the publish job on the released
+// commit as CircleCI does: a commit status "ci/circleci: JOB".
+func (w *World) recordCirclePipeline(res ReleaseResult, job string) error {
 	c := w.circle()
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	n := 0
 	if p, ok := c.projects[res.Repo]; ok {
 		p.pipelines = append(p.pipelines, circlePipeline{sha: res.SHA, failed: res.Failed()})
+		n = len(p.pipelines)
 	}
+	c.mu.Unlock()
+	return w.postCircleStatus(res.Repo, res.SHA, job, n, res.Failed())
 }
 
 // CircleCIPipelines returns how many pipelines of repo's CircleCI project

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -30,6 +31,28 @@ func circleAPI(t *testing.T, w *sandbox.World, token, method, path string, body 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	return doJSON(t, req)
+}
+
+// circleStatus returns the latest commit status CircleCI posted for job on
+// sha of repo, read through the GitHub API; nil when there is none.
+func circleStatus(t *testing.T, w *sandbox.World, token, repo, sha, job string) map[string]any {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), "GET", w.URL+"repos/"+repo+"/commits/"+sha+"/status", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	code, body := doJSON(t, req)
+	if code != 200 {
+		t.Fatalf("combined status of %s@%s: %d %v", repo, sha, code, body)
+	}
+	statuses, _ := body["statuses"].([]any)
+	for _, s := range statuses {
+		if m, _ := s.(map[string]any); m["context"] == sandbox.CircleCIStatusContext(job) {
+			return m
+		}
+	}
+	return nil
 }
 
 // TestReleaseCircleCI walks a repository that publishes from CircleCI
@@ -83,6 +106,15 @@ func TestReleaseCircleCI(t *testing.T) {
 					t.Errorf("%s: run by %q, want %q", name, pr.Runner, wantRunner)
 				}
 				t.Logf("%s: flag %q id token %v npm ok %v token from %q: %+v", name, res.Flag, res.IDToken, res.NPMVersionOK, res.TokenFrom, pr)
+				// CircleCI reports the publish job on the commit, as a status.
+				want := "success"
+				if res.Failed() {
+					want = "failure"
+				}
+				if got := circleStatus(t, w, seeded.GitHubToken, full, res.SHA, res.Job); got["state"] != want ||
+					!strings.Contains(fmt.Sprint(got["target_url"]), "/pipelines/github/"+full+"/") {
+					t.Errorf("%s: the commit status of CircleCI's %s job on %s is %v, want %s", name, res.Job, res.SHA, got, want)
+				}
 				return res, pr
 			}
 

@@ -1,7 +1,7 @@
 // Package forgetest is an in-memory [forge.Forge] for unit tests of the
 // campaign engine: repositories with files on their default branch,
 // campaign branches, pull requests with checks, variables, secrets, issues
-// and workflow runs. It records every call and can be told to fail one.
+// workflow runs, commit statuses and check runs. It records every call and can be told to fail one.
 package forgetest
 
 import (
@@ -55,6 +55,8 @@ type repo struct {
 	secrets  []forge.Secret
 	issues   map[string]*forge.Issue
 	runs     []forge.Run
+	// checks are the commit statuses and check runs by commit, oldest first.
+	checks map[string][]forge.CommitCheck
 	// refuse, when set, is why branch protection refuses merges.
 	refuse string
 }
@@ -192,6 +194,46 @@ func (f *Forge) AddRun(fullName string, run forge.Run) {
 	}
 	r := f.repos[fullName]
 	r.runs = append(r.runs, run)
+}
+
+// AddCommitCheck records a commit status or check run on c.SHA (empty
+// means the default branch's head); a zero Updated means now, an empty
+// Kind a status, an empty State c.Raw's meaning.
+func (f *Forge) AddCommitCheck(fullName string, c forge.CommitCheck) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repos[fullName]
+	if c.SHA == "" {
+		c.SHA = r.branches[r.info.DefaultBranch].commit
+	}
+	if c.Updated.IsZero() {
+		c.Updated = f.now()
+	}
+	if c.Kind == "" {
+		c.Kind = forge.CheckStatus
+	}
+	if c.State == "" {
+		switch c.Raw {
+		case "success", "neutral", "skipped":
+			c.State = "success"
+		case "pending", "queued", "in_progress":
+			c.State = "pending"
+		default:
+			c.State = "failure"
+		}
+	}
+	if r.checks == nil {
+		r.checks = map[string][]forge.CommitCheck{}
+	}
+	r.checks[c.SHA] = append(r.checks[c.SHA], c)
+}
+
+// Head returns the commit at the head of a repository's default branch.
+func (f *Forge) Head(fullName string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repos[fullName]
+	return r.branches[r.info.DefaultBranch].commit
 }
 
 // File returns a file of the repository's default branch.
@@ -511,6 +553,32 @@ func (f *Forge) Runs(_ context.Context, rp forge.Repo, since time.Time) ([]forge
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// CommitChecks returns the latest status of each context and the latest
+// check run of each name on ref, a branch or a commit.
+func (f *Forge) CommitChecks(_ context.Context, rp forge.Repo, ref string) ([]forge.CommitCheck, error) {
+	r, err := f.enter("CommitChecks", rp.FullName, ref)
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	sha := ref
+	if b, ok := r.branches[ref]; ok {
+		sha = b.commit
+	}
+	var out []forge.CommitCheck
+	at := map[[2]string]int{}
+	for _, c := range r.checks[sha] {
+		k := [2]string{c.Kind, c.Name}
+		if i, ok := at[k]; ok {
+			out[i] = c
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, c)
+	}
 	return out, nil
 }
 

@@ -835,3 +835,72 @@ func TestEnsureEnvironment(t *testing.T) {
 		t.Errorf("read-only = %v", err)
 	}
 }
+
+func TestCommitChecks(t *testing.T) {
+	t.Parallel()
+	w := startWorld(t, sandbox.Options{})
+	f, _ := newForge(t, w, github.Options{BaseURL: w.URL}, tokFull)
+	ctx := t.Context()
+	repo := repoOf(t, f, "acme/widget")
+	snap, _, err := f.Snapshot(ctx, repo, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := snap.Commit
+	byName := func(ref string) map[string]forge.CommitCheck {
+		t.Helper()
+		cs, err := f.CommitChecks(ctx, repo, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]forge.CommitCheck{}
+		for _, c := range cs {
+			if _, dup := out[c.Kind+" "+c.Name]; dup {
+				t.Errorf("%s %q listed twice", c.Kind, c.Name)
+			}
+			out[c.Kind+" "+c.Name] = c
+		}
+		return out
+	}
+	before := time.Now().Add(-time.Second)
+	for _, st := range []ghapi.Status{
+		{Context: "ci/circleci: publish", State: "pending"},
+		{Context: "ci/circleci: publish", State: "failure", Description: "Your tests failed on CircleCI", TargetURL: "https://circleci.invalid/gh/acme/widget/7"},
+		{Context: "ci/circleci: test", State: "error"},
+	} {
+		if err := w.API.SetStatus("acme", "widget", head, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.API.SetCheckRun("acme", "widget", head, ghapi.CheckRun{Name: "publish", Status: "in_progress"}); err != nil {
+		t.Fatal(err)
+	}
+	got := byName("main")
+	pub := got["status ci/circleci: publish"]
+	if pub.State != "failure" || pub.Raw != "failure" || pub.SHA != head || pub.URL != "https://circleci.invalid/gh/acme/widget/7" ||
+		pub.Description != "Your tests failed on CircleCI" || pub.Updated.Before(before) {
+		t.Errorf("latest status of ci/circleci: publish = %+v", pub)
+	}
+	if c := got["status ci/circleci: test"]; c.State != "failure" || c.Raw != "error" {
+		t.Errorf("an error status = %+v, want failure", c)
+	}
+	if c := got["check_run publish"]; c.State != "pending" || c.App != "cutover-sandbox-ci" || c.SHA != head {
+		t.Errorf("check run in progress = %+v", c)
+	}
+	if err := w.API.SetCheckRun("acme", "widget", head, ghapi.CheckRun{Name: "publish", Conclusion: "neutral"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.API.SetStatus("acme", "widget", head, ghapi.Status{Context: "ci/circleci: publish", State: "success"}); err != nil {
+		t.Fatal(err)
+	}
+	got = byName(head)
+	if c := got["status ci/circleci: publish"]; c.State != "success" {
+		t.Errorf("after a success: %+v", c)
+	}
+	if c := got["check_run publish"]; c.State != "success" || c.Raw != "neutral" {
+		t.Errorf("neutral check run = %+v", c)
+	}
+	if _, err := f.CommitChecks(ctx, repo, "no-such-branch"); err == nil || !strings.Contains(err.Error(), "acme/widget") {
+		t.Errorf("an unknown ref: %v", err)
+	}
+}
