@@ -557,7 +557,7 @@ func (f *Forge) Runs(_ context.Context, rp forge.Repo, since time.Time) ([]forge
 }
 
 // CommitChecks returns the latest status of each context and the latest
-// check run of each name on ref, a branch or a commit.
+// check run of each app and name on ref, a branch or a commit.
 func (f *Forge) CommitChecks(_ context.Context, rp forge.Repo, ref string) ([]forge.CommitCheck, error) {
 	r, err := f.enter("CommitChecks", rp.FullName, ref)
 	defer f.mu.Unlock()
@@ -569,9 +569,9 @@ func (f *Forge) CommitChecks(_ context.Context, rp forge.Repo, ref string) ([]fo
 		sha = b.commit
 	}
 	var out []forge.CommitCheck
-	at := map[[2]string]int{}
+	at := map[[3]string]int{}
 	for _, c := range r.checks[sha] {
-		k := [2]string{c.Kind, c.Name}
+		k := [3]string{c.Kind, c.App, c.Name}
 		if i, ok := at[k]; ok {
 			out[i] = c
 			continue
