@@ -25,20 +25,21 @@ type textEdit struct {
 // doc is a file's bytes with a line index, and the edits pending on it.
 type doc struct {
 	src   []byte
-	lines []int // byte offset of the start of each line (0-based line index)
+	str   string // src as a string, so lines are sliced without copying
+	lines []int  // byte offset of the start of each line (0-based line index)
 	nl    string
 	edits []textEdit
 }
 
 func newDoc(src []byte) *doc {
-	d := &doc{src: src, nl: "\n"}
-	d.lines = append(d.lines, 0)
+	d := &doc{src: src, str: string(src), nl: "\n"}
+	d.lines = make([]int, 1, bytes.Count(src, []byte{'\n'})+1)
 	for i, c := range src {
 		if c == '\n' {
 			d.lines = append(d.lines, i+1)
 		}
 	}
-	if strings.Contains(string(src), "\r\n") {
+	if bytes.Contains(src, []byte("\r\n")) {
 		d.nl = "\r\n"
 	}
 	return d
@@ -62,7 +63,7 @@ func (d *doc) line(n int) string {
 	if n < len(d.lines) {
 		end = d.lines[n]
 	}
-	return strings.TrimRight(string(d.src[start:end]), "\r\n")
+	return strings.TrimRight(d.str[start:end], "\r\n")
 }
 
 // offset returns the byte offset of line n, column col (both 1-based, col
@@ -125,7 +126,11 @@ func (d *doc) replace(start, end int, text string, why Edit) {
 func (d *doc) apply() ([]byte, error) {
 	es := append([]textEdit(nil), d.edits...)
 	sort.SliceStable(es, func(i, j int) bool { return es[i].start < es[j].start })
-	var b strings.Builder
+	size := len(d.src)
+	for _, e := range es {
+		size += len(e.text)
+	}
+	b := bytes.NewBuffer(make([]byte, 0, size))
 	pos, lastDeleted := 0, false
 	for _, e := range es {
 		if e.start < pos {
@@ -141,7 +146,7 @@ func (d *doc) apply() ([]byte, error) {
 		pos, lastDeleted = e.end, e.text == "" && e.end > e.start
 	}
 	b.Write(d.src[pos:])
-	return []byte(b.String()), nil
+	return b.Bytes(), nil
 }
 
 // described lists the edits for people, in file order.

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/cutover/cutover/templates"
 )
 
 // Tools that shell out to the npm CLI on PATH to publish, so that CLI must
@@ -593,7 +591,11 @@ func (r *rewriter) insertPermissions(fw *fileWork, j *Job, scopes []scope, why E
 	if unit <= 0 {
 		unit = 2
 	}
-	text, err := templates.Render("workflow/permissions.yaml.tmpl", map[string]any{
+	key := strings.Repeat(" ", keyCol-1) + "\x00" + strings.Repeat(" ", unit)
+	for _, sc := range scopes {
+		key += "\x00" + sc.Name + "\x00" + sc.Value
+	}
+	text, err := r.render("workflow/permissions.yaml.tmpl", key, map[string]any{
 		"Key": strings.Repeat(" ", keyCol-1), "Unit": strings.Repeat(" ", unit), "Scopes": scopes,
 	})
 	if err != nil {
@@ -671,8 +673,9 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		fw.manualf(st.Line, "step is not written as '- key: value'; add the npm upgrade step by hand")
 		return
 	}
-	text, err := templates.Render("workflow/npm-upgrade-step.yaml.tmpl", map[string]any{
-		"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": upgradeCond(flag, st), "NPMVersion": r.opts.NPMVersion,
+	cond := upgradeCond(flag, st)
+	text, err := r.render("workflow/npm-upgrade-step.yaml.tmpl", prefix+"\x00"+flag+"\x00"+cond+"\x00"+r.opts.NPMVersion, map[string]any{
+		"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": cond, "NPMVersion": r.opts.NPMVersion,
 	})
 	if err != nil {
 		fw.manualf(st.Line, "template: %v", err)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cutover/cutover/templates"
 	"gopkg.in/yaml.v3"
 )
 
@@ -183,6 +184,28 @@ type rewriter struct {
 	done   map[string]bool
 	ciJobs []*ciJob
 	ciDocs map[string]*ciWork
+	// rendered remembers template output by template and data: a workflow
+	// of thousands of jobs renders the same few blocks again and again.
+	rendered map[string]string
+}
+
+// render executes a template of the templates package once per key: the
+// caller's key must determine data (it is cheaper to build than a template
+// run).
+func (r *rewriter) render(name, key string, data map[string]any) (string, error) {
+	key = name + "\x00" + key
+	if out, ok := r.rendered[key]; ok {
+		return out, nil
+	}
+	out, err := templates.Render(name, data)
+	if err != nil {
+		return "", err
+	}
+	if r.rendered == nil {
+		r.rendered = map[string]string{}
+	}
+	r.rendered[key] = out
+	return out, nil
 }
 
 func (r *rewriter) file(p string) *fileWork {
@@ -212,11 +235,16 @@ func (fw *fileWork) manualf(line int, format string, args ...any) {
 	if line > 0 {
 		msg = fmt.Sprintf("line %d: %s", line, msg)
 	}
-	for _, m := range fw.manual {
-		if m == msg {
-			return
-		}
+	// A set, not a scan of fw.manual: a file of thousands of jobs can
+	// collect thousands of reasons.
+	key := "manual\x00" + msg
+	if fw.seen[key] {
+		return
 	}
+	if fw.seen == nil {
+		fw.seen = map[string]bool{}
+	}
+	fw.seen[key] = true
 	fw.manual = append(fw.manual, msg)
 }
 
@@ -239,20 +267,44 @@ func duplicateKey(n *yaml.Node, depth int) *yaml.Node {
 		return nil
 	}
 	if n.Kind == yaml.MappingNode {
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind == yaml.ScalarNode {
-				if seen[k.Value] {
-					return k
-				}
-				seen[k.Value] = true
-			}
+		if k := duplicateIn(n.Content); k != nil {
+			return k
 		}
 	}
 	for _, c := range n.Content {
 		if k := duplicateKey(c, depth+1); k != nil {
 			return k
+		}
+	}
+	return nil
+}
+
+// duplicateIn returns the second occurrence of a scalar key among the
+// key/value pairs of a mapping's content. Most mappings are small: they are
+// compared pairwise, larger ones through a set.
+func duplicateIn(content []*yaml.Node) *yaml.Node {
+	if len(content) <= 32 {
+		for i := 0; i+1 < len(content); i += 2 {
+			k := content[i]
+			if k.Kind != yaml.ScalarNode {
+				continue
+			}
+			for j := 0; j < i; j += 2 {
+				if p := content[j]; p.Kind == yaml.ScalarNode && p.Value == k.Value {
+					return k
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[string]bool, len(content)/2)
+	for i := 0; i+1 < len(content); i += 2 {
+		k := content[i]
+		if k.Kind == yaml.ScalarNode {
+			if seen[k.Value] {
+				return k
+			}
+			seen[k.Value] = true
 		}
 	}
 	return nil

@@ -14,7 +14,8 @@ type tree struct {
 }
 
 func newTree(d *doc, root *yaml.Node) *tree {
-	t := &tree{d: d, root: root, parent: map[*yaml.Node]*yaml.Node{}}
+	// Sized up front: a 1 MiB workflow has a few hundred thousand nodes.
+	t := &tree{d: d, root: root, parent: make(map[*yaml.Node]*yaml.Node, countNodes(root, 0))}
 	var walk func(n *yaml.Node, depth int)
 	walk = func(n *yaml.Node, depth int) {
 		if depth > 200 {
@@ -30,6 +31,20 @@ func newTree(d *doc, root *yaml.Node) *tree {
 	}
 	walk(root, 0)
 	return t
+}
+
+// countNodes counts the nodes under n (aliases not followed).
+func countNodes(n *yaml.Node, depth int) int {
+	if depth > 200 {
+		return 0
+	}
+	c := len(n.Content)
+	for _, k := range n.Content {
+		if k.Kind != yaml.AliasNode {
+			c += countNodes(k, depth+1)
+		}
+	}
+	return c
 }
 
 // lastLine is the last line a node's own text occupies.

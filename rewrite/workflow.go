@@ -1,6 +1,7 @@
 package rewrite
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -211,7 +212,7 @@ func ParseWorkflow(p string, data []byte) (*Workflow, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("%s: does not parse as YAML: %w", p, err)
 	}
-	wf := &Workflow{Path: p, CRLF: strings.Contains(string(data), "\r\n")}
+	wf := &Workflow{Path: p, CRLF: bytes.Contains(data, []byte("\r\n"))}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty workflow", p)
 	}
