@@ -107,3 +107,73 @@ func TestTwoWritersOneLedger(t *testing.T) {
 		t.Error("the campaign lock is still held after both commands ended")
 	}
 }
+
+// TestWritingCommandsTakeTheLock: every command that writes to the ledger
+// takes the campaign lock, so with --wait 0 each one refuses at once while
+// another holds it, naming the holder, and records nothing.
+func TestWritingCommandsTakeTheLock(t *testing.T) {
+	t.Parallel()
+	c := newNPMCLI(t, 4, sandbox.KindNPM)
+	u := strings.TrimPrefix(strings.TrimPrefix(c.w.RegistryURL, "http:"), "https:")
+	c.env["NPM_CONFIG_USERCONFIG"] = c.write(t, "npmrc", "registry="+c.w.RegistryURL+"\n"+u+":_authToken="+c.s.NPMToken+"\n")
+	cfg, err := os.ReadFile(c.env["CUTOVER_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.write(t, "cutover.toml", string(cfg)+"\n[dashboard]\nrepo = \"acme/campaign\"\n\n[[schedule.job]]\nname = \"nightly\"\nspec = \"@daily\"\nrun = \"sweep\"\n")
+	ok := []int{ExitOK}
+	c.mustRun(t, ok, "inventory")
+	c.mustRun(t, ok, "plan")
+
+	led, err := ledger.Open(t.Context(), c.ledger, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	held, err := led.LockCampaign(t.Context(), ledger.LockOptions{Command: "test holder"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release(context.Background())
+	before, err := led.Events(t.Context(), ledger.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	otp := c.s.NPMOTP
+	for _, args := range [][]string{
+		{"inventory"},
+		{"plan"},
+		{"trust", "--wave", "0", "--otp", otp},
+		{"trust", "--wave", "0", "--execute", "--otp", otp},
+		{"apply", "--wave", "0"},
+		{"apply", "--wave", "0", "--execute"},
+		{"status"},
+		{"merge", "--wave", "0", "--execute"},
+		{"flag", "on", "--wave", "0", "--otp", otp},
+		{"flag", "off", "--wave", "0"},
+		{"verify", "--wave", "0"},
+		{"lockdown", "--wave", "0", "--execute", "--otp", otp},
+		{"revoke", "tokens", "--migrated", "--execute", "--otp", otp},
+		{"revoke", "secrets", "--wave", "0", "--execute"},
+		{"retry", "--failed"},
+		{"sweep"},
+		{"sweep", "--execute"},
+		{"schedule", "--once", "nightly"},
+		{"dashboard", "--dry-run"},
+		{"dashboard"},
+	} {
+		r := c.run(t, append(args, "--wait", "0")...)
+		if r.code != ExitFatal || !strings.Contains(r.err, "is in use") || !strings.Contains(r.err, `"test holder"`) {
+			t.Errorf("cutover %s --wait 0 while the lock is held: exit %d, want %d refusing and naming the holder\n%s",
+				strings.Join(args, " "), r.code, ExitFatal, r.err)
+		}
+	}
+	after, err := led.Events(t.Context(), ledger.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d events recorded by commands that did not hold the lock: %v", len(after)-len(before), after[len(before):])
+	}
+}
