@@ -54,6 +54,29 @@ func checkExisting(ctx context.Context, path string) error {
 	if err != nil || !bytes.Equal(head, sqliteMagic) {
 		return damaged("is not a SQLite database, so not a cutover ledger")
 	}
+	// SQLite may create the -wal and -shm files of a WAL ledger even on a
+	// read-only connection; those the check made are removed again when
+	// the ledger turns out damaged, so that nothing is left beside it.
+	var made []string
+	for _, side := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Lstat(side); errors.Is(err, os.ErrNotExist) {
+			made = append(made, side)
+		}
+	}
+	err = quickCheck(ctx, path, damaged)
+	if errors.Is(err, ErrDamaged) {
+		for _, side := range made {
+			if fi, serr := os.Lstat(side); serr == nil && fi.Mode().IsRegular() && (fi.Size() == 0 || strings.HasSuffix(side, "-shm")) {
+				_ = os.Remove(side)
+			}
+		}
+	}
+	return err
+}
+
+// quickCheck runs PRAGMA quick_check on an existing SQLite file and checks
+// it holds a cutover ledger, or no tables at all.
+func quickCheck(ctx context.Context, path string, damaged func(format string, args ...any) error) error {
 	// A read-only connection with no settings, so that the check itself
 	// writes nothing (no journal mode change, no migration).
 	db, err := sql.Open("sqlite", "file:"+escapePath(path)+"?"+url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(10000)"}}.Encode())
