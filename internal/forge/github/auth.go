@@ -13,7 +13,16 @@ import (
 	"strings"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
+
+	"github.com/cutover/cutover/internal/logging"
 )
+
+// cutMessage is how much of gh's complaint or GitHub's answer an error
+// keeps. tokenShapes redacts before the cut, so a token straddling it is
+// never printed in part.
+const cutMessage = 200
+
+var tokenShapes = new(logging.Redactor)
 
 // App identifies a GitHub App installation to act as.
 type App struct {
@@ -75,10 +84,7 @@ func ResolveToken(ctx context.Context, host string, getenv func(string) string) 
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if len(msg) > 200 {
-			msg = msg[:200]
-		}
+		msg := tokenShapes.RedactCut(strings.TrimSpace(stderr.String()), cutMessage)
 		return "", fmt.Errorf("%w (gh auth token failed: %v: %q)", ErrNoToken, err, msg)
 	}
 	tok := strings.TrimSpace(stdout.String())
@@ -146,9 +152,5 @@ func messageOf(body []byte) string {
 }
 
 func oneLineOf(body []byte) string {
-	s := strings.Join(strings.Fields(string(body)), " ")
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
+	return tokenShapes.RedactCut(strings.Join(strings.Fields(string(body)), " "), cutMessage)
 }

@@ -1,8 +1,15 @@
 package github_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +121,17 @@ func TestResolveToken(t *testing.T) {
 	if _, err := github.ResolveToken(ctx, "", env(nil)); !errors.Is(err, github.ErrNoToken) || !strings.Contains(err.Error(), "not logged in") {
 		t.Errorf("gh logged out: %v", err)
 	}
+	// gh's complaint is cut to 200 bytes after redaction: a token across
+	// the cut is not printed in part.
+	leak := "ghp_" + strings.Repeat("Z", 36)
+	complaint := strings.Repeat("x", 190) + " " + leak + " and more"
+	if err := os.WriteFile(filepath.Join(dir, "gh"), []byte("#!/bin/sh\necho '"+complaint+"' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := github.ResolveToken(ctx, "", env(nil)); !errors.Is(err, github.ErrNoToken) || strings.Contains(err.Error(), "ghp_Z") ||
+		!strings.Contains(err.Error(), "[REDACTED") {
+		t.Errorf("gh's complaint with a token across the cut: %v", err)
+	}
 	// New uses the environment it is given.
 	f, err := github.New(ctx, github.Options{APIURL: "http://127.0.0.1:1/", Getenv: env(map[string]string{"GITHUB_TOKEN": "ghp_env"})})
 	if err != nil || f == nil {
@@ -122,5 +140,26 @@ func TestResolveToken(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	if _, err := github.New(ctx, github.Options{Getenv: env(nil)}); !errors.Is(err, github.ErrNoToken) {
 		t.Errorf("New without a token: %v", err)
+	}
+}
+
+// TestAppErrorCutAfterRedaction: GitHub's answer in an error is cut to 200
+// bytes after redaction, so a token across the cut is not printed in part.
+func TestAppErrorCutAfterRedaction(t *testing.T) {
+	t.Parallel()
+	leak := "ghs_" + strings.Repeat("Q", 36)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(rw, strings.Repeat("y", 190)+" "+leak+" upstream failed")
+	}))
+	defer srv.Close()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	_, err = github.New(t.Context(), github.Options{BaseURL: srv.URL + "/", App: &github.App{ID: 7, Org: "acme", PrivateKey: keyPEM}})
+	if err == nil || strings.Contains(err.Error(), "ghs_Q") || !strings.Contains(err.Error(), "[REDACTED") || !strings.Contains(err.Error(), "502") {
+		t.Errorf("error with a token across the cut: %v", err)
 	}
 }
