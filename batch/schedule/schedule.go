@@ -436,7 +436,7 @@ func (s *Scheduler) call(ctx context.Context, j ScheduledJob) (res RunResult) {
 		if r := recover(); r != nil {
 			site := logging.PanicSite()
 			s.Logger.Error("internal error: a panic stopped the job", "job", j.Name, "panic", fmt.Sprint(r), "at", site, "stack", string(debug.Stack()))
-			res = RunResult{Outcome: ledger.OutcomeFailed, Message: fmt.Sprintf("internal error: %v (a bug in cutover at %s: report it with the log)", r, site)}
+			res = RunResult{Outcome: ledger.OutcomeFailed, Message: fmt.Sprintf("internal error: %v (%s)", r, logging.PanicHint(site))}
 		}
 	}()
 	res, err := fn(ctx)

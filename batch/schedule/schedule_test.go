@@ -432,3 +432,36 @@ func TestRunOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestJobPanic: a job that panics is recorded as failed with a hint naming
+// the first frame of cutover's own code, and its stack is logged at error
+// level.
+func TestJobPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := openLedger(t)
+		defer l.Close()
+		var logs bytes.Buffer
+		s := &Scheduler{
+			Jobs:  mustJobs(t, JobSpec{Name: "nightly", Spec: "@daily", Run: JobSweep}),
+			Store: l, Owner: "once",
+			Funcs: map[string]JobFunc{JobSweep: func(ctx context.Context) (RunResult, error) {
+				var m map[string]int
+				m["boom"]++
+				return RunResult{}, nil
+			}},
+			Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil)),
+		}
+		res, err := s.RunOnce(t.Context(), "nightly")
+		if err != nil || res.Outcome != ledger.OutcomeFailed ||
+			!strings.HasPrefix(res.Message, "internal error: assignment to entry in nil map (a bug in cutover at schedule/schedule_test.go:") {
+			t.Errorf("RunOnce = %+v, %v", res, err)
+		}
+		if rs := runs(t, l, "nightly"); len(rs) != 1 || rs[0].Message != res.Message {
+			t.Errorf("runs = %+v", rs)
+		}
+		if !strings.Contains(logs.String(), `"level":"ERROR","msg":"internal error: a panic stopped the job"`) ||
+			!strings.Contains(logs.String(), `"stack":"goroutine `) || !strings.Contains(logs.String(), "schedule.TestJobPanic") {
+			t.Errorf("log:\n%s", logs.String())
+		}
+	})
+}

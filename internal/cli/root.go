@@ -30,7 +30,7 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 		if p := recover(); p != nil {
 			site := logging.PanicSite()
 			app.Logger.Error("internal error: a panic stopped cutover", "panic", fmt.Sprint(p), "at", site, "stack", string(debug.Stack()))
-			fmt.Fprintf(app.Err, "error: internal error: %s\nhint: a bug in cutover at %s: report it with the log above\n", app.Redactor.Redact(fmt.Sprint(p)), site)
+			fmt.Fprintf(app.Err, "error: internal error: %s\nhint: %s\n", app.Redactor.Redact(fmt.Sprint(p)), logging.PanicHint(site))
 			code = ExitFatal
 		}
 	}()
@@ -50,6 +50,16 @@ func (app *App) execute(ctx context.Context, root *cobra.Command, args []string)
 		code = ExitInterrupted
 	}
 	return code
+}
+
+// recovered logs msg and a panic recovered while working on one item (args
+// name it) at error level with its stack, and returns the item's error: the
+// panic and a hint naming the first frame of cutover's own code. Call it
+// from the deferred function that recovers.
+func (app *App) recovered(msg string, p any, args ...any) string {
+	site := logging.PanicSite()
+	app.Logger.Error(msg, append(args, "panic", fmt.Sprint(p), "at", site, "stack", string(debug.Stack()))...)
+	return fmt.Sprintf("internal error: %v (%s)", p, logging.PanicHint(site))
 }
 
 // commands lists the top-level commands, in help order. To add a command,

@@ -138,7 +138,7 @@ func scanRepos(ctx context.Context, paths []string, registry string, maxBytes in
 			out[i].Path = p
 			defer func() {
 				if r := recover(); r != nil {
-					out[i].Error = fmt.Sprintf("internal error while scanning: %v", r)
+					out[i].Error = app.recovered("internal error: a panic stopped the scan of this path", r, "path", p)
 				}
 			}()
 			if ctx.Err() != nil {

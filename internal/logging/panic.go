@@ -37,3 +37,13 @@ func PanicSite() string {
 		}
 	}
 }
+
+// PanicHint is the hint for a recovered panic at site (from PanicSite):
+// "a bug in cutover at batch/apply.go:42 (…): report it with the log (its
+// stack is logged at error level)", without "at …" when site is "".
+func PanicHint(site string) string {
+	if site == "" {
+		return "a bug in cutover: report it with the log (its stack is logged at error level)"
+	}
+	return "a bug in cutover at " + site + ": report it with the log (its stack is logged at error level)"
+}
