@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -114,12 +115,19 @@ func (app *App) Registry(cmd *cobra.Command, flagValue string) (string, error) {
 		if err != nil {
 			return "", &UsageError{Cmd: cmd.CommandPath(), Err: fmt.Errorf("--registry: %w", err)}
 		}
+		if err := config.CheckSecureURL(u, app.Config.NPM.AllowInsecureHTTP, "npm"); err != nil {
+			return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("--registry: %w", err)}
+		}
 		app.Logger.Debug("npm registry", "url", u, "source", "flag")
 		return u, nil
 	}
 	u, src, err := config.ResolveRegistry(cmd.Context(), app.Config.NPM.Registry, app.Getenv, app.NPMConfigGet)
 	if err != nil {
 		return "", err
+	}
+	if err := config.CheckSecureURL(u, app.Config.NPM.AllowInsecureHTTP, "npm"); err != nil {
+		from := map[config.Source]string{config.SourceEnv: "NPM_CONFIG_REGISTRY", config.SourceNPM: "npm config get registry"}[src]
+		return "", &ExitError{Code: ExitUsage, Err: fmt.Errorf("the npm registry from %s: %w", cmp.Or(from, string(src)), err)}
 	}
 	app.Logger.Debug("npm registry", "url", u, "source", string(src))
 	return u, nil

@@ -127,7 +127,7 @@ simulated releases by hand).`,
 				return usageErrorf(cmd, "--org %q: %v", opts.org, err)
 			}
 			for _, a := range []struct{ flag, addr string }{{"--addr", opts.addr}, {"--npm-addr", opts.npmAddr}} {
-				if err := loopbackAddr(a.addr); err != nil {
+				if err := loopbackAddr(cmd.Context(), a.addr); err != nil {
 					if !expose {
 						return usageErrorf(cmd, "%s %q: %v; the sandbox serves an all-powerful token and git: give a loopback address such as 127.0.0.1:0, or --expose to serve it to the network anyway", a.flag, a.addr, err)
 					}
@@ -163,22 +163,35 @@ simulated releases by hand).`,
 }
 
 // loopbackAddr checks that a listen address is on loopback: 127.0.0.0/8,
-// ::1 or localhost. An empty host (":0") or an unspecified address
-// (0.0.0.0, ::) listens on every interface.
-func loopbackAddr(addr string) error {
+// ::1, or localhost when every address it resolves to is one of those.
+// An empty host (":0") or an unspecified address (0.0.0.0, ::) listens on
+// every interface; another host name is refused unresolved, as it may
+// name any interface.
+func loopbackAddr(ctx context.Context, addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
 	}
-	if host == "localhost" {
-		return nil
-	}
 	if host == "" {
 		return errors.New("no host listens on every interface")
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return errors.New("not a loopback address")
+	if ip := net.ParseIP(host); ip != nil {
+		if !ip.IsLoopback() {
+			return errors.New("not a loopback address")
+		}
+		return nil
+	}
+	if !strings.EqualFold(host, "localhost") {
+		return errors.New("not a loopback address (give an IP address such as 127.0.0.1, or localhost)")
+	}
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return fmt.Errorf("could not resolve %q to check it is loopback: %w", host, err)
+	}
+	for _, ip := range ips {
+		if !ip.IP.IsLoopback() {
+			return fmt.Errorf("%q resolves to %s, not a loopback address", host, ip.IP)
+		}
 	}
 	return nil
 }

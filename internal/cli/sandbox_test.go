@@ -228,14 +228,21 @@ func TestSandboxServeRefusesExposure(t *testing.T) {
 		{"127.0.0.1:0", true}, {"127.0.0.2:8080", true}, {"[::1]:0", true}, {"localhost:0", true},
 		{"0.0.0.0:0", false}, {":0", false}, {"[::]:0", false}, {"192.0.2.1:0", false}, {"example.invalid:0", false},
 	} {
-		if err := loopbackAddr(tc.addr); (err == nil) != tc.ok {
+		if err := loopbackAddr(t.Context(), tc.addr); (err == nil) != tc.ok {
 			t.Errorf("loopbackAddr(%q) = %v, want ok %v", tc.addr, err, tc.ok)
 		}
 	}
-	for _, args := range [][]string{{"--addr", "0.0.0.0:0"}, {"--addr", ":0"}, {"--npm-addr", "[::]:0"}} {
+	for _, args := range [][]string{{"--addr", "0.0.0.0:0"}, {"--addr", ":0"}, {"--npm-addr", "[::]:0"}, {"--addr", "sandbox.invalid:0"}} {
 		r := run(t, nil, append([]string{"sandbox", "serve"}, args...)...)
 		if r.code != ExitUsage || !strings.Contains(r.err, "--expose") {
 			t.Errorf("sandbox serve %v: exit %d, want %d naming --expose\n%s", args, r.code, ExitUsage, r.err)
 		}
+	}
+	// With --expose it warns and goes on: here to a documentation address
+	// (TEST-NET-1) no interface has, so that nothing is exposed by the test.
+	r := run(t, nil, "sandbox", "serve", "--expose", "--addr", "192.0.2.1:0", "--repos", "1", "--dir", t.TempDir())
+	if r.code == ExitOK || r.code == ExitUsage || !strings.Contains(r.err, "--expose: the sandbox listens beyond loopback; anyone who can reach 192.0.2.1:0") ||
+		!strings.Contains(r.err, "192.0.2.1") {
+		t.Errorf("sandbox serve --expose --addr 192.0.2.1:0: exit %d, want the warning and a failure to listen\n%s", r.code, r.err)
 	}
 }

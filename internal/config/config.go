@@ -679,6 +679,15 @@ func checkHTTPURL(raw string) error {
 	return nil
 }
 
+// CheckSecureURL refuses raw when it is http:// to a host other than
+// loopback, where tokens would cross the network in clear, unless allowed
+// (allow_insecure_http = true in [table]). The CLI checks a registry given
+// by --registry, the environment or npm's own setting with it, as the
+// config's own are checked.
+func CheckSecureURL(raw string, allowed bool, table string) error {
+	return checkSecureURL(raw, allowed, table)
+}
+
 // checkSecureURL refuses http:// to a host other than loopback, where
 // tokens would cross the network in clear, unless allowed in [table].
 func checkSecureURL(raw string, allowed bool, table string) error {
