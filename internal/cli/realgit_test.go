@@ -133,3 +133,76 @@ func TestRealGit(t *testing.T) {
 		t.Error("git printed the token")
 	}
 }
+
+// TestSandboxServeRelativeDir: with a relative --dir, git http-backend
+// (which runs in a folder of its own) still finds the repositories: a
+// clone through git over HTTP works. Not parallel: it changes the working
+// folder.
+func TestSandboxServeRelativeDir(t *testing.T) {
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not on PATH (CI is set)")
+		}
+		t.Skip("git is not on PATH")
+	}
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, []string{"sandbox", "serve", "--repos", "2", "--seed", "5", "--dir", filepath.Join("runs", "sb"), "--rate-limits=false"},
+			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
+		pw.Close()
+		done <- code
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	env := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = strings.Trim(v, "'")
+		}
+		if strings.HasPrefix(line, "# the same lines") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if !filepath.IsAbs(env["CUTOVER_CONFIG"]) {
+		t.Fatalf("CUTOVER_CONFIG %q is not absolute", env["CUTOVER_CONFIG"])
+	}
+	cfg, err := config.Load(env["CUTOVER_CONFIG"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := github.NewClient(nil).WithAuthToken(env["GITHUB_TOKEN"]).WithEnterpriseURLs(cfg.GitHub.APIURL, cfg.GitHub.APIURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, _, err := gh.Repositories.ListByOrg(ctx, cfg.GitHub.Org, nil)
+	if err != nil || len(repos) == 0 {
+		t.Fatalf("repositories: %d, %v", len(repos), err)
+	}
+	u, err := url.Parse(repos[0].GetCloneURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("x-access-token", env["GITHUB_TOKEN"])
+	cmd := exec.CommandContext(ctx, gitBin, "clone", "--quiet", u.String(), "clone")
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git clone from a sandbox served with --dir runs/sb: %v\n%s", err, strings.ReplaceAll(string(out), env["GITHUB_TOKEN"], "[TOKEN]"))
+	}
+	if _, err := os.Stat(filepath.Join("clone", ".git")); err != nil {
+		t.Errorf("the clone has no .git: %v", err)
+	}
+}
