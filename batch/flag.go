@@ -70,11 +70,11 @@ func (e *Engine) Flag(ctx context.Context, o FlagOptions) (Summary, error) {
 					rec.Kind = Skipped
 				}
 				e.step(ctx, "flag", rec)
-				e.event(ctx, "flag.refused", name, nil, fmt.Sprintf("flag on refused for %s: %s", name, o.Detail))
+				e.event(ctx, "flag.refused", name, nil, fmt.Sprintf("flag on refused for %s: %s", name, probs))
 				return o
 			}
 			if len(probs) > 0 {
-				overrode := probs.outcome(name).Detail
+				overrode := probs.String()
 				e.Logger.Warn("--force: turning the flag on although its checks failed", "command", "flag on", "repos", []string{name}, "reason", o.Force, "overrode", overrode)
 				e.event(ctx, "flag.forced", name, nil, fmt.Sprintf("flag on forced for %s: %s (overrode: %s)", name, o.Force, overrode))
 			}
@@ -118,12 +118,25 @@ type flagProblem struct {
 
 type flagProblems []flagProblem
 
+// String is every problem with its reason, for the event log.
+func (ps flagProblems) String() string {
+	var parts []string
+	for _, p := range ps {
+		parts = append(parts, p.reason+": "+p.detail)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // outcome is the refusal: the first problem's reason and hint, every
-// problem's detail.
+// problem's detail (each after the first with its reason; the first one's
+// is the outcome's reason already).
 func (ps flagProblems) outcome(repo string) Outcome {
 	var details []string
-	for _, p := range ps {
-		details = append(details, p.reason+": "+p.detail)
+	for i, p := range ps {
+		if i > 0 {
+			p.detail = p.reason + ": " + p.detail
+		}
+		details = append(details, p.detail)
 	}
 	return Outcome{Repo: repo, Kind: Failed, Reason: "refused: " + ps[0].reason, Detail: strings.Join(details, "; "), Hint: ps[0].hint}
 }
@@ -153,7 +166,7 @@ func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
 	default:
 		pr, err := e.Forge.PR(ctx, fr, ch.PRNumber)
 		if err != nil {
-			add("forge error", "run flag on again", "could not read pull request #%d: %v", ch.PRNumber, err)
+			add("forge error", "run flag on again", "%v", err) // the forge's error names the pull request
 			return probs
 		}
 		ch.State, ch.Checks, ch.Mergeable, ch.Draft = prState(pr.State), pr.Checks, pr.Mergeable, pr.Draft
@@ -171,7 +184,7 @@ func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
 	// request an ID token, and run an npm that can use trusted publishing.
 	snap, _, err := e.Forge.Snapshot(ctx, fr, "", rewrite.Relevant)
 	if err != nil {
-		add("forge error", "check the token can read the repository's contents, then run flag on again", "could not read %s: %v", row.DefaultBranch, err)
+		add("forge error", "check the token can read the repository's contents, then run flag on again", "%v", err) // it names the branch
 		return probs
 	}
 	det := rewrite.Detect(rewrite.Snapshot{Repo: name, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})

@@ -274,6 +274,11 @@ func TestFlagOnChecks(t *testing.T) {
 	if err != nil || outcomes(s)["acme/open"].Reason != "refused: forge error" || outcomes(s)["acme/ok"].Kind != batch.OK {
 		t.Errorf("forge failure: %v %+v", err, s)
 	}
+	// The forge's error is said once: the detail does not repeat the
+	// reason, nor wrap what the forge's error already says.
+	if d := outcomes(s)["acme/open"].Detail; strings.Contains(d, "forge error") || strings.Count(d, forgetest.ErrInjected.Error()) != 1 {
+		t.Errorf("forge failure detail %q: want the forge's error once", d)
+	}
 }
 
 func TestMerge(t *testing.T) {
