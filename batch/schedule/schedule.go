@@ -159,6 +159,11 @@ type Scheduler struct {
 	Store RunStore
 	// Owner identifies this scheduler in the lock and the runs; "" means host:pid.
 	Owner string
+	// LockHeld says the caller already holds the lock under Owner (the
+	// command's campaign lock) and lets go of it itself: the scheduler
+	// renews it while it runs but never releases it, so that no other
+	// writer gets in before the command is done.
+	LockHeld bool
 	// LockTTL is how long the lock lasts unless renewed; zero means 2 minutes.
 	// It is renewed every third of it.
 	LockTTL time.Duration
@@ -331,9 +336,7 @@ loop:
 	if lockErr != nil {
 		return lockErr
 	}
-	if err := s.Store.ReleaseLock(context.WithoutCancel(ctx), SchedulerLock, s.Owner); err != nil {
-		s.Logger.Warn("could not release the scheduler lock; it lapses by itself", "error", err)
-	}
+	s.release(ctx)
 	s.Logger.Info("scheduler stopped", "owner", s.Owner)
 	return nil
 }
@@ -511,8 +514,16 @@ func (s *Scheduler) RunOnce(ctx context.Context, name string) (RunResult, error)
 	if lockErr != nil {
 		return res, lockErr
 	}
+	s.release(ctx)
+	return res, nil
+}
+
+// release lets go of the lock, unless the caller holds it (LockHeld).
+func (s *Scheduler) release(ctx context.Context) {
+	if s.LockHeld {
+		return
+	}
 	if err := s.Store.ReleaseLock(context.WithoutCancel(ctx), SchedulerLock, s.Owner); err != nil {
 		s.Logger.Warn("could not release the scheduler lock; it lapses by itself", "error", err)
 	}
-	return res, nil
 }

@@ -465,3 +465,40 @@ func TestJobPanic(t *testing.T) {
 		}
 	})
 }
+
+// TestLockHeldByCaller: a scheduler whose caller holds the lock (the
+// command's campaign lock) runs under it and leaves it held, for the caller
+// to release when it is done.
+func TestLockHeldByCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := openLedger(t)
+		defer l.Close()
+		if _, err := l.AcquireLock(t.Context(), SchedulerLock, "command", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		s := &Scheduler{
+			Jobs:  mustJobs(t, JobSpec{Name: "nightly", Spec: "@daily", Run: JobSweep}),
+			Store: l, Owner: "command", LockHeld: true,
+			Funcs: map[string]JobFunc{JobSweep: func(ctx context.Context) (RunResult, error) {
+				return RunResult{Outcome: ledger.OutcomeOK}, nil
+			}},
+		}
+		if res, err := s.RunOnce(t.Context(), "nightly"); err != nil || res.Outcome != ledger.OutcomeOK {
+			t.Fatalf("RunOnce = %+v, %v", res, err)
+		}
+		if h, err := l.LockHolder(context.Background(), SchedulerLock); err != nil || h.Owner != "command" {
+			t.Errorf("after RunOnce the lock is %+v, %v; want it still held by the command", h, err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		time.Sleep(time.Minute)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if h, err := l.LockHolder(context.Background(), SchedulerLock); err != nil || h.Owner != "command" {
+			t.Errorf("after Run the lock is %+v, %v; want it still held by the command", h, err)
+		}
+	})
+}

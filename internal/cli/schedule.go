@@ -144,12 +144,13 @@ func (app *App) runSchedule(cmd *cobra.Command, f *campaignFlags, opts *schedule
 		return schedule.RunResult{Outcome: ledger.OutcomeOK, Message: "report written to " + opts.reportDir}, nil
 	}
 	s := &schedule.Scheduler{
-		Jobs:   jobs,
-		Funcs:  schedule.JobFuncs(e, app.sweepOptions(e.Opts.Registry), report),
-		Store:  e.Ledger,
-		Owner:  app.lockOwner, // the campaign lock engine took is the scheduler's lock
-		Now:    app.Now,
-		Logger: app.Logger,
+		Jobs:     jobs,
+		Funcs:    schedule.JobFuncs(e, app.sweepOptions(e.Opts.Registry), report),
+		Store:    e.Ledger,
+		Owner:    app.lockOwner, // the campaign lock engine took is the scheduler's lock,
+		LockHeld: true,          // released by the command when it is done
+		Now:      app.Now,
+		Logger:   app.Logger,
 	}
 	if opts.once != "" {
 		res, err := s.RunOnce(ctx, opts.once)
