@@ -33,8 +33,7 @@ func TestStepPanic(t *testing.T) {
 	out := batch.Each(t.Context(), e, "apply", []string{"acme/fine", "acme/broken"}, func(s string) string { return s },
 		func(_ context.Context, repo string) batch.Outcome {
 			if repo == "acme/broken" {
-				var m map[string]int
-				m[repo]++
+				panic("boom on " + repo)
 			}
 			return batch.Outcome{Kind: batch.OK}
 		})

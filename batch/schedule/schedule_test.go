@@ -445,15 +445,13 @@ func TestJobPanic(t *testing.T) {
 			Jobs:  mustJobs(t, JobSpec{Name: "nightly", Spec: "@daily", Run: JobSweep}),
 			Store: l, Owner: "once",
 			Funcs: map[string]JobFunc{JobSweep: func(ctx context.Context) (RunResult, error) {
-				var m map[string]int
-				m["boom"]++
-				return RunResult{}, nil
+				panic("boom")
 			}},
 			Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, nil)),
 		}
 		res, err := s.RunOnce(t.Context(), "nightly")
 		if err != nil || res.Outcome != ledger.OutcomeFailed ||
-			!strings.HasPrefix(res.Message, "internal error: assignment to entry in nil map (a bug in cutover at schedule/schedule_test.go:") {
+			!strings.HasPrefix(res.Message, "internal error: boom (a bug in cutover at schedule/schedule_test.go:") {
 			t.Errorf("RunOnce = %+v, %v", res, err)
 		}
 		if rs := runs(t, l, "nightly"); len(rs) != 1 || rs[0].Message != res.Message {
