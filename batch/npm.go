@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // Registry is what the npm steps need from an npm registry; *npm.Client
@@ -125,6 +126,13 @@ func (e *Engine) targetRepos(ctx context.Context, t RepoTarget) ([]string, error
 // verified (every package's latest canary verification passed), and if not,
 // why.
 func (e *Engine) cutOver(ctx context.Context, repo string) (ok bool, why string, err error) {
+	if proxy, err := e.repoProxy(ctx, repo); err != nil || proxy != "" {
+		// Its token is still what publishes: never displaced.
+		if err != nil {
+			return false, "", err
+		}
+		return false, rewrite.ProxyReason(proxy) + "; its token stays (token-bridge path)", nil
+	}
 	fl, err := e.Ledger.Flag(ctx, repo, e.Opts.FlagVar)
 	if errors.Is(err, ledger.ErrNotFound) || (err == nil && fl.Value != "true") {
 		return false, fmt.Sprintf("the flag %s is not on", e.Opts.FlagVar), nil
@@ -191,4 +199,31 @@ func (s *stopper) stopped() error {
 		return *p
 	}
 	return nil
+}
+
+// repoProxy returns the registry proxy some pipeline of the repository
+// publishes through, per its last detection; "" when none does.
+func (e *Engine) repoProxy(ctx context.Context, repo string) (string, error) {
+	row, err := e.Ledger.Repo(ctx, repo)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return resultProxy(row.Classification, ""), nil
+}
+
+// resultProxy returns the registry proxy that publishes package pkg ("":
+// any package) in a detection result, or "".
+func resultProxy(res *rewrite.Result, pkg string) string {
+	if res == nil {
+		return ""
+	}
+	for _, p := range res.Pipelines {
+		if p.Proxy != "" && (pkg == "" || p.ProxyFor(pkg)) {
+			return p.Proxy
+		}
+	}
+	return ""
 }

@@ -49,6 +49,11 @@ type Wave struct {
 type Skip struct {
 	Repo   string `json:"repo"`
 	Reason string `json:"reason"`
+	// Path is token-bridge for a repository that publishes but cannot use
+	// trusted publishing (a self-hosted runner, a registry proxy): its
+	// token stays, confined to the publish step, and sweep reminds to
+	// rotate it. Empty otherwise.
+	Path string `json:"path,omitempty"`
 }
 
 // Plan is the campaign's waves and what is left out.
@@ -98,10 +103,25 @@ func eligible(c Candidate) (bool, string) {
 			return false, fmt.Sprintf("%s#%s runs on a self-hosted runner: use the token-bridge playbook", p.Workflow, p.Job)
 		}
 		if p.Proxy != "" {
-			return false, fmt.Sprintf("%s#%s publishes through the registry proxy %s: trusted publishing needs the proxy removed, else use the token-bridge playbook", p.Workflow, p.Job, rewrite.RegistryHost(p.Proxy))
+			return false, fmt.Sprintf("%s#%s %s, else stay on the token-bridge path (its token kept, sweep reminds to rotate it)", p.Workflow, p.Job, rewrite.ProxyReason(p.Proxy))
 		}
 	}
 	return true, ""
+}
+
+// skipPath is the path of a repository eligible leaves out: token-bridge
+// when a pipeline runs on a self-hosted runner or publishes through a
+// registry proxy.
+func skipPath(c Candidate) string {
+	if c.Result == nil || !c.Result.Publishes || c.Result.Credential == rewrite.CredOIDC {
+		return ""
+	}
+	for _, p := range c.Result.Pipelines {
+		if p.SelfHosted || p.Proxy != "" {
+			return string(rewrite.PlaybookTokenBridge)
+		}
+	}
+	return ""
 }
 
 func findingCount(c Candidate) int {
@@ -124,7 +144,7 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 	for _, c := range cands {
 		byName[c.Repo] = c
 		if ok, why := eligible(c); !ok {
-			plan.Skipped = append(plan.Skipped, Skip{c.Repo, why})
+			plan.Skipped = append(plan.Skipped, Skip{Repo: c.Repo, Reason: why, Path: skipPath(c)})
 			continue
 		}
 		pool = append(pool, c)

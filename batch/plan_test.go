@@ -54,13 +54,18 @@ func TestMakePlan(t *testing.T) {
 	if plan.Waves[0].Why["o/c-private"] != "repository with a private package" {
 		t.Errorf("why = %v", plan.Waves[0].Why)
 	}
-	reasons := map[string]string{}
+	reasons, paths := map[string]string{}, map[string]string{}
 	for _, s := range plan.Skipped {
-		reasons[s.Repo] = s.Reason
+		reasons[s.Repo], paths[s.Repo] = s.Reason, s.Path
 	}
-	for repo, want := range map[string]string{"o/done": "already publishes with OIDC", "o/docs": "does not publish", "o/runner": "self-hosted", "o/proxied": "registry proxy npm-proxy.corp.invalid: trusted publishing needs the proxy removed, else use the token-bridge playbook"} {
+	for repo, want := range map[string]string{"o/done": "already publishes with OIDC", "o/docs": "does not publish", "o/runner": "self-hosted", "o/proxied": "publishes via registry proxy npm-proxy.corp.invalid: trusted publishing needs the proxy removed, else stay on the token-bridge path"} {
 		if !strings.Contains(reasons[repo], want) {
 			t.Errorf("skip reason for %s = %q, want %q", repo, reasons[repo], want)
+		}
+	}
+	for repo, want := range map[string]string{"o/done": "", "o/docs": "", "o/runner": "token-bridge", "o/proxied": "token-bridge"} {
+		if paths[repo] != want {
+			t.Errorf("skip path for %s = %q, want %q", repo, paths[repo], want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/cutover/cutover/internal/forge"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // TokenOwner maps npm token names (a glob) to the repository they serve.
@@ -109,6 +110,7 @@ const (
 	NotSelectedOwnerGone   = "owner not inventoried"
 	NotSelectedNotMigrated = "repository not migrated"
 	NotSelectedNotVerified = "repository not verified"
+	NotSelectedProxy       = "publishes via registry proxy"
 )
 
 // Self returns the tokens left out because cutover authenticates with them.
@@ -296,6 +298,13 @@ func nameMatches(glob, name string) bool {
 // --migrated: nil when it is cut over and verified.
 func (n *NPM) tokenRepoState(ctx context.Context, repo string) (*tokenWhy, error) {
 	e := n.Engine
+	if proxy, err := e.repoProxy(ctx, repo); err != nil || proxy != "" {
+		if err != nil {
+			return nil, err
+		}
+		return &tokenWhy{NotSelectedProxy, fmt.Sprintf("its repository %s %s; the token is not displaced, it still publishes", repo, rewrite.ProxyReason(proxy)),
+			"keep it on the token-bridge path and rotate it (cutover sweep reminds); revoke it once the proxy is gone and the repository is verified"}, nil
+	}
 	ok, why, err := e.cutOver(ctx, repo)
 	if err != nil || ok {
 		return nil, err

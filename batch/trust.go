@@ -200,6 +200,18 @@ func (n *NPM) trustPackage(ctx context.Context, p ledger.Package, o TrustOptions
 		r.Hint = "fix the cause and run the command again"
 		return r
 	}
+	if proxy, err := n.Engine.packageProxy(ctx, p); err != nil || proxy != "" {
+		if err != nil {
+			r.Kind, r.Reason, r.Detail, r.Hint = Failed, "ledger error", err.Error(), "check the ledger file"
+			return r
+		}
+		r.Want = TrustWant{}
+		r.Kind, r.Reason = Skipped, rewrite.ProxyReason(proxy)
+		r.Detail = fmt.Sprintf("not configured: the package is published through the registry proxy %s with a token, and a trusted publisher would serve no publish", rewrite.RegistryHost(proxy))
+		r.Hint = "remove the proxy from the publish path and run cutover inventory again; until then the repository stays on the token-bridge path"
+		n.Engine.npmEvent(ctx, "trust.skipped", r.Repo, r.Package+": "+r.Reason, map[string]any{"package": r.Package, "reason": r.Reason})
+		return r
+	}
 	if r.Want.Repository == "" || r.Want.Workflow == "" {
 		r.Kind, r.Reason = Manual, "no publishing workflow known"
 		r.Detail = "detection found no workflow that publishes this package, so the trusted publisher's repository and workflow file are unknown"
@@ -343,4 +355,17 @@ func (n *NPM) recordTrust(ctx context.Context, r TrustResult, o TrustOptions) Tr
 	})
 	e.Logger.Debug("trust", "repo", r.Repo, "package", r.Package, "state", r.State, "action", r.Action, "done", r.Done)
 	return r
+}
+
+// packageProxy returns the registry proxy a package is published through,
+// per its repository's last detection; "" when it is not.
+func (e *Engine) packageProxy(ctx context.Context, p ledger.Package) (string, error) {
+	row, err := e.Ledger.Repo(ctx, p.Repo)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return resultProxy(row.Classification, p.Name), nil
 }

@@ -125,10 +125,18 @@ func (n *NPM) verifyRepo(ctx context.Context, name string, o VerifyOptions) (Out
 		tag = DefaultCanaryTag
 	}
 	var results []VerifyResult
-	var failedPkgs, pending, problems []string
+	var failedPkgs, pending, problems, proxied []string
 	checked := 0
+	proxy := ""
 	for _, p := range pkgs {
 		if !p.Publishable || p.Private {
+			continue
+		}
+		if px := resultProxy(row.Classification, p.Name); px != "" {
+			// Published through a registry proxy with a token: there is
+			// no trusted-publishing canary to verify, and its token is
+			// not displaced.
+			proxied, proxy = append(proxied, p.Name), px
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -165,6 +173,9 @@ func (n *NPM) verifyRepo(ctx context.Context, name string, o VerifyOptions) (Out
 	case len(failedPkgs) > 0:
 		return Outcome{Repo: name, Kind: Failed, Reason: "verification failed", Detail: strings.Join(failedPkgs, " | "),
 			Hint: "the canary did not go through trusted publishing as configured: check the trusted publisher (cutover trust), the workflow and the flag, publish a new canary, then verify again"}, results
+	case checked == 0 && len(pending) == 0 && len(proxied) > 0:
+		return Outcome{Repo: name, Kind: Skipped, Reason: rewrite.ProxyReason(proxy), Detail: fmt.Sprintf("not verified: %s published through the registry proxy %s with a token", strings.Join(proxied, ", "), rewrite.RegistryHost(proxy)),
+			Hint: "remove the proxy from the publish path and run cutover inventory again; until then the repository stays on the token-bridge path"}, results
 	case checked == 0 && len(pending) == 0:
 		return Outcome{Repo: name, Kind: Skipped, Reason: "nothing to verify", Detail: "the repository has no publishable package"}, results
 	case checked == 0:
@@ -174,6 +185,9 @@ func (n *NPM) verifyRepo(ctx context.Context, name string, o VerifyOptions) (Out
 	detail := fmt.Sprintf("%d package(s) verified", checked)
 	if len(pending) > 0 {
 		detail += fmt.Sprintf("; no canary yet: %s", strings.Join(pending, "; "))
+	}
+	if len(proxied) > 0 {
+		detail += fmt.Sprintf("; not verified, published through the registry proxy %s: %s", rewrite.RegistryHost(proxy), strings.Join(proxied, ", "))
 	}
 	return Outcome{Repo: name, Kind: OK, Detail: detail}, results
 }

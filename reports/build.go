@@ -565,7 +565,9 @@ func repoPath(rs *ledger.RepoState, f repoFacts) string {
 	}
 	if res := rs.Repo.Classification; res != nil {
 		for _, p := range res.Pipelines {
-			if p.SelfHosted {
+			if p.SelfHosted || p.Proxy != "" {
+				// No trusted publishing here: a self-hosted runner, or a
+				// registry proxy on the publish path.
 				return PathTokenBridge
 			}
 		}

@@ -439,6 +439,10 @@ func (app *App) writePlan(format string, plan batch.Plan) error {
 		if len(plan.Skipped) > 0 {
 			fmt.Fprintf(&b, "skipped: %d repositories\n", len(plan.Skipped))
 			for _, s := range plan.Skipped {
+				if s.Path != "" {
+					fmt.Fprintf(&b, "  %s: %s (path: %s)\n", s.Repo, s.Reason, s.Path)
+					continue
+				}
 				fmt.Fprintf(&b, "  %s: %s\n", s.Repo, s.Reason)
 			}
 		}
