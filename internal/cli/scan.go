@@ -256,6 +256,9 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			}
 			if p.Proxy != "" {
 				fmt.Fprintf(w, "  via proxy: %s", termSafe(rewrite.RegistryHost(p.Proxy)))
+				if len(p.ProxyScopes) > 0 {
+					fmt.Fprintf(w, " (scope %s)", termSafe(strings.Join(p.ProxyScopes, ", ")))
+				}
 			}
 			fmt.Fprintf(w, "  npm>=11.5.1: %s\n", p.NPMReady)
 		}

@@ -54,19 +54,52 @@ func TestScan(t *testing.T) {
 	repo := writeRepo(t, map[string]string{".github/workflows/release.yml": tokenWorkflow, "package.json": `{"name":"widget"}`})
 	broken := writeRepo(t, map[string]string{".github/workflows/bad.yml": "on: [push\njobs: {"})
 	missing := filepath.Join(t.TempDir(), "gone")
+	// A proxy reached through an .npmrc write, then a package script.
+	inferredProxy := writeRepo(t, map[string]string{"package.json": `{"name":"root","private":true}`, ".github/workflows/release.yml": `on: push
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "//proxy.example.invalid/:_authToken=${NPM_TOKEN}" > .npmrc
+          echo registry=https://proxy.example.invalid/ >> .npmrc
+        env:
+          NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+      - run: pnpm release
+`})
+	// Scope @acme goes to a proxy; the package is in it.
+	scoped := writeRepo(t, map[string]string{"package.json": `{"name":"@acme/widget"}`, ".npmrc": "@acme:registry=https://proxy.example.invalid/\n//proxy.example.invalid/:_authToken=${NODE_AUTH_TOKEN}\n",
+		".github/workflows/release.yml": strings.Replace(tokenWorkflow, " --provenance", "", 1)})
+	// The same, but the package is unscoped: the scope serves installs.
+	scopedOther := writeRepo(t, map[string]string{"package.json": `{"name":"widget"}`, ".npmrc": "@acme:registry=https://proxy.example.invalid/\n//proxy.example.invalid/:_authToken=${NODE_AUTH_TOKEN}\n",
+		".github/workflows/release.yml": strings.Replace(tokenWorkflow, " --provenance", "", 1)})
+	// A caller of a local reusable workflow that is not there.
+	noCallee := writeRepo(t, map[string]string{"package.json": `{"name":"widget"}`, ".github/workflows/release.yml": `on: push
+jobs:
+  publish:
+    uses: ./.github/workflows/publish.yml
+    secrets:
+      NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+`})
 	tests := []struct {
 		name string
 		args []string
 		code int
 		out  []string
+		// absent must not be printed.
+		absent []string
 	}{
-		{"table", []string{"scan", repo}, ExitOK, []string{"PUBLISHES", "token", "release.yml#publish", "trust widget"}},
-		{"broken workflow is a finding, not a stop", []string{"scan", broken, repo}, ExitFindings, []string{"workflow-invalid", "release.yml#publish"}},
-		{"missing path fails but others are scanned", []string{"scan", missing, repo}, ExitFindings, []string{"no such directory", "release.yml#publish"}},
-		{"fail on warning", []string{"scan", "--fail-on", "warning", repo}, ExitOK, []string{"token"}},
+		{"table", []string{"scan", repo}, ExitOK, []string{"PUBLISHES", "token", "release.yml#publish", "trust widget"}, nil},
+		{"broken workflow is a finding, not a stop", []string{"scan", broken, repo}, ExitFindings, []string{"workflow-invalid", "release.yml#publish"}, nil},
+		{"missing path fails but others are scanned", []string{"scan", missing, repo}, ExitFindings, []string{"no such directory", "release.yml#publish"}, nil},
+		{"fail on warning", []string{"scan", "--fail-on", "warning", repo}, ExitOK, []string{"token"}, nil},
 		// Against another configured registry the workflow's registry is a
 		// proxy fed an npm token.
-		{"registry flag", []string{"scan", "--registry", "https://other.invalid/", repo}, ExitOK, []string{"via proxy: npm-registry.invalid", "registry-proxy"}},
+		{"registry flag", []string{"scan", "--registry", "https://other.invalid/", repo}, ExitOK, []string{"via proxy: npm-registry.invalid", "registry-proxy"}, nil},
+		{"inferred publisher via proxy", []string{"scan", inferredProxy}, ExitOK, []string{"release.yml#release  token", "confidence: inferred", "via proxy: proxy.example.invalid", "registry-proxy"}, nil},
+		{"scoped proxy", []string{"scan", scoped}, ExitOK, []string{"via proxy: proxy.example.invalid (scope @acme)", "publishes the packages of scope @acme"}, nil},
+		{"scope serving installs only", []string{"scan", scopedOther}, ExitOK, []string{"release.yml#publish  token", "trust widget"}, []string{"via proxy", "registry-proxy"}},
+		{"missing reusable workflow", []string{"scan", noCallee}, ExitOK, []string{"reusable-workflow-missing", "calls .github/workflows/publish.yml, which is not in the repository"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +111,11 @@ func TestScan(t *testing.T) {
 			for _, s := range tc.out {
 				if !strings.Contains(r.out, s) {
 					t.Errorf("stdout lacks %q:\n%s", s, r.out)
+				}
+			}
+			for _, s := range tc.absent {
+				if strings.Contains(r.out, s) {
+					t.Errorf("stdout has %q:\n%s", s, r.out)
 				}
 			}
 		})

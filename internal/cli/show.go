@@ -143,6 +143,10 @@ type ShowPipeline struct {
 	SelfHosted bool `json:"self_hosted"`
 	// Confidence is "inferred" when cutover inferred the publish.
 	Confidence string `json:"confidence,omitempty"`
+	// Proxy is the registry proxy the job publishes through, if any.
+	Proxy string `json:"proxy,omitempty"`
+	// ProxyScopes are the scopes routed to Proxy; empty means every package.
+	ProxyScopes []string `json:"proxy_scopes,omitempty"`
 }
 
 // ShowEvent is one event of the ledger about the repository.
@@ -390,6 +394,7 @@ func showPipeline(p rewrite.Pipeline) ShowPipeline {
 	return ShowPipeline{
 		Provider: provider, File: p.Workflow, Job: p.Job, Line: p.JobLine, Tools: orEmptySlice(p.Tools),
 		Credential: string(p.Credential), Environment: p.Environment, SelfHosted: p.SelfHosted, Confidence: p.Confidence,
+		Proxy: p.Proxy, ProxyScopes: p.ProxyScopes,
 	}
 }
 
@@ -542,6 +547,13 @@ func showText(d ShowDoc, r *logging.Redactor) string {
 			}
 			if p.Confidence != "" {
 				notes = append(notes, p.Confidence)
+			}
+			if p.Proxy != "" {
+				via := "via proxy " + rewrite.RegistryHost(p.Proxy)
+				if len(p.ProxyScopes) > 0 {
+					via += " (scope " + strings.Join(p.ProxyScopes, ", ") + ")"
+				}
+				notes = append(notes, via)
 			}
 			file := p.File
 			if p.Line > 0 {
