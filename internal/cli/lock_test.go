@@ -30,15 +30,7 @@ func TestTwoWritersOneLedger(t *testing.T) {
 	}
 
 	// The test holds the lock first, so that both commands must wait.
-	led, err := ledger.Open(t.Context(), c.ledger, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	held, err := led.LockCampaign(t.Context(), ledger.LockOptions{Command: "test holder"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, held := holdCampaignLock(t, c.ledger)
 
 	refused := c.run(t, "status", "--wait", "0")
 	host, _ := os.Hostname()
@@ -125,15 +117,7 @@ func TestWritingCommandsTakeTheLock(t *testing.T) {
 	c.mustRun(t, ok, "inventory")
 	c.mustRun(t, ok, "plan")
 
-	led, err := ledger.Open(t.Context(), c.ledger, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	held, err := led.LockCampaign(t.Context(), ledger.LockOptions{Command: "test holder"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	led, held := holdCampaignLock(t, c.ledger)
 	defer held.Release(context.Background())
 	before, err := led.Events(t.Context(), ledger.EventFilter{})
 	if err != nil {
@@ -176,4 +160,20 @@ func TestWritingCommandsTakeTheLock(t *testing.T) {
 	if len(after) != len(before) {
 		t.Errorf("%d events recorded by commands that did not hold the lock: %v", len(after)-len(before), after[len(before):])
 	}
+}
+
+// holdCampaignLock opens the ledger at path and takes its campaign lock as
+// the command "test holder"; the ledger is closed when the test ends.
+func holdCampaignLock(t *testing.T, path string) (*ledger.Ledger, *ledger.CampaignLock) {
+	t.Helper()
+	led, err := ledger.Open(t.Context(), path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	held, err := led.LockCampaign(t.Context(), ledger.LockOptions{Command: "test holder"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return led, held
 }

@@ -22,43 +22,9 @@ import (
 // clone of a public repository, and an anonymous push that is refused.
 func TestRealGit(t *testing.T) {
 	t.Parallel()
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("git is not on PATH (CI is set)")
-		}
-		t.Skip("git is not on PATH")
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, []string{"sandbox", "serve", "--repos", "4", "--seed", "5", "--dir", filepath.Join(t.TempDir(), "sb"), "--rate-limits=false"},
-			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	env := map[string]string{}
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	gitBin := gitPath(t)
+	ctx := t.Context()
+	env := serveSandbox(t, "--repos", "4", "--seed", "5", "--dir", filepath.Join(t.TempDir(), "sb"), "--rate-limits=false")
 	cfg, err := config.Load(env["CUTOVER_CONFIG"])
 	if err != nil {
 		t.Fatal(err)
@@ -139,44 +105,10 @@ func TestRealGit(t *testing.T) {
 // clone through git over HTTP works. Not parallel: it changes the working
 // folder.
 func TestSandboxServeRelativeDir(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("git is not on PATH (CI is set)")
-		}
-		t.Skip("git is not on PATH")
-	}
+	gitBin := gitPath(t)
 	t.Chdir(t.TempDir())
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, []string{"sandbox", "serve", "--repos", "2", "--seed", "5", "--dir", filepath.Join("runs", "sb"), "--rate-limits=false"},
-			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}()
-	env := map[string]string{}
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	ctx := t.Context()
+	env := serveSandbox(t, "--repos", "2", "--seed", "5", "--dir", filepath.Join("runs", "sb"), "--rate-limits=false")
 	if !filepath.IsAbs(env["CUTOVER_CONFIG"]) {
 		t.Fatalf("CUTOVER_CONFIG %q is not absolute", env["CUTOVER_CONFIG"])
 	}
@@ -205,4 +137,53 @@ func TestSandboxServeRelativeDir(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("clone", ".git")); err != nil {
 		t.Errorf("the clone has no .git: %v", err)
 	}
+}
+
+// gitPath finds git; without it the test skips, or fails when CI is set.
+func gitPath(t *testing.T) string {
+	t.Helper()
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("git is not on PATH (CI is set)")
+		}
+		t.Skip("git is not on PATH")
+	}
+	return gitBin
+}
+
+// serveSandbox runs cutover sandbox serve with args until the test ends
+// and returns the variables its export lines set.
+func serveSandbox(t *testing.T, args ...string) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, append([]string{"sandbox", "serve"}, args...),
+			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
+		pw.Close()
+		done <- code
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	env := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
+			env[k] = strings.Trim(v, "'")
+		}
+		if strings.HasPrefix(line, "# the same lines") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return env
 }
