@@ -365,7 +365,7 @@ func (e *Engine) memberState(ctx context.Context, name string) (MemberState, err
 		m.Failed = !m.Manual
 		m.Why = step.Name + ": " + step.Reason
 	}
-	if step.Name == "apply" && step.Outcome == ledger.OutcomeSkipped && !hasChange {
+	if step.Name == "apply" && step.Outcome == ledger.OutcomeSkipped && step.Reason != ReasonInterrupted && !hasChange {
 		// Nothing to change counts as done.
 		m.Checks, m.Merged, m.Verified = "success", true, true
 	}

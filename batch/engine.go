@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/logging"
 	"github.com/cutover/cutover/rewrite"
@@ -98,6 +100,28 @@ type Engine struct {
 	// InFlight, when set, counts the repositories whose step is running, so
 	// that an interrupt can say how many it waits for.
 	InFlight *atomic.Int64
+	// StopGrace is how long the steps in flight may run after the
+	// interrupt before they are cancelled for real; zero means
+	// DefaultStopGrace.
+	StopGrace time.Duration
+}
+
+// DefaultStopGrace is how long the steps in flight may run after the
+// interrupt: their waits end at once, so they are normally done well
+// before.
+const DefaultStopGrace = 10 * time.Second
+
+// ReasonInterrupted is the reason of a repository the interrupt stopped:
+// before its step started, or while the step waited (GitHub's pacing, a
+// retry). It is recorded as skipped, not failed.
+const ReasonInterrupted = "interrupted"
+
+// errGraceOver is the cause of the step context once StopGrace has passed.
+var errGraceOver = errors.New("the steps in flight did not finish in time after the interrupt")
+
+// interrupted is the outcome of a repository the interrupt stopped.
+func interrupted(repo, detail string) Outcome {
+	return Outcome{Repo: repo, Kind: Skipped, Reason: ReasonInterrupted, Detail: detail, Hint: "run the command again to continue"}
 }
 
 func (e *Engine) defaults() {
@@ -133,9 +157,41 @@ func (e *Engine) defaults() {
 // each runs fn for every item in a bounded pool and returns the outcomes in
 // input order. A worker checks the context first and turns its own panic
 // into a failed outcome.
+//
+// When ctx ends (the interrupt), no other repository starts, and the steps
+// in flight go on under a context that is not cancelled, so that each
+// finishes whole, but that carries the interrupt (package interrupt): their
+// waits for GitHub's pacing, rate limits and retries end at once, and a
+// step they cut is skipped as interrupted. Steps still running StopGrace
+// after the interrupt are cancelled for real; one that fails then is
+// skipped as interrupted too (its ledger writes, cancelled, roll back).
 func each[T any](ctx context.Context, e *Engine, phase string, items []T, name func(T) string, fn func(context.Context, T) Outcome) []Outcome {
 	out := make([]Outcome, len(items))
-	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
+	steps := context.WithoutCancel(ctx)
+	if interrupt.Done(ctx) == nil {
+		steps = interrupt.With(steps, ctx)
+	}
+	steps, cut := context.WithCancelCause(steps)
+	defer cut(nil)
+	grace := e.StopGrace
+	if grace <= 0 {
+		grace = DefaultStopGrace
+	}
+	var running atomic.Int64
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			if n := running.Load(); n > 0 && e.Logger != nil {
+				e.Logger.Warn(fmt.Sprintf("stopping: %d repositories still in flight %s after the interrupt, cancelling them", n, grace), "phase", phase)
+			}
+			cut(errGraceOver)
+		case <-steps.Done():
+		}
+	})
+	defer stopGrace()
+	g, gctx := errgroup.WithContext(steps)
 	g.SetLimit(e.Opts.Concurrency)
 	var done, failed int
 	progress := make(chan Outcome, len(items))
@@ -157,7 +213,7 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 	}()
 	for i, it := range items {
 		if ctx.Err() != nil {
-			out[i] = Outcome{Repo: name(it), Kind: Skipped, Reason: "interrupted", Detail: "stopped before this repository started", Hint: "run the command again to continue"}
+			out[i] = interrupted(name(it), "stopped before this repository started")
 			continue
 		}
 		g.Go(func() error {
@@ -179,9 +235,11 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 				progress <- out[i]
 			}()
 			if ctx.Err() != nil {
-				out[i] = Outcome{Repo: name(it), Kind: Skipped, Reason: "interrupted", Detail: "stopped before this repository started", Hint: "run the command again to continue"}
+				out[i] = interrupted(name(it), "stopped before this repository started")
 				return nil
 			}
+			running.Add(1)
+			defer running.Add(-1)
 			if e.InFlight != nil {
 				e.InFlight.Add(1)
 				defer e.InFlight.Add(-1)
@@ -189,6 +247,9 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 			out[i] = fn(gctx, it)
 			if out[i].Repo == "" {
 				out[i].Repo = name(it)
+			}
+			if out[i].Kind == Failed && errors.Is(context.Cause(gctx), errGraceOver) {
+				out[i] = interrupted(out[i].Repo, fmt.Sprintf("cancelled %s after the interrupt: %s", grace, out[i].Detail))
 			}
 			return nil
 		})
@@ -199,7 +260,12 @@ func each[T any](ctx context.Context, e *Engine, phase string, items []T, name f
 	return out
 }
 
+// failed is the outcome of a step that err stopped; an error of a wait the
+// interrupt cut (interrupt.ErrInterrupted) makes it skipped as interrupted.
 func failed(repo, reason string, err error, hint string) Outcome {
+	if errors.Is(err, interrupt.ErrInterrupted) {
+		return interrupted(repo, reason+": "+err.Error())
+	}
 	return Outcome{Repo: repo, Kind: Failed, Reason: reason, Detail: err.Error(), Hint: hint}
 }
 

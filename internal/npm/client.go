@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/logging"
 	"io"
 	"log/slog"
@@ -130,15 +131,19 @@ func (c *Client) log() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// sleep waits d between retries and polls; the interrupt (package
+// interrupt) ends the wait at once.
 func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	wctx, stop := interrupt.Waits(ctx)
+	defer stop()
 	if c.Sleep != nil {
-		return c.Sleep(ctx, d)
+		return interrupt.Err(wctx, c.Sleep(wctx, d), "a retry of an npm registry request")
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-wctx.Done():
+		return interrupt.Err(wctx, wctx.Err(), "a retry of an npm registry request")
 	case <-t.C:
 		return nil
 	}

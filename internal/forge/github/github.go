@@ -249,7 +249,7 @@ func (f *Forge) do(ctx context.Context, call func() (*gh.Response, error)) (*gh.
 		var rle *gh.RateLimitError
 		if errors.As(err, &rle) && tries < f.lim.lim.RateLimitRetries && ctx.Err() == nil {
 			d := f.lim.primaryHit(rle.Rate.Reset.Time)
-			if err := f.sleep(ctx, d); err != nil {
+			if err := f.lim.wait(ctx, d, "the reset of GitHub's primary rate limit"); err != nil {
 				return resp, err
 			}
 			continue
@@ -273,7 +273,7 @@ func (f *Forge) write(ctx context.Context, send func() error, done func() (bool,
 		var ok bool
 		var lerr error
 		for look := 0; look <= lim.Retries; look++ {
-			if err := f.sleep(ctx, f.lim.backoff(attempt)); err != nil {
+			if err := f.lim.wait(ctx, f.lim.backoff(attempt), "a lookup of a GitHub write that failed without a clear answer"); err != nil {
 				return err
 			}
 			if ok, lerr = done(); lerr == nil || !ambiguous(ctx, lerr) {

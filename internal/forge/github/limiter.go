@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cutover/cutover/internal/interrupt"
 )
 
 // Limits pace the requests of one identity. The zero value follows GitHub's
@@ -173,8 +175,49 @@ func newLimiter(lim Limits, now func() time.Time, sleep func(context.Context, ti
 }
 
 // acquire waits until a request of kind may go out and returns the function
-// that reports its end.
+// that reports its end. The interrupt (package interrupt) ends the wait at
+// once with an error naming the rule it waited for.
 func (l *limiter) acquire(ctx context.Context, kind requestKind) (release func(), err error) {
+	wctx, stop := interrupt.Waits(ctx)
+	defer stop()
+	release, err = l.acquireOn(wctx, kind)
+	if err != nil {
+		return nil, interrupt.Err(wctx, err, "its turn under GitHub's pacing ("+l.rule(kind)+")")
+	}
+	return release, nil
+}
+
+// rule names the rule a request of kind waits for now: one of the
+// Bottleneck constants, or "reads in flight".
+func (l *limiter) rule(kind requestKind) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	switch {
+	case now.Before(l.blockedUntil):
+		return BottleneckPrimary
+	case kind == kindRead && now.Before(l.readsPausedUntil), kind != kindRead && now.Before(l.writesPausedUntil):
+		return BottleneckSecondary
+	case kind == kindRead:
+		return "reads in flight"
+	case kind == kindContent && !l.lim.Disabled && l.contentReadyLocked(now).After(now):
+		if n := len(l.content); l.perHour > 0 && n >= l.perHour && !l.content[n-l.perHour].Add(l.lim.scaled(time.Hour)).Before(l.contentReadyLocked(now)) {
+			return BottleneckHour
+		}
+		return BottleneckMinute
+	}
+	return BottleneckWrites
+}
+
+// wait sleeps d, for what (a retry's backoff, a rate-limit pause); the
+// interrupt ends it at once.
+func (l *limiter) wait(ctx context.Context, d time.Duration, what string) error {
+	wctx, stop := interrupt.Waits(ctx)
+	defer stop()
+	return interrupt.Err(wctx, l.sleep(wctx, d), what)
+}
+
+func (l *limiter) acquireOn(ctx context.Context, kind requestKind) (release func(), err error) {
 	if kind == kindRead {
 		for {
 			readReady := func() time.Time { return later(l.blockedUntil, l.readsPausedUntil) }

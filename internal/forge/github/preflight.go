@@ -234,7 +234,7 @@ func (f *Forge) probe(ctx context.Context, method, path string, body any) (int, 
 	var lastErr error
 	for attempt := 0; attempt <= f.lim.lim.Retries; attempt++ {
 		if attempt > 0 {
-			if err := f.sleep(ctx, f.lim.backoff(attempt-1)); err != nil {
+			if err := f.lim.wait(ctx, f.lim.backoff(attempt-1), "a retry of a permission probe"); err != nil {
 				return 0, "", err
 			}
 		}

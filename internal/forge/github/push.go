@@ -183,7 +183,7 @@ func (f *Forge) clone(ctx context.Context, repo forge.Repo, branch string) (*git
 	var lastErr error
 	for attempt := 0; attempt <= f.lim.lim.Retries; attempt++ {
 		if attempt > 0 {
-			if err := f.sleep(ctx, f.lim.backoff(attempt-1)); err != nil {
+			if err := f.lim.wait(ctx, f.lim.backoff(attempt-1), "a retry of a clone"); err != nil {
 				return nil, plumbing.ZeroHash, err
 			}
 		}

@@ -142,7 +142,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if limited && rateTries < lim.RateLimitRetries {
 				drain(resp)
 				rateTries++
-				if err := t.lim.sleep(ctx, wait); err != nil {
+				if err := t.lim.wait(ctx, wait, "the end of GitHub's rate-limit pause"); err != nil {
 					return nil, err
 				}
 				continue
@@ -169,7 +169,7 @@ func (t *transport) retryWait(ctx context.Context, n int, req *http.Request, key
 	t.stats.retries.Add(1)
 	d := t.lim.backoff(n)
 	t.log.Debug("github: retrying a read", "method", req.Method, "path", req.URL.Path, key, val, "in", d)
-	return t.lim.sleep(ctx, d)
+	return t.lim.wait(ctx, d, "a retry of a GitHub read")
 }
 
 // observe feeds the x-ratelimit-* headers to the limiter.
