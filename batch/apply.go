@@ -236,9 +236,12 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 		Head: e.Opts.Branch, Base: row.DefaultBranch, Title: title, Body: body, Draft: e.Opts.PR.Draft,
 		Labels: e.Opts.PR.Labels, Reviewers: e.Opts.PR.Reviewers, TeamReviewers: e.Opts.PR.TeamReviewers, Assignees: e.Opts.PR.Assignees,
 	})
-	if err != nil {
+	if err != nil && pr.Number == 0 {
 		return failed(name, "pull request failed", err, "run apply again; the branch is pushed and the pull request will be found or opened")
 	}
+	// A pull request opened is recorded, even when what followed its
+	// opening (labels, reviewers) failed or was interrupted.
+	prErr := err
 	ch.PRNumber, ch.URL, ch.State, ch.Draft, ch.Checks, ch.Mergeable = pr.Number, pr.URL, prState(pr.State), pr.Draft, pr.Checks, pr.Mergeable
 	if err := e.Ledger.RecordChange(ctx, ch); err != nil {
 		return failed(name, "ledger error", err, "check the ledger file")
@@ -248,6 +251,11 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 		kind = "pr.opened"
 	}
 	e.event(ctx, kind, name, nil, fmt.Sprintf("%s #%d (%s)", name, pr.Number, short(push.SHA)))
+	if prErr != nil {
+		o := failed(name, "pull request not finished", fmt.Errorf("PR #%d: %w", pr.Number, prErr), "run apply again; it brings the pull request's labels, reviewers and assignees to the configuration")
+		o.URL = pr.URL
+		return o
+	}
 	detail := fmt.Sprintf("PR #%d", pr.Number)
 	if push.Unchanged {
 		detail += " (branch already up to date)"

@@ -107,9 +107,9 @@ type Engine struct {
 }
 
 // DefaultStopGrace is how long the steps in flight may run after the
-// interrupt: their waits end at once, so they are normally done well
-// before.
-const DefaultStopGrace = 10 * time.Second
+// interrupt, so that the command exits within 10 s: their waits end at
+// once, so they are normally done well before.
+const DefaultStopGrace = 8 * time.Second
 
 // ReasonInterrupted is the reason of a repository the interrupt stopped:
 // before its step started, or while the step waited (GitHub's pacing, a

@@ -156,6 +156,8 @@ type Forge interface {
 	// EnsurePR finds the open pull request for spec.Head or creates it, and
 	// brings its title, body, draft state, labels, reviewers and assignees
 	// to spec. It never opens a second pull request for the same head.
+	// An error after the pull request exists comes with its number and
+	// URL, so that the caller can record it.
 	EnsurePR(ctx context.Context, repo Repo, spec PRSpec) (PR, error)
 	// PR reads a pull request's state, mergeability and checks.
 	PR(ctx context.Context, repo Repo, number int) (PR, error)

@@ -14,6 +14,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/interrupt"
 )
 
 // Permission is a fine-grained permission at a level, named as GitHub
@@ -264,6 +265,8 @@ func (f *Forge) probeWorkflows(ctx context.Context, repo forge.Repo, owner, name
 	case f.gitSem <- struct{}{}:
 	case <-ctx.Done():
 		return "", "", ctx.Err()
+	case <-interrupt.Done(ctx):
+		return "", "", interrupt.Waiting("a free git connection")
 	}
 	defer func() { <-f.gitSem }()
 	r, head, err := f.clone(ctx, repo, repo.DefaultBranch)

@@ -55,10 +55,18 @@ func (f *Forge) EnsurePR(ctx context.Context, repo forge.Repo, spec forge.PRSpec
 		}
 		f.log.Info("github: opened a pull request", "repo", repo.FullName, "number", pr.GetNumber())
 	}
+	// Once the pull request exists, an error (an interrupt during the
+	// labels' pacing, a refused reviewer) comes with it, so that the
+	// caller records it.
+	opened := forge.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), State: "open", Draft: pr.GetDraft(), HeadSHA: pr.GetHead().GetSHA(), Checks: "none"}
 	if err := f.updatePR(ctx, owner, name, pr, spec); err != nil {
-		return forge.PR{}, err
+		return opened, err
 	}
-	return f.PR(ctx, repo, pr.GetNumber())
+	out, err := f.PR(ctx, repo, pr.GetNumber())
+	if err != nil {
+		return opened, err
+	}
+	return out, nil
 }
 
 // openPR returns the open pull request from head, or nil.

@@ -21,6 +21,7 @@ import (
 	gh "github.com/google/go-github/v66/github"
 
 	"github.com/cutover/cutover/internal/forge"
+	"github.com/cutover/cutover/internal/interrupt"
 )
 
 // ErrNoChange is returned (wrapped) by Push when the change leaves the base
@@ -76,6 +77,8 @@ func (f *Forge) Push(ctx context.Context, repo forge.Repo, ch forge.Change) (for
 	case f.gitSem <- struct{}{}:
 	case <-ctx.Done():
 		return forge.PushResult{}, ctx.Err()
+	case <-interrupt.Done(ctx):
+		return forge.PushResult{}, interrupt.Waiting("a free git connection")
 	}
 	defer func() { <-f.gitSem }()
 
