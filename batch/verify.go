@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/rewrite"
@@ -139,10 +140,13 @@ func (n *NPM) verifyRepo(ctx context.Context, name string, o VerifyOptions) (Out
 			proxied, proxy = append(proxied, p.Name), px
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return Outcome{Repo: name, Kind: Skipped, Reason: "interrupted", Detail: "stopped during verification", Hint: "run the command again"}, results
+		if ctx.Err() != nil || interrupt.Interrupted(ctx) {
+			return interrupted(name, "stopped during verification"), results
 		}
 		r, err := n.verifyPackage(ctx, row, p, o.Version, tag, after)
+		if errors.Is(err, interrupt.ErrInterrupted) {
+			return interrupted(name, fmt.Sprintf("stopped during verification: %s: %v", p.Name, err)), results
+		}
 		if err != nil {
 			reason, _, _ := registryFailure(err)
 			problems = append(problems, fmt.Sprintf("%s: %s: %v", p.Name, reason, err))
