@@ -138,6 +138,9 @@ func (ps flagProblems) outcome(repo string) Outcome {
 		}
 		details = append(details, p.detail)
 	}
+	if ps[0].reason == ReasonInterrupted {
+		return interrupted(repo, strings.Join(details, "; "))
+	}
 	return Outcome{Repo: repo, Kind: Failed, Reason: "refused: " + ps[0].reason, Detail: strings.Join(details, "; "), Hint: ps[0].hint}
 }
 

@@ -274,6 +274,9 @@ func (n *NPM) lockdownFailed(ctx context.Context, r LockdownResult, err error, s
 		stop.stop(err)
 	}
 	r.Kind, r.Reason, r.Detail, r.Hint = Failed, reason, err.Error(), hint
+	if reason == ReasonInterrupted {
+		r.Kind = Skipped
+	}
 	n.Engine.npmEvent(ctx, "lockdown.failed", r.Repo, r.Package+": "+r.Detail, map[string]any{"package": r.Package, "reason": reason})
 	return r
 }

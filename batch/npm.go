@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/rewrite"
@@ -174,8 +175,8 @@ func (e *Engine) npmEvent(ctx context.Context, kind, repo, msg string, data map[
 // because every further call would fail the same way.
 func registryFailure(err error) (reason, hint string, stop bool) {
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return "interrupted", "run the command again to continue", true
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, interrupt.ErrInterrupted):
+		return ReasonInterrupted, "run the command again to continue", true
 	case errors.Is(err, npm.ErrOTPRequired):
 		return "two-factor authentication needed", "pass --otp CODE, or --web and approve the login in a browser within five minutes, or run on a terminal to be asked", true
 	case errors.Is(err, npm.ErrUnauthorized):

@@ -335,6 +335,9 @@ func (n *NPM) revokeOne(ctx context.Context, a TokenAction, stop *stopper) Token
 			stop.stop(err)
 		}
 		a.Kind, a.Reason, a.Detail, a.Hint = Failed, reason, err.Error(), hint
+		if reason == ReasonInterrupted {
+			a.Kind = Skipped
+		}
 		return a
 	}
 	rv, err := e.Ledger.RecordRevocation(ctx, a.Key, n.by())

@@ -323,6 +323,9 @@ func (n *NPM) trustFailed(ctx context.Context, r TrustResult, err error, stop *s
 		stop.stop(err)
 	}
 	r.Kind, r.Reason, r.Detail, r.Hint = Failed, reason, err.Error(), hint
+	if reason == ReasonInterrupted {
+		r.Kind = Skipped
+	}
 	n.Engine.npmEvent(ctx, "trust.failed", r.Repo, r.Package+": "+r.Detail, map[string]any{"package": r.Package, "reason": reason})
 	return r
 }
