@@ -76,6 +76,9 @@ func Waiting(what string) error {
 // Sleep waits d. It returns ctx's error when ctx ends first and an
 // [ErrInterrupted] error naming waitingFor when ctx's interrupt comes first.
 func Sleep(ctx context.Context, d time.Duration, waitingFor string) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	if Interrupted(ctx) {
 		return Waiting(waitingFor)
 	}

@@ -136,3 +136,27 @@ func TestNoInterruptWaitsAsBefore(t *testing.T) {
 		}
 	})
 }
+
+// TestInterruptLetsUnpacedRequestsGo checks that a request with nothing to
+// wait for still goes after the interrupt: a step finishing (reading back the
+// pull request it opened) is not cut for nothing.
+func TestInterruptLetsUnpacedRequestsGo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{}
+		f := newFake(t, api, Limits{Disabled: true})
+		stop, interruptNow := context.WithCancel(context.Background())
+		interruptNow()
+		ctx := interrupt.With(t.Context(), stop)
+		for range 20 {
+			if _, _, err := f.client.Repositories.Get(ctx, "o", "r"); err != nil {
+				t.Fatalf("a read after the interrupt: %v", err)
+			}
+			if _, err := f.client.Actions.UpdateRepoVariable(ctx, "o", "r", &gh.ActionsVariable{Name: "V", Value: "x"}); err != nil {
+				t.Fatalf("an unpaced write after the interrupt: %v", err)
+			}
+		}
+		if n := len(api.log()); n != 40 {
+			t.Errorf("%d requests sent, want 40", n)
+		}
+	})
+}

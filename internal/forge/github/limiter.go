@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -187,6 +188,22 @@ func (l *limiter) acquire(ctx context.Context, kind requestKind) (release func()
 	return release, nil
 }
 
+// take takes a slot of sem, at once when one is free (also after the
+// interrupt), else when one frees up or ctx ends.
+func take(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // rule names the rule a request of kind waits for now: one of the
 // Bottleneck constants, or "reads in flight".
 func (l *limiter) rule(kind requestKind) string {
@@ -224,10 +241,8 @@ func (l *limiter) acquireOn(ctx context.Context, kind requestKind) (release func
 			if err := l.waitUntil(ctx, readReady); err != nil {
 				return nil, err
 			}
-			select {
-			case l.reads <- struct{}{}:
-			case <-ctx.Done():
-				return nil, ctx.Err()
+			if err := take(ctx, l.reads); err != nil {
+				return nil, err
 			}
 			// A pause may have begun while this read waited for a slot.
 			l.mu.Lock()
@@ -262,10 +277,8 @@ func (l *limiter) acquireOn(ctx context.Context, kind requestKind) (release func
 				return nil, err
 			}
 		}
-		select {
-		case l.writes <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if err := take(ctx, l.writes); err != nil {
+			return nil, err
 		}
 		for {
 			l.mu.Lock()
@@ -345,6 +358,10 @@ func (l *limiter) waitUntil(ctx context.Context, until func() time.Time) error {
 		d := until().Sub(l.now())
 		l.mu.Unlock()
 		if d <= 0 {
+			// Nothing to wait for: after the interrupt, the request goes.
+			if errors.Is(context.Cause(ctx), interrupt.ErrInterrupted) {
+				return nil
+			}
 			return ctx.Err()
 		}
 		if err := l.sleep(ctx, d); err != nil {
