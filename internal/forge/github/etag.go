@@ -116,19 +116,7 @@ func (c *etagCache) put(e *etagEntry) {
 	if err != nil {
 		return
 	}
-	p := c.file(e.Key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, werr := tmp.Write(data)
-	cerr := tmp.Close()
-	if werr != nil || cerr != nil || os.Rename(tmp.Name(), p) != nil {
-		os.Remove(tmp.Name())
-	}
+	writeFileAtomic(c.file(e.Key), data, 0o700)
 }
 
 func (c *etagCache) drop(key string) {

@@ -220,8 +220,15 @@ func (c *blobCache) put(sha string, data []byte) {
 	if c == nil || len(sha) != 40 {
 		return
 	}
-	p := c.path(sha)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	writeFileAtomic(c.path(sha), data, 0o755)
+}
+
+// writeFileAtomic writes data to p through a temporary file renamed over
+// it, creating p's folder with dirPerm, so a reader sees the old file or
+// the whole new one. The caches it serves ignore failures (a miss costs a
+// later fetch); a failed write leaves no temporary file behind.
+func writeFileAtomic(p string, data []byte, dirPerm os.FileMode) {
+	if err := os.MkdirAll(filepath.Dir(p), dirPerm); err != nil {
 		return
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
