@@ -220,12 +220,7 @@ func (w *World) Release(ctx context.Context, repo string, opts ReleaseOptions) (
 	token, from := m.token()
 	res.TokenFrom = from
 
-	var pkgs []string
-	for _, p := range det.Packages {
-		if p.Publishable && p.Name != "" {
-			pkgs = append(pkgs, p.Name)
-		}
-	}
+	pkgs := publishablePackages(det)
 	if len(pkgs) == 0 {
 		res.Skipped = "no publishable package"
 		return res, nil
@@ -413,6 +408,18 @@ func (w *World) publishedHow(pkg, version string) (oidc, provenance bool) {
 	a := v.Dist.Attestations
 	return len(v.NpmUser.TrustedPublisher) > 0 && string(v.NpmUser.TrustedPublisher) != "null",
 		a != nil && a.Provenance.PredicateType == npmreg.SLSAProvenanceV1
+}
+
+// publishablePackages returns the names of the packages detection found
+// publishable, in order: the ones a release publishes.
+func publishablePackages(det *rewrite.Result) []string {
+	var pkgs []string
+	for _, p := range det.Packages {
+		if p.Publishable && p.Name != "" {
+			pkgs = append(pkgs, p.Name)
+		}
+	}
+	return pkgs
 }
 
 // canaryVersion is the next patch of the package's latest version (or its

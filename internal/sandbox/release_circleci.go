@@ -67,12 +67,7 @@ func (w *World) releaseCircleCI(ctx context.Context, res ReleaseResult, files ma
 		}
 	}
 
-	var pkgs []string
-	for _, p := range det.Packages {
-		if p.Publishable && p.Name != "" {
-			pkgs = append(pkgs, p.Name)
-		}
-	}
+	pkgs := publishablePackages(det)
 	if len(pkgs) == 0 {
 		res.Skipped = "no publishable package"
 		return res, nil
