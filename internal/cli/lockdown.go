@@ -89,19 +89,13 @@ func lockdownText(rep batch.LockdownReport, undo bool, r *logging.Redactor) stri
 		case !p.Done:
 			action = "would " + action
 		}
-		d := p.Detail
-		if p.Reason != "" && p.Kind != batch.OK {
-			d = p.Reason + ": " + d
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.Verified), action, p.Kind, oneLine(r, d, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.Verified), action, p.Kind, oneLine(r, packageDetail(p.Kind, p.Reason, p.Detail), 160))
 	}
 	tw.Flush()
 	b.WriteString("\n")
 	if !undo {
 		fmt.Fprintf(&b, "%d of %d packages locked down\n", rep.LockedDown(), len(rep.Packages))
 	}
-	var sum strings.Builder
-	rep.Summary().Write(&sum, r)
-	b.WriteString(strings.Replace(sum.String(), " repositories: ", " packages: ", 1))
+	writePackageSummary(&b, rep.Summary(), r)
 	return b.String()
 }

@@ -98,19 +98,29 @@ func trustText(rep batch.TrustReport, r *logging.Redactor) string {
 		case action != batch.TrustActionNone:
 			action = "would " + action
 		}
-		d := p.Detail
-		if p.Reason != "" && p.Kind != batch.OK {
-			d = p.Reason + ": " + d
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.State), action, p.Kind, oneLine(r, d, 160))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Package, p.Repo, orDash(p.State), action, p.Kind, oneLine(r, packageDetail(p.Kind, p.Reason, p.Detail), 160))
 	}
 	tw.Flush()
 	b.WriteString("\n")
-	var sum strings.Builder
-	rep.Summary().Write(&sum, r)
-	// The outcomes are per package.
-	b.WriteString(strings.Replace(sum.String(), " repositories: ", " packages: ", 1))
+	writePackageSummary(&b, rep.Summary(), r)
 	return b.String()
+}
+
+// packageDetail is the DETAIL cell of a package's row: the detail, led by
+// the reason when the outcome is not OK.
+func packageDetail(kind, reason, detail string) string {
+	if reason != "" && kind != batch.OK {
+		return reason + ": " + detail
+	}
+	return detail
+}
+
+// writePackageSummary writes sum, whose outcomes are per package, to b:
+// the grouped summary, counting packages instead of repositories.
+func writePackageSummary(b *strings.Builder, sum batch.Summary, r *logging.Redactor) {
+	var s strings.Builder
+	sum.Write(&s, r)
+	b.WriteString(strings.Replace(s.String(), " repositories: ", " packages: ", 1))
 }
 
 func orDash(s string) string {
