@@ -1,16 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-github/v66/github"
 
@@ -28,40 +25,13 @@ func TestSandboxLimitedIdentities(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sb")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
 	var errb strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, []string{"sandbox", "serve", "--repos", "12", "--seed", "3", "--dir", dir, "--rate-limits=false"},
-			Streams{In: strings.NewReader(""), Out: pw, Err: &lockedWriter{w: &errb}}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-	defer func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop after cancel")
-		}
-	}()
-	env := map[string]string{}
-	var printed strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		printed.WriteString(line + "\n")
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	sb := startServe(ctx, &lockedWriter{w: &errb}, "--repos", "12", "--seed", "3", "--dir", dir, "--rate-limits=false")
+	defer sb.stop(t, cancel)
+	env := sb.env
 	main, limited, reader := env["GITHUB_TOKEN"], env["SANDBOX_GITHUB_TOKEN_NO_WORKFLOWS"], env["SANDBOX_GITHUB_TOKEN_READ_ONLY"]
 	if main == "" || limited == "" || reader == "" {
-		t.Fatalf("serve printed no main, limited or read-only token:\n%s", printed.String())
+		t.Fatalf("serve printed no main, limited or read-only token:\n%s", sb.printed)
 	}
 	for _, tok := range []string{limited, reader} {
 		if !strings.HasPrefix(tok, "github_pat_") {

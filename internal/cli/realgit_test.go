@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/url"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-github/v66/github"
 
@@ -157,33 +155,7 @@ func gitPath(t *testing.T) string {
 func serveSandbox(t *testing.T, args ...string) map[string]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, append([]string{"sandbox", "serve"}, args...),
-			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not stop")
-		}
-	})
-	env := map[string]string{}
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	return env
+	sb := startServe(ctx, io.Discard, args...)
+	t.Cleanup(func() { sb.stop(t, cancel) })
+	return sb.env
 }

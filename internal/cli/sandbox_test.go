@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -27,33 +26,12 @@ func TestSandboxServe(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sb")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
 	var errb strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, []string{"sandbox", "serve", "--repos", "12", "--seed", "3", "--dir", dir, "--rate-limits=false"},
-			Streams{In: strings.NewReader(""), Out: pw, Err: &lockedWriter{w: &errb}}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-
-	env := map[string]string{}
-	var printed strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		printed.WriteString(line + "\n")
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	sb := startServe(ctx, &lockedWriter{w: &errb}, "--repos", "12", "--seed", "3", "--dir", dir, "--rate-limits=false")
+	env, printed := sb.env, sb.printed
 	for _, k := range []string{"CUTOVER_CONFIG", "CUTOVER_ORG", "GITHUB_TOKEN", "NPM_CONFIG_REGISTRY", "NPM_CONFIG_USERCONFIG"} {
 		if env[k] == "" {
-			t.Fatalf("no %s in the output:\n%s", k, printed.String())
+			t.Fatalf("no %s in the output:\n%s", k, printed)
 		}
 	}
 
@@ -115,20 +93,20 @@ func TestSandboxServe(t *testing.T) {
 	if err := cc.SetProjectVar(ctx, circleci.ProjectSlug(cfg.CircleCI.Project[0].Repo), "CUTOVER_NPM_OIDC", "false"); err != nil {
 		t.Errorf("set a CircleCI variable with the printed token: %v", err)
 	}
-	if !strings.Contains(printed.String(), "_sandbox/repos/OWNER/REPO/id-token-request") {
-		t.Errorf("serve does not print the ID-token request endpoint:\n%s", printed.String())
+	if !strings.Contains(printed, "_sandbox/repos/OWNER/REPO/id-token-request") {
+		t.Errorf("serve does not print the ID-token request endpoint:\n%s", printed)
 	}
 
 	cancel()
 	select {
-	case code := <-done:
+	case code := <-sb.done:
 		if code != ExitOK {
 			t.Errorf("exit code %d after cancel\nstderr:\n%s", code, errb.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop after cancel")
 	}
-	if strings.Contains(printed.String(), tok) || strings.Contains(errb.String(), tok) {
+	if strings.Contains(printed, tok) || strings.Contains(errb.String(), tok) {
 		t.Error("the npm token was printed")
 	}
 	if !strings.Contains(errb.String(), "sandbox seeded") {
@@ -177,30 +155,10 @@ func TestSandboxServeApp(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sb")
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := Main(ctx, []string{"sandbox", "serve", "--repos", "6", "--dir", dir, "--rate-limits=false", "--auth", "app"},
-			Streams{In: strings.NewReader(""), Out: pw, Err: io.Discard}, func(string) string { return "" })
-		pw.Close()
-		done <- code
-	}()
-	env := map[string]string{}
-	var printed strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		line := sc.Text()
-		printed.WriteString(line + "\n")
-		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "="); ok && strings.HasPrefix(line, "export ") {
-			env[k] = strings.Trim(v, "'")
-		}
-		if strings.HasPrefix(line, "# the same lines") {
-			break
-		}
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if env["GITHUB_TOKEN"] != "" || env["SANDBOX_GITHUB_TOKEN"] == "" || !strings.Contains(printed.String(), "GitHub App 4242 installed") {
-		t.Fatalf("output:\n%s", printed.String())
+	sb := startServe(ctx, io.Discard, "--repos", "6", "--dir", dir, "--rate-limits=false", "--auth", "app")
+	env, printed := sb.env, sb.printed
+	if env["GITHUB_TOKEN"] != "" || env["SANDBOX_GITHUB_TOKEN"] == "" || !strings.Contains(printed, "GitHub App 4242 installed") {
+		t.Fatalf("output:\n%s", printed)
 	}
 	cfg, err := config.Load(env["CUTOVER_CONFIG"])
 	if err != nil || cfg.GitHub.App.ID != 4242 {
@@ -216,7 +174,7 @@ func TestSandboxServeApp(t *testing.T) {
 		t.Errorf("inventory as the App: exit %d\n%s\n%s", r.code, r.out, r.err)
 	}
 	cancel()
-	<-done
+	<-sb.done
 }
 
 func TestSandboxServeRefusesExposure(t *testing.T) {
