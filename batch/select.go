@@ -141,20 +141,13 @@ func (e *Engine) Select(ctx context.Context, names []string, s Selection) ([]str
 	if s.IsZero() {
 		return names, nil
 	}
-	known, topics, _, err := e.ledgerRepos(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.resolve(known, "the inventory", inventoryHint)
+	keep, err := e.keeper(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]string, 0, len(names))
 	for _, n := range names {
-		if len(r.repos) > 0 && !slices.Contains(r.repos, n) {
-			continue
-		}
-		if r.keep(n, topics[n]) {
+		if keep(n) {
 			out = append(out, n)
 		}
 	}
@@ -165,7 +158,13 @@ func (e *Engine) Select(ctx context.Context, names []string, s Selection) ([]str
 // one when the selection is empty. Repositories named must be in the
 // inventory.
 func (e *Engine) selected(ctx context.Context) (func(string) bool, error) {
-	s := e.Opts.Select
+	return e.keeper(ctx, e.Opts.Select)
+}
+
+// keeper returns whether s keeps a repository: one of the repositories s
+// names (when it names any) that its other criteria keep. An empty s
+// keeps every one.
+func (e *Engine) keeper(ctx context.Context, s Selection) (func(string) bool, error) {
 	if s.IsZero() {
 		return func(string) bool { return true }, nil
 	}
