@@ -125,24 +125,7 @@ jobs:
 
 // sweepBridgedWorkflow is what the oidc playbook leaves: the token path
 // kept behind the flag.
-const sweepBridgedWorkflow = `name: release
-on:
-  push:
-    tags: ["v*"]
-jobs:
-  publish:
-    runs-on: ubuntu-latest
-    permissions:
-      contents: read
-      id-token: write
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version: 24
-          registry-url: https://npm-registry.invalid/
-      - run: npm publish
-        env:
+const sweepBridgedWorkflow = sweepOIDCWorkflow + `        env:
           NODE_AUTH_TOKEN: ${{ vars.CUTOVER_NPM_OIDC != 'true' && secrets.NPM_TOKEN || '' }}
 `
 
