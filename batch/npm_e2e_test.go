@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/forge"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
@@ -71,7 +72,7 @@ jobs:
 // any log, ledger row, report or error.
 func TestNPMCampaignEndToEnd(t *testing.T) {
 	ctx := t.Context()
-	clk := &npmClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	w, err := sandbox.Start(ctx, sandbox.Options{Now: clk.Now, Limits: ghapi.Limits{Disabled: true}, NPM: npmreg.Options{Seed: 3}})
 	npmMust(t, err)
 	t.Cleanup(func() { w.Close() })

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/batch"
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
@@ -29,33 +30,6 @@ const (
 	npmAliceOTP   = "271828"
 	npmPrefix     = "/npm"
 )
-
-// npmClock is a fake clock shared by the ledger, the registry emulator and
-// the client; the client's Sleep advances it.
-type npmClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *npmClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *npmClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *npmClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.Advance(d)
-	return nil
-}
 
 // npmSink is a log sink safe for concurrent writes.
 type npmSink struct {
@@ -79,7 +53,7 @@ func (s *npmSink) String() string {
 // npmEnv is a ledger, an npm registry emulator on loopback and an engine
 // over both, sharing one fake clock.
 type npmEnv struct {
-	clk  *npmClock
+	clk  *clocktest.Clock // the client's Sleep advances it
 	reg  *npmreg.Registry
 	srv  *httptest.Server
 	led  *ledger.Ledger
@@ -110,7 +84,7 @@ func npmMust(t testing.TB, err error) {
 // login), their session tokens, and an empty ledger.
 func newNPMEnv(t testing.TB, opts npmreg.Options) *npmEnv {
 	t.Helper()
-	clk := &npmClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	opts.Now, opts.Prefix = clk.Now, npmPrefix
 	if opts.Seed == 0 {
 		opts.Seed = 7

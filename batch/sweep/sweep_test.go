@@ -20,6 +20,7 @@ import (
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/batch/sweep"
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/forge"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
@@ -36,24 +37,6 @@ const (
 	sweepNPMOld     = "npm_SWEEPoldTOKENvalueNEVERprinted0002"
 	sweepNPMSoon    = "npm_SWEEPsoonTOKENvalueNEVERprinted003"
 )
-
-// sweepClock is a clock the test moves.
-type sweepClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *sweepClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *sweepClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // hook is a webhook receiver.
 type hook struct {
@@ -84,7 +67,7 @@ type sweepWorld struct {
 	forge   *gh.Forge
 	engine  *batch.Engine
 	led     *ledger.Ledger
-	clock   *sweepClock
+	clock   *clocktest.Clock
 	reg     *npmreg.Registry
 	npm     *npm.Client
 	hook    *hook
@@ -132,7 +115,7 @@ const sweepBridgedWorkflow = sweepOIDCWorkflow + `        env:
 func newSweepWorld(t *testing.T) *sweepWorld {
 	t.Helper()
 	ctx := t.Context()
-	clock := &sweepClock{t: time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
 	now := clock.Now()
 	daysAgo := func(n int) time.Time { return now.Add(-time.Duration(n) * 24 * time.Hour) }
 

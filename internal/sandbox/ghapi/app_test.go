@@ -8,27 +8,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v4"
 
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/sandbox/ghapi"
 )
-
-// clock is a settable clock for the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func appJWT(t *testing.T, key *rsa.PrivateKey, iss string, iat time.Time, life time.Duration) string {
 	t.Helper()
@@ -60,8 +47,8 @@ func send(t *testing.T, method, url, auth string) (int, map[string]any) {
 
 func TestAppFlow(t *testing.T) {
 	t.Parallel()
-	clk := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	f := newFixture(t, ghapi.Options{Now: clk.now})
+	clk := clocktest.New(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC))
+	f := newFixture(t, ghapi.Options{Now: clk.Now})
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
@@ -76,17 +63,17 @@ func TestAppFlow(t *testing.T) {
 	if inst == 0 {
 		t.Fatal("no installation id assigned")
 	}
-	good := appJWT(t, key, "31", clk.now().Add(-30*time.Second), 10*time.Minute)
+	good := appJWT(t, key, "31", clk.Now().Add(-30*time.Second), 10*time.Minute)
 
 	// Refusals: no JWT, a token where a JWT belongs, another key, an
 	// unknown App, an expired JWT, one that lives too long.
 	refused := map[string]string{
 		"none":      "",
 		"token":     tokFull,
-		"other key": appJWT(t, other, "31", clk.now(), 10*time.Minute),
-		"other app": appJWT(t, key, "32", clk.now(), 10*time.Minute),
-		"expired":   appJWT(t, key, "31", clk.now().Add(-20*time.Minute), 10*time.Minute),
-		"too long":  appJWT(t, key, "31", clk.now(), time.Hour),
+		"other key": appJWT(t, other, "31", clk.Now(), 10*time.Minute),
+		"other app": appJWT(t, key, "32", clk.Now(), 10*time.Minute),
+		"expired":   appJWT(t, key, "31", clk.Now().Add(-20*time.Minute), 10*time.Minute),
+		"too long":  appJWT(t, key, "31", clk.Now(), time.Hour),
 	}
 	for name, jwt := range refused {
 		if code, body := send(t, "POST", fmt.Sprintf("%sapp/installations/%d/access_tokens", f.url, inst), jwt); code != http.StatusUnauthorized {
@@ -119,7 +106,7 @@ func TestAppFlow(t *testing.T) {
 	if !strings.HasPrefix(tok, "ghs_") {
 		t.Fatalf("token %q", tok)
 	}
-	if want := clk.now().Add(30 * time.Minute).Format(time.RFC3339); body["expires_at"] != want {
+	if want := clk.Now().Add(30 * time.Minute).Format(time.RFC3339); body["expires_at"] != want {
 		t.Errorf("expires_at %v, want %s", body["expires_at"], want)
 	}
 	if p, _ := body["permissions"].(map[string]any); p["actions_variables"] != "write" || p["contents"] != "write" {
@@ -143,14 +130,14 @@ func TestAppFlow(t *testing.T) {
 	}
 
 	// It expires: the API and git refuse it afterwards.
-	clk.add(30*time.Minute + time.Second)
+	clk.Advance(30*time.Minute + time.Second)
 	if code, _ := send(t, "GET", f.url+"repos/acme/widget", tok); code != http.StatusUnauthorized {
 		t.Errorf("an expired installation token: %d, want 401", code)
 	}
 	if _, ok := f.api.GitAccess(tok, "acme", "widget"); ok {
 		t.Error("git accepts an expired installation token")
 	}
-	if code, _ := send(t, "GET", f.url+"app", appJWT(t, key, strconv.Itoa(31), clk.now(), 5*time.Minute)); code != http.StatusOK {
+	if code, _ := send(t, "GET", f.url+"app", appJWT(t, key, strconv.Itoa(31), clk.Now(), 5*time.Minute)); code != http.StatusOK {
 		t.Errorf("GET /app: %d", code)
 	}
 }

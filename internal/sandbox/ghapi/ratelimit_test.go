@@ -16,27 +16,10 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/google/go-github/v66/github"
 
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/sandbox/ghapi"
 	"github.com/cutover/cutover/internal/sandbox/githttp"
 )
-
-// fakeClock is a settable clock for the emulator.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // rawDo sends one request with the full token and returns status, headers and message.
 func rawDo(t *testing.T, method, url, body string) (int, http.Header, string) {
@@ -75,7 +58,7 @@ func TestRateLimitsRaw(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			clock := &fakeClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+			clock := clocktest.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 			f := newFixture(t, ghapi.Options{Now: clock.Now, TimeScale: 60, Limits: ghapi.Limits{
 				Primary: 8, ContentPerMinute: 2, ContentPerHour: 3, SecondaryStatus: tt.status, OmitRetryAfter: tt.omitRetry,
 			}})
@@ -153,7 +136,7 @@ func TestRateLimitsRaw(t *testing.T) {
 // TestRateLimitsGoGitHub checks that go-github v66 classifies the answers.
 func TestRateLimitsGoGitHub(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Now()}
+	clock := clocktest.New(time.Now())
 	f := newFixture(t, ghapi.Options{Now: clock.Now, TimeScale: 60, Limits: ghapi.Limits{Primary: 3, ContentPerMinute: 1}})
 	gh := clientModes[0].make(t, f.url, tokFull)
 	ctx := t.Context()

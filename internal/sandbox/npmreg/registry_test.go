@@ -13,37 +13,20 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 const prefix = "/npm"
 
 type world struct {
 	reg   *npmreg.Registry
-	clk   *clock
+	clk   *clocktest.Clock
 	srv   *httptest.Server
 	base  string
 	alice npmreg.Token // fixed OTP 123456, maintainer of everything
@@ -60,7 +43,7 @@ func must(t testing.TB, err error) {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	reg := npmreg.New(npmreg.Options{Now: clk.Now, Seed: 7, Prefix: prefix, TokensPerPage: 2})
 	must(t, reg.AddUser(npmreg.UserSpec{Name: "alice", OTP: "123456"}))
 	must(t, reg.AddUser(npmreg.UserSpec{Name: "bob", WebAuth: true}))
