@@ -149,6 +149,18 @@ func (f *fixture) openPRs(t *testing.T, repo string) []*github.PullRequest {
 	return prs
 }
 
+// plan takes the inventory and plans the campaign with canaries as wave 0.
+func (f *fixture) plan(t *testing.T, canaries ...string) {
+	t.Helper()
+	f.engine.Opts.Plan = batch.PlanOptions{Canaries: canaries}
+	if _, err := f.engine.Inventory(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.PlanCampaign(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func outcomes(s batch.Summary) map[string]batch.Outcome {
 	m := map[string]batch.Outcome{}
 	for _, o := range s.Outcomes {
@@ -321,13 +333,7 @@ func TestForeignBranchIsLeftAlone(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	e := f.engine
-	e.Opts.Plan = batch.PlanOptions{Canaries: []string{"acme/single"}}
-	if _, err := e.Inventory(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.PlanCampaign(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, "acme/single")
 	// Someone pushed a branch of the campaign's name before cutover.
 	ref, _, err := f.client.Git.GetRef(ctx, "acme", "single", "heads/main")
 	if err != nil {
@@ -357,13 +363,7 @@ func TestApplyPreflightNamesMissingPermission(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	e := f.engine
-	e.Opts.Plan = batch.PlanOptions{Canaries: []string{"acme/single"}}
-	if _, err := e.Inventory(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.PlanCampaign(ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.plan(t, "acme/single")
 	perms := ghapi.AllPermissions()
 	perms["pull_requests"] = "read"
 	const weak = "ghp_weakweakweakweakweakweak00000000"
