@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutover/cutover/batch"
 	"github.com/cutover/cutover/batch/sweep"
+	"github.com/cutover/cutover/internal/clocktest"
 	gh "github.com/cutover/cutover/internal/forge/github"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -39,7 +40,7 @@ const (
 func TestProxyPipelinesStayOnTokenBridge(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	clk := &npmClock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	w, err := sandbox.Start(ctx, sandbox.Options{Now: clk.Now, Limits: ghapi.Limits{Disabled: true}, NPM: npmreg.Options{Seed: 5}})
 	npmMust(t, err)
 	t.Cleanup(func() { w.Close() })
