@@ -195,16 +195,19 @@ func runLint(ctx context.Context, opts *lintOptions) error {
 		var sb strings.Builder
 		suppressed := 0
 		for _, r := range shown {
-			loc := r.File
+			// File names and messages quote the repository (job ids,
+			// file names, comments): no control character reaches the
+			// terminal raw.
+			loc := termSafe(r.File)
 			if r.Line > 0 {
-				loc = fmt.Sprintf("%s:%d", r.File, r.Line)
+				loc = fmt.Sprintf("%s:%d", loc, r.Line)
 			}
 			if r.Suppressed() {
 				suppressed++
-				fmt.Fprintf(&sb, "%s: %s (suppressed: %s): %s [%s]\n", loc, r.Level, r.Suppression.Justification, r.Message, r.Rule)
+				fmt.Fprintf(&sb, "%s: %s (suppressed: %s): %s [%s]\n", loc, r.Level, termSafe(r.Suppression.Justification), termSafe(r.Message), r.Rule)
 				continue
 			}
-			fmt.Fprintf(&sb, "%s: %s: %s [%s]\n", loc, r.Level, r.Message, r.Rule)
+			fmt.Fprintf(&sb, "%s: %s: %s [%s]\n", loc, r.Level, termSafe(r.Message), r.Rule)
 		}
 		fmt.Fprintf(&sb, "%d error(s), %d warning(s), %d note(s)",
 			count(shown, lint.LevelError), count(shown, lint.LevelWarning), count(shown, lint.LevelNote))

@@ -165,7 +165,7 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 				// The diff is made only where it is printed: never for
 				// --write (on large files it used to dominate the run).
 				if o.mode != "write" {
-					e.Diffs[f.Path] = rewrite.UnifiedDiff(filepath.ToSlash(filepath.Join(p, f.Path)), f.Before, f.After)
+					e.Diffs[f.Path] = rewrite.UnifiedDiff(termSafe(filepath.ToSlash(filepath.Join(p, f.Path))), f.Before, f.After)
 				}
 				if o.mode == "write" {
 					// An interrupt stops between files: each file
@@ -212,17 +212,17 @@ func runRewrite(ctx context.Context, o *rewriteOptions) error {
 func writeRewriteText(out *strings.Builder, status io.Writer, entries []rewriteEntry, mode string) {
 	for _, e := range entries {
 		if e.Error != "" {
-			fmt.Fprintf(status, "%s: error: %s\n", e.Path, e.Error)
+			fmt.Fprintf(status, "%s: error: %s\n", termSafe(e.Path), termSafe(e.Error))
 			continue
 		}
 		for _, u := range e.Unreadable {
-			fmt.Fprintf(status, "%s: unreadable: %s\n", filepath.ToSlash(filepath.Join(e.Path, u.File)), u.Message)
+			fmt.Fprintf(status, "%s: unreadable: %s\n", termSafe(filepath.ToSlash(filepath.Join(e.Path, u.File))), termSafe(u.Message))
 		}
 		for _, f := range e.Result.Files {
 			if mode == "diff" && f.Status == rewrite.StatusRewritten {
 				out.WriteString(e.Diffs[f.Path])
 			}
-			name := filepath.ToSlash(filepath.Join(e.Path, f.Path))
+			name := termSafe(filepath.ToSlash(filepath.Join(e.Path, f.Path)))
 			verb := string(f.Status)
 			if mode == "write" && f.Status == rewrite.StatusRewritten {
 				verb = "written"
@@ -233,10 +233,10 @@ func writeRewriteText(out *strings.Builder, status io.Writer, entries []rewriteE
 			}
 			fmt.Fprintln(status)
 			for _, r := range f.Reasons {
-				fmt.Fprintf(status, "  manual: %s\n", r)
+				fmt.Fprintf(status, "  manual: %s\n", termSafe(r))
 			}
 			for _, s := range f.ManualSteps {
-				fmt.Fprintf(status, "  todo: %s\n", s)
+				fmt.Fprintf(status, "  todo: %s\n", termSafe(s))
 			}
 		}
 	}

@@ -273,10 +273,10 @@ func writeScanTable(w io.Writer, entries []scanEntry) {
 			}
 			switch t.Provider {
 			case rewrite.ProviderGitLab:
-				fmt.Fprintf(w, "  trust %s -> GitLab project %s, CI file %s%s\n", pkg, t.Repository, t.Workflow, env)
+				fmt.Fprintf(w, "  trust %s -> GitLab project %s, CI file %s%s\n", termSafe(pkg), termSafe(t.Repository), termSafe(t.Workflow), termSafe(env))
 			case rewrite.ProviderCircleCI:
 				c := t.CircleCI
-				fmt.Fprintf(w, "  trust %s -> CircleCI organization %s, project %s, pipeline definition %s, VCS origin %s\n", pkg, orNeeded(c.OrgID), orNeeded(c.ProjectID), orNeeded(c.PipelineDefinitionID), orNeeded(c.VCSOrigin))
+				fmt.Fprintf(w, "  trust %s -> CircleCI organization %s, project %s, pipeline definition %s, VCS origin %s\n", termSafe(pkg), orNeeded(c.OrgID), orNeeded(c.ProjectID), orNeeded(c.PipelineDefinitionID), orNeeded(c.VCSOrigin))
 			default:
 				fmt.Fprintf(w, "  trust %s -> %s, workflow %s%s\n", termSafe(pkg), termSafe(t.Repository), termSafe(t.Workflow), termSafe(env))
 			}
@@ -313,7 +313,7 @@ func countFindings(r *rewrite.Result) string {
 			i++
 		}
 	}
-	return fmt.Sprintf("%d error, %d warning, %d info", e, w, i)
+	return fmt.Sprintf("%d error, %d warning, %d note", e, w, i)
 }
 
 // feedLabel says where a pipeline's token comes from, in its provider's terms.

@@ -89,7 +89,7 @@ jobs:
 		// absent must not be printed.
 		absent []string
 	}{
-		{"table", []string{"scan", repo}, ExitOK, []string{"PUBLISHES", "token", "release.yml#publish", "trust widget"}, nil},
+		{"table", []string{"scan", repo}, ExitOK, []string{"PUBLISHES", "token", "release.yml#publish", "trust widget", "0 error, 0 warning, 0 note"}, nil},
 		{"broken workflow is a finding, not a stop", []string{"scan", broken, repo}, ExitFindings, []string{"workflow-invalid", "release.yml#publish"}, nil},
 		{"missing path fails but others are scanned", []string{"scan", missing, repo}, ExitFindings, []string{"no such directory", "release.yml#publish"}, nil},
 		{"fail on warning", []string{"scan", "--fail-on", "warning", repo}, ExitOK, []string{"token"}, nil},
@@ -235,5 +235,18 @@ func TestScanTableEscapesControlCharacters(t *testing.T) {
 	}
 	if !strings.Contains(r.out, `pub\x1b[2Jlish\x0d`) || !strings.Contains(r.out, `re\x1b]0;owned\x07lease.yml`) {
 		t.Errorf("control characters not shown escaped:\n%s", r.out)
+	}
+	// lint's text output and rewrite's diff and status lines name the same
+	// job and file: escaped there too.
+	for _, args := range [][]string{{"lint", "--fail-on", "never", repo}, {"rewrite", repo}, {"rewrite", "--check", repo}} {
+		r := run(t, testEnv, args...)
+		for _, c := range []string{"\x1b", "\a", "\r"} {
+			if strings.Contains(r.out+r.err, c) {
+				t.Errorf("%v: raw control character %q:\n%q\n%q", args, c, r.out, r.err)
+			}
+		}
+		if !strings.Contains(r.out+r.err, `re\x1b]0;owned\x07lease.yml`) {
+			t.Errorf("%v: file name not shown escaped:\n%s\n%s", args, r.out, r.err)
+		}
 	}
 }
