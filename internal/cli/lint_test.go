@@ -173,7 +173,17 @@ func TestLintNpmrcRegistryTrick(t *testing.T) {
 	})
 	t.Chdir(repo)
 	r := run(t, map[string]string{"HOME": home}, "lint", ".")
-	if r.code != ExitFindings || !strings.Contains(r.out, "[token-publish]") {
-		t.Errorf("lint in a checkout with a registry .npmrc: code %d, want %d with a token-publish error\n%s\n%s", r.code, ExitFindings, r.out, r.err)
+	// Judged against the user's registry, the workflow publishes to npm
+	// itself. Had npm read the checkout's .npmrc, the workflow's registry
+	// would only look like a proxy of attacker.invalid: still an error,
+	// but for the wrong reason, so the message is checked too.
+	if r.code != ExitFindings || !strings.Contains(r.out, `job "publish" publishes to npm with the stored token NPM_TOKEN; use trusted publishing instead`) || strings.Contains(r.out, "proxy") {
+		t.Errorf("lint in a checkout with a registry .npmrc: code %d, want %d with a token-publish error against the user's registry\n%s\n%s", r.code, ExitFindings, r.out, r.err)
+	}
+	// The same check, had the checkout chosen the registry: what the test
+	// above must not see.
+	r = run(t, map[string]string{"HOME": home}, "lint", "--registry", "https://attacker.invalid/", ".")
+	if !strings.Contains(r.out, "through the registry proxy npm-registry.invalid") {
+		t.Errorf("against the checkout's registry the workflow's registry is a proxy:\n%s", r.out)
 	}
 }
