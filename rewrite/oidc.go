@@ -523,7 +523,10 @@ func (r *rewriter) mergePermission(fw *fileWork, j *Job, perm Permissions, why E
 					rest = rest[:i]
 				}
 				rest = strings.TrimRight(rest, " \t\r")
-				if strings.ContainsAny(rest, "'\"{}[],&*|>") || val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				// The value must end the tag's line: a tag alone on its
+				// line (id-token: !!str, none below it) would leave the
+				// value behind the splice.
+				if strings.ContainsAny(rest, "'\"{}[],&*|>") || val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 || !strings.HasSuffix(rest, val.Value) {
 					fw.manualf(val.Line, "job %q: id-token permission has a tag cutover cannot splice; set it to write by hand", j.ID)
 					return
 				}
