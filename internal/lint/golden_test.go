@@ -19,8 +19,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // checkDir holds the golden cases of Check: <case>.txtar is a repository
 // (its comment may hold "problem: path: reason" lines for
-// Snapshot.Problems, "require-environment: true" and "ignore: rule path"
-// lines for Options.Ignore); <case>.golden.json is the results.
+// Snapshot.Problems, "require-environment: true" and
+// "ignore: RULE PATH -- REASON" lines for Options.Ignore); <case>.golden.json
+// is the results.
 const checkDir = "testdata/check"
 
 func TestCheckGolden(t *testing.T) {
@@ -53,6 +54,11 @@ func TestCheckGolden(t *testing.T) {
 					snap.Problems[strings.TrimSpace(p)] = strings.TrimSpace(reason)
 				case "require-environment":
 					opts.RequireEnvironment = val == "true"
+				case "ignore":
+					// ignore: RULE PATH -- REASON
+					rule, rest, _ := strings.Cut(val, " ")
+					p, reason, _ := strings.Cut(rest, " -- ")
+					opts.Ignore = append(opts.Ignore, Ignore{Rule: rule, Path: strings.TrimSpace(p), Reason: strings.TrimSpace(reason)})
 				}
 			}
 			for _, f := range ar.Files {

@@ -106,7 +106,8 @@ var rules = []Rule{
 		Short:   "workflow, action or package file that cutover could not read",
 		HelpURI: "https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions",
 		Help: "A file that does not parse, is too large, is not UTF-8, expands too many YAML aliases, is a " +
-			"symlink leaving the repository or is not a regular file cannot be checked, so the policy cannot " +
+			"symlink leaving the repository, is not a regular file or defines a key twice cannot be checked (in " +
+			"full), so the policy cannot " +
 			"say it is clean. Fix the file (GitHub rejects most of these too), or suppress the result with a " +
 			"reason if it is deliberate.\n\n" +
 			"See https://docs.github.com/actions/using-workflows/workflow-syntax-for-github-actions.",
@@ -270,6 +271,10 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 			add(RuleLiteralToken, LevelError, f.File, f.Line, "an npm token value is committed here; revoke it now, remove it from the file and from the history")
 		case "npm-latest":
 			add(RuleNPMLatest, LevelWarning, f.File, f.Line, f.Message)
+		case "duplicate-key":
+			// GitHub rejects the file, and detection read only one of the
+			// two values: what the other says is not checked.
+			add(RuleUnreadable, LevelError, f.File, f.Line, "cutover read only part of this file, so it is not fully checked: "+f.Message)
 		}
 	}
 	for _, f := range res.Unreadable() {
