@@ -2,6 +2,7 @@ package sweep_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cutover/cutover/batch/sweep"
@@ -45,6 +46,40 @@ jobs:
 			res := rewrite.Detect(snap, rewrite.Options{Registry: "https://npm-registry.invalid/", FlagVar: tt.flag})
 			if got := sweep.ActiveTokenFeeds(res); !slices.Equal(got, tt.want) {
 				t.Errorf("ActiveTokenFeeds = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSweepDriftGuardShapesOnSandbox: sweep, run against the sandbox
+// GitHub on a repository whose flag is on, reports drift for an inverted
+// or partial guard pushed to the default branch (the token path is live
+// although the flag says OIDC), and none for the oidc playbook's exact
+// guard.
+func TestSweepDriftGuardShapesOnSandbox(t *testing.T) {
+	sw := newSweepWorld(t)
+	const exact = "NODE_AUTH_TOKEN: ${{ vars.CUTOVER_NPM_OIDC != 'true' && secrets.NPM_TOKEN || '' }}"
+	if !strings.Contains(sweepBridgedWorkflow, exact) {
+		t.Fatal("the bridged workflow changed; update the test")
+	}
+	for _, tt := range []struct {
+		name, replace, detail string
+	}{
+		{"inverted guard", "NODE_AUTH_TOKEN: ${{ vars.CUTOVER_NPM_OIDC == 'true' && secrets.NPM_TOKEN || '' }}", ".github/workflows/release.yml:19 (job publish)"},
+		{"partial guard", "NODE_AUTH_TOKEN: ${{ vars.CUTOVER_NPM_OIDC != 'true' && secrets.NPM_TOKEN || '' }}${{ secrets.NPM_TOKEN }}", ".github/workflows/release.yml:19 (job publish)"},
+		{"guard that falls back to the token", "NODE_AUTH_TOKEN: ${{ vars.CUTOVER_NPM_OIDC != 'true' && secrets.NPM_TOKEN || secrets.NPM_TOKEN }}", ".github/workflows/release.yml:19 (job publish)"},
+		{"exact guard", exact, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wf := strings.Replace(sweepBridgedWorkflow, exact, tt.replace, 1)
+			pushMain(t, sw, "acme/cut", map[string][]byte{".github/workflows/release.yml": []byte(wf)})
+			res := sw.sweep(t, false)
+			drift, ok := dueByKey(res.Reminders)["acme/cut drift:token-publish"]
+			switch {
+			case tt.detail == "" && ok:
+				t.Errorf("drift reported for the exact guard: %+v", drift)
+			case tt.detail != "" && (!ok || !slices.Equal(drift.Details, []string{tt.detail})):
+				t.Errorf("drift = %+v (reported %v), want details [%s]", drift, ok, tt.detail)
 			}
 		})
 	}
