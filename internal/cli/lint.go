@@ -267,10 +267,18 @@ func lintPath(p string, opts *lintOptions) ([]lintHit, error) {
 	// A single file: lint the repository it belongs to and keep its results,
 	// or, outside one, read it as a workflow.
 	slash := filepath.ToSlash(filepath.Clean(p))
-	if i := strings.LastIndex("/"+slash, "/.github/"); i >= 0 {
-		root, rel := slash[:i], slash[i:]
+	// The repository is found from the absolute path, so a file named from
+	// inside .github (cd .github/workflows; cutover lint release.yml) is
+	// still checked with the rest of its repository and reported by its
+	// repository-relative path.
+	abs := slash
+	if a, err := filepath.Abs(p); err == nil {
+		abs = filepath.ToSlash(a)
+	}
+	if i := strings.LastIndex(abs, "/.github/"); i >= 0 {
+		root, rel := abs[:i], abs[i+1:]
 		if root == "" {
-			root = "."
+			root = "/"
 		}
 		snap, err := checkout.Read(filepath.FromSlash(root), checkout.Options{MaxFileBytes: opts.maxBytes})
 		if err != nil {
@@ -279,7 +287,7 @@ func lintPath(p string, opts *lintOptions) ([]lintHit, error) {
 		var out []lintHit
 		for _, r := range lint.Check(snap, opts.opts) {
 			if r.File == rel {
-				out = append(out, lintHit{r, joinDisplay(root, r.File)})
+				out = append(out, lintHit{r, slash})
 			}
 		}
 		return out, nil

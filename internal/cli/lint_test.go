@@ -187,3 +187,43 @@ func TestLintNpmrcRegistryTrick(t *testing.T) {
 		t.Errorf("against the checkout's registry the workflow's registry is a proxy:\n%s", r.out)
 	}
 }
+
+// TestLintFileFromInsideRepository: a workflow named from inside .github
+// (cd .github/workflows; cutover lint release.yml) is checked with the rest
+// of its repository (here the committed .npmrc that makes its registry a
+// proxy) and reported, in SARIF and annotations, by its repository-relative
+// path.
+func TestLintFileFromInsideRepository(t *testing.T) {
+	wf := `name: release
+on: push
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    env:
+      NPM_TOKEN: ${{ secrets.NPM_TOKEN }}
+    steps:
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 24
+      - run: npm publish
+`
+	repo := writeRepo(t, map[string]string{
+		".github/workflows/release.yml": wf,
+		".npmrc":                        "registry=https://artifacts.corp.invalid/npm/\n//artifacts.corp.invalid/npm/:_authToken=${NPM_TOKEN}\n",
+		"package.json":                  `{"name":"proxied","version":"1.0.0"}`,
+	})
+	t.Chdir(filepath.Join(repo, ".github", "workflows"))
+	r := run(t, testEnv, "lint", "release.yml")
+	if r.code != ExitFindings || !strings.HasPrefix(r.out, "release.yml:") || !strings.Contains(r.out, "through the registry proxy artifacts.corp.invalid") {
+		t.Errorf("lint release.yml from .github/workflows: code %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	r = run(t, testEnv, "lint", "--format", "sarif", "release.yml")
+	if !strings.Contains(r.out, `"uri": ".github/workflows/release.yml",`) {
+		t.Errorf("sarif from .github/workflows:\n%s", r.out)
+	}
+	t.Chdir(filepath.Join(repo, ".github"))
+	r = run(t, testEnv, "lint", "--format", "github", "workflows/release.yml")
+	if !strings.Contains(r.out, "::error file=.github/workflows/release.yml,line=7,title=cutover token-publish::") || !strings.Contains(r.out, "registry proxy") {
+		t.Errorf("annotations from .github:\n%s", r.out)
+	}
+}
