@@ -254,6 +254,9 @@ func CheckResult(snap rewrite.Snapshot, res *rewrite.Result, opts Options) []Res
 				if len(issues) > 0 {
 					msg = fmt.Sprintf("job %q publishes to npm with %s: its flag guard does not switch the token off (%s); write the guard as ${{ vars.%s != 'true' && secrets.NAME || '' }} or use trusted publishing only", p.Job, what, strings.Join(issues, "; "), opts.FlagVar)
 				}
+				if p.Confidence == rewrite.ConfidenceInferred {
+					msg += " (confidence inferred: the publish is inside a script or workflow cutover cannot read, which the job hands an npm token)"
+				}
 				add(RuleTokenPublish, LevelError, file, line, msg)
 			}
 		}
