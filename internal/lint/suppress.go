@@ -18,9 +18,10 @@ var ignoreRe = regexp.MustCompile(`#\s*cutover-ignore:\s*([A-Za-z0-9_*,\s-]*?)\s
 
 // inlineIgnore returns the reason a comment on line (1-based) of src, or on
 // the line above it, gives for ignoring rule; ok is false without one.
-func inlineIgnore(src []byte, line int, rule string) (reason string, ok bool) {
+// bare is set when such a comment names the rule but gives no reason.
+func inlineIgnore(src []byte, line int, rule string) (reason string, ok, bare bool) {
 	if line < 1 || src == nil {
-		return "", false
+		return "", false, false
 	}
 	lines := strings.Split(string(src), "\n")
 	for _, n := range []int{line, line - 1} {
@@ -28,19 +29,23 @@ func inlineIgnore(src []byte, line int, rule string) (reason string, ok bool) {
 			continue
 		}
 		m := ignoreRe.FindStringSubmatch(strings.TrimRight(lines[n-1], "\r"))
-		if m == nil || strings.TrimSpace(m[2]) == "" {
+		if m == nil {
 			continue
 		}
 		if n == line-1 && !strings.HasPrefix(strings.TrimSpace(lines[n-1]), "#") {
 			continue // the line above counts only when it is a comment line
 		}
 		for _, r := range strings.Split(m[1], ",") {
-			if r = strings.TrimSpace(r); r == rule || r == "*" {
-				return strings.TrimSpace(m[2]), true
+			if r = strings.TrimSpace(r); r != rule && r != "*" {
+				continue
 			}
+			if why := strings.TrimSpace(m[2]); why != "" {
+				return why, true, false
+			}
+			bare = true
 		}
 	}
-	return "", false
+	return "", false, bare
 }
 
 // suppress marks the results an inline comment or an ignore entry accepts.
@@ -49,9 +54,13 @@ func inlineIgnore(src []byte, line int, rule string) (reason string, ok bool) {
 func suppress(snap rewrite.Snapshot, results []Result, ignore []Ignore) {
 	for i := range results {
 		r := &results[i]
-		if reason, ok := inlineIgnore(snap.Files[r.File], r.Line, r.Rule); ok {
+		reason, ok, bare := inlineIgnore(snap.Files[r.File], r.Line, r.Rule)
+		if ok {
 			r.Suppression = &Suppression{Kind: "inSource", Justification: reason}
 			continue
+		}
+		if bare {
+			r.Message += "; the cutover-ignore comment here does not count: it needs a reason after \" -- \""
 		}
 		for _, ig := range ignore {
 			if ig.Rule != "*" && ig.Rule != r.Rule {
