@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -119,6 +121,59 @@ func TestLintPrintWorkflow(t *testing.T) {
 	}
 	if strings.Contains(r.out, "cutover@latest") {
 		t.Errorf("workflow does not pin cutover:\n%s", r.out)
+	}
+	// A pull request from a fork gets no secrets and a read-only token: the
+	// workflow needs neither, and the one step that writes (the SARIF
+	// upload) is skipped there.
+	var wf struct {
+		On          map[string]any    `yaml:"on"`
+		Permissions map[string]string `yaml:"permissions"`
+		Jobs        map[string]struct {
+			If          string            `yaml:"if"`
+			Permissions map[string]string `yaml:"permissions"`
+			Steps       []struct {
+				Uses string `yaml:"uses"`
+				If   string `yaml:"if"`
+				Run  string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(r.out), &wf); err != nil {
+		t.Fatalf("printed workflow: %v", err)
+	}
+	_, push := wf.On["push"]
+	if _, pr := wf.On["pull_request"]; !pr || !push {
+		t.Errorf("triggers %v: want push and pull_request", wf.On)
+	}
+	if _, ok := wf.On["pull_request_target"]; ok || strings.Contains(r.out, "secrets.") {
+		t.Error("the printed workflow reads secrets or runs on pull_request_target")
+	}
+	if len(wf.Permissions) != 1 || wf.Permissions["contents"] != "read" {
+		t.Errorf("workflow permissions %v, want contents: read only", wf.Permissions)
+	}
+	job, ok := wf.Jobs["lint"]
+	if !ok || !strings.Contains(job.If, "github.ref_name == github.event.repository.default_branch") {
+		t.Fatalf("lint job %+v: pushes must be limited to the default branch", job)
+	}
+	for k, v := range job.Permissions {
+		if v != "read" && k != "security-events" {
+			t.Errorf("job permission %s: %s", k, v)
+		}
+	}
+	uploads := 0
+	for _, st := range job.Steps {
+		if strings.HasPrefix(st.Uses, "github/codeql-action/upload-sarif@") {
+			uploads++
+			if !strings.Contains(st.If, "github.event.pull_request.head.repo.full_name == github.repository") {
+				t.Errorf("SARIF upload not skipped for forks: if %q", st.If)
+			}
+		}
+		if strings.Contains(st.Run, "cutover lint") && !strings.Contains(st.Run, `--registry "$CUTOVER_REGISTRY"`) {
+			t.Errorf("a lint step without the explicit registry: %q", st.Run)
+		}
+	}
+	if uploads != 1 {
+		t.Errorf("%d SARIF uploads", uploads)
 	}
 	problems, err := rewrite.LintWorkflow(".github/workflows/cutover-lint.yml", []byte(r.out))
 	if err != nil || len(problems) > 0 {
