@@ -21,7 +21,8 @@ const ReasonReleaseFailed = "release failed after flag on"
 // watch reads, for every repository whose flag is on, the release runs
 // and the versions published since the flag went on. A failed run of a
 // publishing workflow, a failed CircleCI publish job (the commit status
-// CircleCI posts on the default branch's head), or a version published
+// CircleCI posts, on the default branch's head or a commit made since), or
+// a version published
 // without trusted publishing (no _npmUser.trustedPublisher), blocks the
 // repository (a failed "release" step); with AutoRollback its flag is
 // turned off first, where it lives (the Actions variable, the CircleCI
@@ -168,22 +169,47 @@ func circleJobOf(c forge.CommitCheck) (string, bool) {
 	return "", false
 }
 
+// maxWatchedCommits bounds how many commits of the default branch, beyond
+// its head, the watch reads CircleCI's results on.
+const maxWatchedCommits = 10
+
 // watchCircleCI reads what CircleCI reported since the flag went on about
-// the repository's publishing jobs, on the head of the default branch: the
-// number of job results (passed or failed) and one line per failed job.
-// A job still running is neither.
+// the repository's publishing jobs, on the default branch's head and its
+// commits since the flag went on (at most maxWatchedCommits): the number
+// of job results (passed or failed) and one line per failed job. A job
+// still running is neither.
 func (e *Engine) watchCircleCI(ctx context.Context, row ledger.Repo, since time.Time) (int, []string, error) {
 	jobs := circleJobs(row)
 	if len(jobs) == 0 {
 		return 0, nil, nil
 	}
+	fr := e.forgeRepo(row)
 	ref := row.DefaultBranch
 	if ref == "" {
 		ref = "HEAD"
 	}
-	checks, err := e.Forge.CommitChecks(ctx, e.forgeRepo(row), ref)
+	checks, err := e.Forge.CommitChecks(ctx, fr, ref)
 	if err != nil {
 		return 0, nil, err
+	}
+	shas, err := e.Forge.Commits(ctx, fr, ref, since, maxWatchedCommits)
+	if err != nil {
+		return 0, nil, err
+	}
+	read := map[string]bool{}
+	for _, c := range checks {
+		read[c.SHA] = true
+	}
+	for _, sha := range shas {
+		if read[sha] {
+			continue
+		}
+		read[sha] = true
+		more, err := e.Forge.CommitChecks(ctx, fr, sha)
+		if err != nil {
+			return 0, nil, err
+		}
+		checks = append(checks, more...)
 	}
 	n := 0
 	var bad []string

@@ -84,7 +84,7 @@ func (c *circleVars) get(slug, name string) string {
 func TestWatchCircleCI(t *testing.T) {
 	ctx := t.Context()
 	f := forgetest.New()
-	names := []string{"good", "broken", "app", "old", "running"}
+	names := []string{"good", "broken", "app", "old", "running", "moved"}
 	var full []string
 	for _, n := range names {
 		f.AddRepo("acme/"+n, map[string][]byte{
@@ -139,6 +139,10 @@ func TestWatchCircleCI(t *testing.T) {
 	f.AddCommitCheck("acme/app", forge.CommitCheck{Kind: forge.CheckRun, Name: "publish", App: "other-ci", Raw: "success", Updated: later})
 	status("acme/old", "ci/circleci: publish", "failure", earlier) // before the flip
 	status("acme/running", "ci/circleci: publish", "pending", later)
+	// A release failed on a commit made after the flip, then more was merged.
+	released := f.AddCommit("acme/moved")
+	f.AddCommitCheck("acme/moved", forge.CommitCheck{Name: "ci/circleci: publish", Raw: "failure", SHA: released, Updated: later})
+	f.AddCommit("acme/moved")
 
 	got := watch()
 	for _, repo := range []string{"acme/good", "acme/old", "acme/running"} {
@@ -159,6 +163,9 @@ func TestWatchCircleCI(t *testing.T) {
 	}
 	if st, _ := led.LastStep(ctx, "acme/broken"); st.Name != "release" || st.Reason != batch.ReasonReleaseFailed {
 		t.Errorf("broken is not blocked in the ledger: %+v", st)
+	}
+	if o := got["acme/moved"]; o.Reason != batch.ReasonReleaseFailed || !strings.Contains(o.Detail, "CircleCI job publish failure on "+released[:7]) {
+		t.Errorf("moved (the failed release is no longer the head): %+v", o)
 	}
 
 	// auto_rollback without a CircleCI API token: nothing to turn off
@@ -217,7 +224,8 @@ func TestWatchCircleCI(t *testing.T) {
 // "ci/circleci: publish" status and is healthy. Then a maintainer points
 // one package's trusted publisher at another pipeline definition: the next
 // CircleCI release fails (the guard dropped the token, the exchange is
-// refused), CircleCI's status says so, status blocks the repository and
+// refused) and CircleCI's status says so on its commit; another commit is
+// merged on top; status still sees the failure, blocks the repository and
 // auto_rollback sets the CircleCI variable back to false, after which the
 // release takes the token path again.
 func TestCircleCIReleaseWatchSandbox(t *testing.T) {
@@ -304,11 +312,15 @@ func TestCircleCIReleaseWatchSandbox(t *testing.T) {
 		PipelineDefinitionID: ids.ProjectID, VCSOrigin: ids.VCSOrigin}); err != nil {
 		t.Fatal(err)
 	}
+	// A maintainer merges a change, which is released (and fails), then
+	// merges another before the watch runs.
+	pushFile(t, w, p.Org, first.Name, first.DefaultBranch, "CHANGELOG.md", []byte("## 1.1.0\n"))
 	res, err := w.Release(ctx, broken, sandbox.ReleaseOptions{})
 	npmMust(t, err)
 	if !res.Failed() {
 		t.Fatalf("the release with a mismatched trusted publisher did not fail: %+v", res)
 	}
+	pushFile(t, w, p.Org, first.Name, first.DefaultBranch, "CHANGELOG.md", []byte("## 1.1.0\n\n## 1.1.1\n"))
 	got := watch()
 	o := got[broken]
 	if o.Kind != batch.Failed || o.Reason != batch.ReasonReleaseFailed || !strings.Contains(o.Detail, "CircleCI job "+res.Job+" failure on "+res.SHA[:7]) ||

@@ -190,6 +190,9 @@ type Forge interface {
 	// posts a status "ci/circleci: JOB" per job (or, through its GitHub
 	// App, a check run named JOB).
 	CommitChecks(ctx context.Context, repo Repo, ref string) ([]CommitCheck, error)
+	// Commits lists the SHAs of at most limit commits of ref (a branch, tag
+	// or SHA) committed at or after since, newest first.
+	Commits(ctx context.Context, repo Repo, ref string, since time.Time, limit int) ([]string, error)
 }
 
 // ErrMergeRefused is returned (wrapped) when the forge refuses to merge a

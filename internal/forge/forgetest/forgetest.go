@@ -64,6 +64,15 @@ type repo struct {
 type branch struct {
 	files  map[string][]byte
 	commit string
+	// at is when AddCommit made the head commit (zero otherwise); history
+	// are the commits AddCommit moved past, oldest first.
+	at      time.Time
+	history []commit
+}
+
+type commit struct {
+	sha string
+	at  time.Time
 }
 
 type pr struct {
@@ -226,6 +235,40 @@ func (f *Forge) AddCommitCheck(fullName string, c forge.CommitCheck) {
 		r.checks = map[string][]forge.CommitCheck{}
 	}
 	r.checks[c.SHA] = append(r.checks[c.SHA], c)
+}
+
+// AddCommit moves the default branch to a new commit with the same files,
+// committed now, as a merge on the forge would, and returns its SHA.
+func (f *Forge) AddCommit(fullName string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.repos[fullName]
+	b := r.branches[r.info.DefaultBranch]
+	b.history = append(b.history, commit{sha: b.commit, at: b.at})
+	b.commit, b.at = f.commitID(b.files), f.now()
+	return b.commit
+}
+
+// Commits lists the default branch's head and the commits AddCommit moved
+// past, committed at or after since, newest first, at most limit.
+func (f *Forge) Commits(_ context.Context, rp forge.Repo, ref string, since time.Time, limit int) ([]string, error) {
+	r, err := f.enter("Commits", rp.FullName, ref+" "+since.UTC().Format(time.RFC3339))
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	b, ok := r.branches[ref]
+	if !ok {
+		return nil, fmt.Errorf("Commits: no branch %q in %q (404)", ref, rp.FullName)
+	}
+	all := append(slices.Clone(b.history), commit{sha: b.commit, at: b.at})
+	var out []string
+	for i := len(all) - 1; i >= 0 && len(out) < limit; i-- {
+		if !all[i].at.Before(since) {
+			out = append(out, all[i].sha)
+		}
+	}
+	return out, nil
 }
 
 // Head returns the commit at the head of a repository's default branch.

@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"time"
 
 	gh "github.com/google/go-github/v66/github"
 
@@ -96,4 +97,37 @@ func checkRunState(status, conclusion string) (raw, state string) {
 		return conclusion, "success"
 	}
 	return conclusion, "failure"
+}
+
+// Commits lists the SHAs of at most limit commits of ref committed at or
+// after since, newest first (GET /repos/{owner}/{repo}/commits?sha=&since=).
+func (f *Forge) Commits(ctx context.Context, repo forge.Repo, ref string, since time.Time, limit int) ([]string, error) {
+	owner, name, err := split(repo)
+	if err != nil {
+		return nil, err
+	}
+	opt := &gh.CommitsListOptions{SHA: ref, Since: since, ListOptions: gh.ListOptions{PerPage: min(max(limit, 1), 100)}}
+	var out []string
+	for len(out) < limit {
+		var res []*gh.RepositoryCommit
+		resp, err := f.do(ctx, func() (*gh.Response, error) {
+			var resp *gh.Response
+			var err error
+			res, resp, err = f.client.Repositories.ListCommits(ctx, owner, name, opt)
+			return resp, err
+		})
+		if err != nil {
+			return nil, apiError(err, fmt.Sprintf("list the commits of %s in %q", ref, repo.FullName))
+		}
+		for _, c := range res {
+			if len(out) < limit {
+				out = append(out, c.GetSHA())
+			}
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return out, nil
 }

@@ -903,4 +903,20 @@ func TestCommitChecks(t *testing.T) {
 	if _, err := f.CommitChecks(ctx, repo, "no-such-branch"); err == nil || !strings.Contains(err.Error(), "acme/widget") {
 		t.Errorf("an unknown ref: %v", err)
 	}
+
+	// Commits: the branch's history since a time, newest first, at most limit.
+	if shas, err := f.Commits(ctx, repo, "main", time.Time{}, 5); err != nil || len(shas) == 0 || shas[0] != head {
+		t.Errorf("commits of main = %v, %v; want %s first", shas, err, head)
+	}
+	if shas, err := f.Commits(ctx, repo, "main", time.Now().Add(time.Hour), 5); err != nil || len(shas) != 0 {
+		t.Errorf("commits since an hour from now = %v, %v", shas, err)
+	}
+	next := commitOn(t, w, "acme", "widget", "main", "main", map[string][]byte{"NEWS.md": []byte("1\n")})
+	shas, err := f.Commits(ctx, repo, "main", before, 1)
+	if err != nil || len(shas) != 1 || shas[0] != next {
+		t.Errorf("the newest commit since the push = %v, %v", shas, err)
+	}
+	if _, err := f.Commits(ctx, repo, "no-such-branch", time.Time{}, 5); err == nil || !strings.Contains(err.Error(), "acme/widget") {
+		t.Errorf("commits of an unknown branch: %v", err)
+	}
 }

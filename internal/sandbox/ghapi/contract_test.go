@@ -292,6 +292,17 @@ func exercise(t *testing.T, f *fixture, gh *github.Client) {
 		if err := f.api.SetCheckRun("acme", "widget", sha, ghapi.CheckRun{Name: "build", Conclusion: "failure", Summary: "broken"}); err != nil {
 			t.Fatal(err)
 		}
+		commits := ok(gh.Repositories.ListCommits(ctx, "acme", "widget", &github.CommitsListOptions{SHA: "main"})).must(t)
+		if len(commits) == 0 || commits[0].GetSHA() != sha || commits[0].GetCommit().GetMessage() == "" {
+			t.Errorf("commits of main = %v, want %s first", commits, sha)
+		}
+		future := ok(gh.Repositories.ListCommits(ctx, "acme", "widget", &github.CommitsListOptions{Since: time.Now().Add(time.Hour)})).must(t)
+		if len(future) != 0 {
+			t.Errorf("commits since an hour from now = %v", future)
+		}
+		if _, _, err := gh.Repositories.ListCommits(ctx, "acme", "widget", &github.CommitsListOptions{SHA: "no-such-branch"}); statusOf(err) != http.StatusNotFound {
+			t.Errorf("commits of an unknown branch: %v", err)
+		}
 		runs := ok(gh.Checks.ListCheckRunsForRef(ctx, "acme", "widget", "main", &github.ListCheckRunsOptions{CheckName: github.String("build")})).must(t)
 		if runs.GetTotal() != 1 || runs.CheckRuns[0].GetConclusion() != "failure" || runs.CheckRuns[0].GetOutput().GetSummary() != "broken" {
 			t.Errorf("runs = %v", runs)

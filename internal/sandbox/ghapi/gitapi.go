@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -635,6 +636,70 @@ func (c *call) listBranches() {
 				"commit":    map[string]any{"sha": sha, "url": c.repoAPI() + "commits/" + sha},
 				"protected": protected[rf.Name().Short()],
 			})
+		}
+		c.json(http.StatusOK, out)
+	})
+}
+
+// maxListedCommits bounds the history listCommits walks.
+const maxListedCommits = 1000
+
+// listCommits serves GET /repos/{owner}/{repo}/commits with the sha (a
+// branch, tag or SHA; the default branch when empty), since and until
+// filters (committer dates, ISO 8601), newest first, paginated.
+func (c *call) listCommits() {
+	q := c.r.URL.Query()
+	var since, until time.Time
+	for _, f := range []struct {
+		name string
+		t    *time.Time
+	}{{"since", &since}, {"until", &until}} {
+		if v := q.Get(f.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				c.error(http.StatusBadRequest, "Invalid value for '"+f.name+"' parameter: "+v)
+				return
+			}
+			*f.t = t
+		}
+	}
+	ref := q.Get("sha")
+	if ref == "" {
+		c.s.mu.Lock()
+		if rp := c.s.st.Repos[c.r.PathValue("owner")+"/"+c.r.PathValue("repo")]; rp != nil {
+			ref = rp.DefaultBranch
+		}
+		c.s.mu.Unlock()
+	}
+	c.gitRepo(func(r *git.Repository) {
+		head, err := resolveCommit(r, ref)
+		if err != nil {
+			c.error(http.StatusNotFound, "No commit found for SHA: "+ref)
+			return
+		}
+		var list []*object.Commit
+		seen := map[plumbing.Hash]bool{head.Hash: true}
+		queue := []*object.Commit{head}
+		for len(queue) > 0 && len(seen) <= maxListedCommits {
+			cm := queue[0]
+			queue = queue[1:]
+			if (since.IsZero() || !cm.Committer.When.Before(since)) && (until.IsZero() || !cm.Committer.When.After(until)) {
+				list = append(list, cm)
+			}
+			for _, h := range cm.ParentHashes {
+				if seen[h] {
+					continue
+				}
+				seen[h] = true
+				if p, err := r.CommitObject(h); err == nil {
+					queue = append(queue, p)
+				}
+			}
+		}
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Committer.When.After(list[j].Committer.When) })
+		out := []any{}
+		for _, cm := range paginate(c, list) {
+			out = append(out, c.repoCommitJSON(cm))
 		}
 		c.json(http.StatusOK, out)
 	})

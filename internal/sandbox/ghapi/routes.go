@@ -61,6 +61,7 @@ func (s *Server) routes() {
 	s.handle("GET "+repo+"/branches/{branch...}", contentsR, h((*call).getBranch))
 	s.handle("GET "+repo+"/branches/{branch}/protection", adminR, h((*call).getProtection))
 	s.handle("PUT "+repo+"/branches/{branch}/protection", adminW, h((*call).putProtection))
+	s.handle("GET "+repo+"/commits", contentsR, h((*call).listCommits))
 	s.handle("GET "+repo+"/commits/{rest...}", "", h((*call).commitsSubtree))
 
 	// Pull requests, issues, labels, assignees.
