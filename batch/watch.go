@@ -22,9 +22,8 @@ const ReasonReleaseFailed = "release failed after flag on"
 // and the versions published since the flag went on. A failed run of a
 // publishing workflow, a failed CircleCI publish job (the commit status
 // CircleCI posts, on the default branch's head or a commit made since), or
-// a version published
-// without trusted publishing (no _npmUser.trustedPublisher), blocks the
-// repository (a failed "release" step); with AutoRollback its flag is
+// a version published without trusted publishing (no
+// _npmUser.trustedPublisher), blocks the repository (a failed "release" step); with AutoRollback its flag is
 // turned off first, where it lives (the Actions variable, the CircleCI
 // project variable), and an event records it. It returns one outcome per
 // repository watched.
