@@ -111,7 +111,7 @@ func TestLintPrintWorkflow(t *testing.T) {
 		`CUTOVER_REGISTRY: "` + testRegistry + `"`,
 		`cutover lint --registry "$CUTOVER_REGISTRY" --format sarif --fail-on never . > cutover.sarif`,
 		`cutover lint --registry "$CUTOVER_REGISTRY" --format github .`,
-		"github/codeql-action/upload-sarif@v3",
+		"github/codeql-action/upload-sarif@v4",
 		"go install github.com/cutover/cutover/cmd/cutover@v1.4.2",
 		"github.event.pull_request.head.repo.full_name == github.repository",
 	} {
