@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -217,7 +218,7 @@ func (e *Engine) repoProxy(ctx context.Context, repo string) (string, error) {
 
 // resultProxy returns the registry proxy that publishes package pkg ("":
 // any package) in a detection result, or "".
-func resultProxy(res *rewrite.Result, pkg string) string {
+func resultProxy(res *classdoc.Doc, pkg string) string {
 	if res == nil {
 		return ""
 	}

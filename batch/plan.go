@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/rewrite"
 )
@@ -14,7 +15,8 @@ import (
 type Candidate struct {
 	Repo       string
 	Visibility string
-	Result     *rewrite.Result
+	// Result is the repository's classification as the ledger stores it.
+	Result *classdoc.Doc
 }
 
 // PlanOptions shape the waves. The zero value picks three canaries and puts
@@ -58,9 +60,9 @@ type Skip struct {
 
 // Plan is the campaign's waves and what is left out.
 type Plan struct {
-	Waves   []Wave              `json:"waves"`
-	Skipped []Skip              `json:"skipped"`
-	Trust   []rewrite.TrustNeed `json:"trust"`
+	Waves   []Wave               `json:"waves"`
+	Skipped []Skip               `json:"skipped"`
+	Trust   []classdoc.TrustNeed `json:"trust"`
 	// Inferred lists, as "repo: workflow#job", the planned publishers whose
 	// publish cutover inferred (confidence inferred) instead of seeing:
 	// check them before their wave.
@@ -100,10 +102,10 @@ func eligible(c Candidate) (bool, string) {
 	}
 	for _, p := range r.Pipelines {
 		if p.SelfHosted {
-			return false, fmt.Sprintf("%s#%s runs on a self-hosted runner: use the token-bridge playbook", p.Workflow, p.Job)
+			return false, fmt.Sprintf("%s#%s runs on a self-hosted runner: use the token-bridge playbook", p.File, p.Job)
 		}
 		if p.Proxy != "" {
-			return false, fmt.Sprintf("%s#%s %s, else stay on the token-bridge path (its token kept, sweep reminds to rotate it)", p.Workflow, p.Job, rewrite.ProxyReason(p.Proxy))
+			return false, fmt.Sprintf("%s#%s %s, else stay on the token-bridge path (its token kept, sweep reminds to rotate it)", p.File, p.Job, rewrite.ProxyReason(p.Proxy))
 		}
 	}
 	return true, ""
@@ -150,7 +152,7 @@ func MakePlan(cands []Candidate, opts PlanOptions) (Plan, error) {
 		pool = append(pool, c)
 		for _, p := range c.Result.Pipelines {
 			if p.Confidence == rewrite.ConfidenceInferred {
-				plan.Inferred = append(plan.Inferred, c.Repo+": "+p.Workflow+"#"+p.Job)
+				plan.Inferred = append(plan.Inferred, c.Repo+": "+p.File+"#"+p.Job)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/rewrite"
 	"github.com/cutover/cutover/templates"
 )
@@ -25,7 +26,7 @@ jobs:
 	if !res.Publishes || res.Pipelines[0].Confidence != rewrite.ConfidenceInferred {
 		t.Fatalf("not an inferred publisher: %+v", res.Pipelines)
 	}
-	plan, err := MakePlan([]Candidate{{Repo: "acme/ship", Result: res}}, PlanOptions{NoCanaries: true, Sizes: []int{10}})
+	plan, err := MakePlan([]Candidate{{Repo: "acme/ship", Result: classdoc.FromResult(res)}}, PlanOptions{NoCanaries: true, Sizes: []int{10}})
 	if err != nil {
 		t.Fatal(err)
 	}

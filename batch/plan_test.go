@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -14,7 +15,7 @@ func cand(name, vis string, cred rewrite.Credential, ws string, pkgs ...rewrite.
 	if r.Publishes {
 		r.Pipelines = []rewrite.Pipeline{{Workflow: ".github/workflows/release.yml", Job: "publish", Credential: cred}}
 	}
-	return Candidate{Repo: name, Visibility: vis, Result: r}
+	return Candidate{Repo: name, Visibility: vis, Result: classdoc.FromResult(r)}
 }
 
 func pkg(name string, access string) rewrite.Package {

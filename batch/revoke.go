@@ -465,14 +465,14 @@ func tokenSecrets(r ledger.Repo) map[string][]string {
 		return out
 	}
 	for _, p := range r.Classification.Pipelines {
-		for _, f := range p.Feeds {
+		for _, f := range p.TokenFeeds {
 			if f.Secret == "" {
 				continue
 			}
 			name := strings.ToUpper(f.Secret)
 			file := f.File
 			if file == "" {
-				file = p.Workflow
+				file = p.File
 			}
 			if !slices.Contains(out[name], file) {
 				out[name] = append(out[name], file)

@@ -440,7 +440,7 @@ func (b *builder) card(rs *ledger.RepoState) Card {
 	if res != nil && (repo.Credential == rewrite.CredToken || repo.Credential == rewrite.CredTokenProvenance) {
 		seen := map[Feed]bool{}
 		for _, p := range res.Pipelines {
-			for _, fd := range p.Feeds {
+			for _, fd := range p.TokenFeeds {
 				if fd.Guarded && f.flagOn {
 					continue // behind the flag, which is on: the token no longer flows
 				}

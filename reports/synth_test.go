@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/rewrite"
 )
@@ -43,7 +44,7 @@ func synth(n int) *ledger.Snapshot {
 		}
 		rs := ledger.RepoState{
 			Repo: ledger.Repo{FullName: name, ID: int64(i + 1), DefaultBranch: "main", Visibility: "public", Owner: fmt.Sprintf("@org-%d/team-%d", i%7, i%5),
-				Publishes: res.Publishes, Credential: res.Credential, Classification: res, DetectedAt: at(1), Updated: at(1)},
+				Publishes: res.Publishes, Credential: res.Credential, Classification: classdoc.FromResult(res), DetectedAt: at(1), Updated: at(1)},
 			Packages: []ledger.Package{}, Flags: []ledger.Flag{}, Verifications: []ledger.Verification{}, Tokens: []ledger.Token{},
 			Revocations: []ledger.Revocation{}, Secrets: []ledger.Secret{}, Reminders: []ledger.Reminder{},
 		}

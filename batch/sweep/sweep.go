@@ -334,7 +334,7 @@ func (e engine) sweepRepo(ctx context.Context, o Options, r ledger.Repo, now tim
 	var orgs []forge.Secret
 	fr := e.ForgeRepo(r)
 	var problems []string
-	names := feedSecrets(r.Classification)
+	names := r.Classification.FeedSecrets()
 	secrets, err := e.Forge.Secrets(ctx, fr)
 	if err != nil {
 		problems = append(problems, "secrets not listed: "+err.Error())
@@ -386,22 +386,6 @@ func (e engine) sweepRepo(ctx context.Context, o Options, r ledger.Repo, now tim
 func IsNPMTokenSecret(name string) bool {
 	n := strings.ToUpper(name)
 	return n == "NODE_AUTH_TOKEN" || strings.Contains(n, "NPM") && (strings.Contains(n, "TOKEN") || strings.Contains(n, "AUTH"))
-}
-
-// feedSecrets returns the secrets the repository's publishing reads.
-func feedSecrets(res *rewrite.Result) map[string]bool {
-	out := map[string]bool{}
-	if res == nil {
-		return out
-	}
-	for _, p := range res.Pipelines {
-		for _, f := range p.Feeds {
-			if f.Secret != "" {
-				out[f.Secret] = true
-			}
-		}
-	}
-	return out
 }
 
 // level returns the escalation level of a credential born at born that

@@ -18,10 +18,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/logging"
 	"github.com/cutover/cutover/reports"
-	"github.com/cutover/cutover/rewrite"
 )
 
 // showSchema names the version of show's JSON document.
@@ -386,13 +386,13 @@ func newShowDoc(c reports.Card, rs *ledger.RepoState, snap *ledger.Snapshot, nEv
 	return d
 }
 
-func showPipeline(p rewrite.Pipeline) ShowPipeline {
+func showPipeline(p classdoc.Pipeline) ShowPipeline {
 	provider := p.Provider
 	if provider == "" {
 		provider = "github"
 	}
 	return ShowPipeline{
-		Provider: provider, File: p.Workflow, Job: p.Job, Line: p.JobLine, Tools: orEmptySlice(p.Tools),
+		Provider: provider, File: p.File, Job: p.Job, Line: p.Line, Tools: orEmptySlice(p.Tools),
 		Credential: string(p.Credential), Environment: p.Environment, SelfHosted: p.SelfHosted, Confidence: p.Confidence,
 		Proxy: p.Proxy, ProxyScopes: p.ProxyScopes,
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/rewrite"
 	"github.com/google/go-cmp/cmp"
 )
@@ -95,8 +96,11 @@ func TestReposAndDetection(t *testing.T) {
 	r, err := l.Repo(ctx, "acme/mono")
 	must(t, err)
 	if r.DefaultBranch != "trunk" || r.Owner != "@acme/platform" || r.Commit != "c1" || !r.Publishes ||
-		r.Credential != rewrite.CredToken || r.Classification == nil || r.Classification.Workflows != 2 {
+		r.Credential != rewrite.CredToken {
 		t.Errorf("repo after second upsert = %+v", r)
+	}
+	if d := cmp.Diff(classdoc.FromResult(sampleResult("acme/mono")), r.Classification); d != "" {
+		t.Errorf("classification read back (-want +got):\n%s", d)
 	}
 	if !r.Updated.Equal(clk.Now()) || r.DetectedAt.Equal(clk.Now()) {
 		t.Errorf("updated %v detected %v, want updated now and detected an hour ago", r.Updated, r.DetectedAt)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -88,7 +89,8 @@ func (l *Ledger) UpsertRepo(ctx context.Context, r Repo) error {
 }
 
 // RecordDetection records what detection found in a repository at commit:
-// the classification, and the packages with the trusted-publisher settings
+// the classification (as a classification document, see package
+// classdoc), and the packages with the trusted-publisher settings
 // they need. A package whose needed settings changed goes back to
 // TrustUnknown; packages no longer found are removed. The repository must
 // have been recorded with UpsertRepo.
@@ -100,13 +102,13 @@ func (l *Ledger) RecordDetection(ctx context.Context, repo, commit string, res *
 		if err := requireRepo(t, repo); err != nil {
 			return err
 		}
-		doc, err := json.Marshal(res)
+		doc, err := encodeClassification(classdoc.FromResult(res))
 		if err != nil {
 			return err
 		}
 		_, err = t.exec(`UPDATE repos SET commit_sha = ?, publishes = ?, credential = ?, classification = ?,
 				detected_at = ?, updated = ? WHERE full_name = ?`,
-			commit, boolInt(res.Publishes), string(res.Credential), string(doc), dbTime(t.now), dbTime(t.now), repo)
+			commit, boolInt(res.Publishes), string(res.Credential), doc, dbTime(t.now), dbTime(t.now), repo)
 		if err != nil {
 			return err
 		}
@@ -224,12 +226,8 @@ func scanRepo(s rowScanner) (Repo, error) {
 	}
 	r.Publishes = publishes != 0
 	r.Credential = rewrite.Credential(cred)
-	if class.Valid && class.String != "" {
-		var res rewrite.Result
-		if err := json.Unmarshal([]byte(class.String), &res); err != nil {
-			return r, fmt.Errorf("classification of %q: %w", r.FullName, err)
-		}
-		r.Classification = &res
+	if r.Classification, err = decodeClassification(r.FullName, class); err != nil {
+		return r, err
 	}
 	if r.DetectedAt, err = detected.Time(); err != nil {
 		return r, err

@@ -25,6 +25,9 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// step, when set, runs in the migration's transaction after sql:
+	// a conversion of stored data that SQL alone cannot do.
+	step func(*tx) error
 }
 
 // migrations returns the migrations in version order. The versions must
@@ -47,7 +50,7 @@ func migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
+		out = append(out, migration{version: v, name: base, sql: string(b), step: migrationSteps[v]})
 	}
 	return out, nil
 }
@@ -103,6 +106,11 @@ func (l *Ledger) migrate(ctx context.Context) error {
 			}
 			if _, err := t.tx.ExecContext(ctx, m.sql); err != nil {
 				return err
+			}
+			if m.step != nil {
+				if err := m.step(t); err != nil {
+					return err
+				}
 			}
 			_, err := t.exec(`INSERT INTO schema_version (version, applied) VALUES (?, ?)`, m.version, dbTime(t.now))
 			return err

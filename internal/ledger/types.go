@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/rewrite"
 )
 
@@ -51,8 +52,9 @@ type Repo struct {
 	// Credential is the least migrated credential among the pipelines
 	// (token, token+provenance, oidc or none); empty before detection.
 	Credential rewrite.Credential `json:"credential,omitempty"`
-	// Classification is the full detection result; nil before detection.
-	Classification *rewrite.Result `json:"classification,omitempty"`
+	// Classification is what detection found, as the ledger stores it
+	// (a versioned classification document); nil before detection.
+	Classification *classdoc.Doc `json:"classification,omitempty"`
 	// DetectedAt is when the classification was recorded; zero before detection.
 	DetectedAt time.Time `json:"detected_at,omitzero"`
 	// Updated is when the repository's row last changed.
