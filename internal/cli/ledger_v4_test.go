@@ -107,3 +107,40 @@ func normalizeReport(s string) string {
 	}
 	return s
 }
+
+// TestNewerClassificationExits3: a classification document of a version
+// this cutover does not know (a ledger written by a newer cutover) stops
+// the commands that read it with exit code 3, naming the repository.
+func TestNewerClassificationExits3(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cutover.db")
+	loadSchema4(t, path)
+	env := map[string]string{"GITHUB_TOKEN": "ghp_x", "CUTOVER_ORG": "sandbox-org"}
+	if r := run(t, env, "show", "fixture/guard-exact", "--ledger", path); r.code != ExitOK {
+		t.Fatalf("show: exit %d\n%s", r.code, r.err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`UPDATE repos SET classification = '{"version":2,"publishes":true}' WHERE full_name = 'fixture/guard-exact'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--registry", "https://npm-registry.invalid/"},
+		{"report", "--out", filepath.Join(dir, "out")},
+		{"show", "fixture/guard-exact"},
+		{"ledger", "export"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			r := run(t, env, append(args, "--ledger", path)...)
+			if r.code != ExitFatal || !strings.Contains(r.err, `classification of "fixture/guard-exact"`) ||
+				!strings.Contains(r.err, "ledger written by a newer cutover; upgrade cutover") {
+				t.Errorf("exit %d, want %d naming the repository and the newer cutover\n%s", r.code, ExitFatal, r.err)
+			}
+		})
+	}
+}
