@@ -144,3 +144,28 @@ func TestNewerClassificationExits3(t *testing.T) {
 		})
 	}
 }
+
+// TestSchema4BadRowExits3: a schema 4 classification that cannot be
+// converted stops the command with exit code 3, naming the repository, and
+// the ledger stays at schema 4.
+func TestSchema4BadRowExits3(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "cutover.db")
+	loadSchema4(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE repos SET classification = '{"publishes":true,"credential":"token","pipelines":7}' WHERE full_name = 'fixture/guard-exact'`); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "show", "sandbox-org/rapid-nebula-ui", "--ledger", path)
+	if r.code != ExitFatal || !strings.Contains(r.err, `classification of repository "fixture/guard-exact" cannot be converted`) {
+		t.Errorf("exit %d, want %d naming the repository\n%s", r.code, ExitFatal, r.err)
+	}
+	var v int
+	if err := db.QueryRow(`SELECT max(version) FROM schema_version`).Scan(&v); err != nil || v != 4 {
+		t.Errorf("schema version %d (%v) after a failed migration, want 4", v, err)
+	}
+}
