@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cutover/cutover/rewrite"
 )
@@ -74,6 +76,9 @@ type Pipeline struct {
 	Confidence string `json:"confidence,omitempty"`
 	// Proxy is the registry proxy the job publishes through, if any.
 	Proxy string `json:"proxy,omitempty"`
+	// ProxyScopes are the package scopes (@acme) routed to Proxy through
+	// scoped registries; empty means every package goes through it.
+	ProxyScopes []string `json:"proxy_scopes,omitempty"`
 	// TokenFeeds are the places a stored token reaches the publish.
 	TokenFeeds []TokenFeed `json:"token_feeds"`
 }
@@ -158,7 +163,7 @@ func FromResult(res *rewrite.Result) *Doc {
 		pl := Pipeline{
 			File: p.Workflow, Job: p.Job, Line: p.JobLine, Provider: p.Provider,
 			Tools: nonNil(p.Tools), Credential: p.Credential, Environment: p.Environment,
-			SelfHosted: p.SelfHosted, Confidence: p.Confidence, Proxy: p.Proxy,
+			SelfHosted: p.SelfHosted, Confidence: p.Confidence, Proxy: p.Proxy, ProxyScopes: p.ProxyScopes,
 			TokenFeeds: make([]TokenFeed, 0, len(p.Feeds)),
 		}
 		for _, f := range p.Feeds {
@@ -246,6 +251,38 @@ func (d *Doc) FeedSecrets() map[string]bool {
 		}
 	}
 	return out
+}
+
+// ProxyFor reports whether the pipeline publishes package pkg through its
+// registry proxy: it has one, and the proxy is its default registry or pkg
+// is in one of ProxyScopes. An unknown name ("") counts as proxied. It
+// answers as rewrite.Pipeline.ProxyFor.
+func (p Pipeline) ProxyFor(pkg string) bool {
+	if p.Proxy == "" {
+		return false
+	}
+	if len(p.ProxyScopes) == 0 || pkg == "" {
+		return true
+	}
+	scope, _, ok := strings.Cut(pkg, "/")
+	if !ok || !strings.HasPrefix(scope, "@") {
+		return false
+	}
+	return slices.Contains(p.ProxyScopes, strings.ToLower(scope))
+}
+
+// ProxyFor returns the registry proxy package pkg is published through, or
+// "" when no pipeline publishes it through one.
+func (d *Doc) ProxyFor(pkg string) string {
+	if d == nil {
+		return ""
+	}
+	for _, p := range d.Pipelines {
+		if p.ProxyFor(pkg) {
+			return p.Proxy
+		}
+	}
+	return ""
 }
 
 func nonNil(s []string) []string {

@@ -117,7 +117,7 @@ func sample() *Doc {
 		Pipelines: []Pipeline{{
 			File: ".github/workflows/release.yml", Job: "publish", Line: 9, Provider: "", Tools: []string{"pnpm"},
 			Credential: rewrite.CredToken, Environment: "npm", SelfHosted: true, Confidence: "inferred",
-			Proxy: "https://npm-proxy.corp.invalid/",
+			Proxy: "https://npm-proxy.corp.invalid/", ProxyScopes: []string{"@acme"},
 			TokenFeeds: []TokenFeed{{Kind: "env", Name: "NODE_AUTH_TOKEN", Secret: "NPM_TOKEN",
 				File: ".github/workflows/release.yml", Line: 22, Guarded: true}},
 		}, {
@@ -288,4 +288,31 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestProxyFor answers as rewrite.Pipeline.ProxyFor and Result.ProxyFor,
+// which detection and the campaign's readers must agree on.
+func TestProxyFor(t *testing.T) {
+	t.Parallel()
+	const proxy = "https://npm-proxy.corp.invalid/"
+	pipelines := []rewrite.Pipeline{
+		{Workflow: "a.yml", Job: "a"},
+		{Workflow: "b.yml", Job: "b", Proxy: proxy},
+		{Workflow: "c.yml", Job: "c", Proxy: proxy, ProxyScopes: []string{"@acme"}},
+	}
+	for _, p := range pipelines {
+		for _, pkg := range []string{"", "plain", "@acme/x", "@ACME/x", "@other/x", "@acme", "acme/x"} {
+			res := &rewrite.Result{Pipelines: []rewrite.Pipeline{p}}
+			doc := FromResult(res)
+			if got, want := doc.Pipelines[0].ProxyFor(pkg), p.ProxyFor(pkg); got != want {
+				t.Errorf("%s ProxyFor(%q) = %v, rewrite says %v", p.Job, pkg, got, want)
+			}
+			if got, want := doc.ProxyFor(pkg), res.ProxyFor(pkg); got != want {
+				t.Errorf("%s Doc.ProxyFor(%q) = %q, rewrite says %q", p.Job, pkg, got, want)
+			}
+		}
+	}
+	if (*Doc)(nil).ProxyFor("x") != "" {
+		t.Error("no document has no proxy")
+	}
 }

@@ -13,7 +13,8 @@ import (
 // stored in repos.classification: rewrite.Result as it was marshalled
 // then, reduced to the fields the document keeps. They are frozen copies,
 // not rewrite's types, so that a ledger of schema 4 still converts after
-// rewrite.Result changes. Never edit their JSON names.
+// rewrite.Result changes. (proxy_scopes appeared late in schema 4.) Never
+// edit their JSON names.
 type (
 	v4Result struct {
 		Publishes     *bool         `json:"publishes"`
@@ -36,6 +37,7 @@ type (
 		Provider    string   `json:"provider"`
 		Confidence  string   `json:"confidence"`
 		Proxy       string   `json:"proxy"`
+		ProxyScopes []string `json:"proxy_scopes"`
 	}
 	v4Feed struct {
 		Kind    string `json:"kind"`
@@ -113,7 +115,7 @@ func FromSchema4(data []byte) (*Doc, error) {
 		pl := Pipeline{
 			File: p.Workflow, Job: p.Job, Line: p.JobLine, Provider: p.Provider,
 			Tools: nonNil(p.Tools), Credential: rewrite.Credential(p.Credential), Environment: p.Environment,
-			SelfHosted: p.SelfHosted, Confidence: p.Confidence, Proxy: p.Proxy,
+			SelfHosted: p.SelfHosted, Confidence: p.Confidence, Proxy: p.Proxy, ProxyScopes: p.ProxyScopes,
 			TokenFeeds: make([]TokenFeed, 0, len(p.Feeds)),
 		}
 		for _, f := range p.Feeds {
