@@ -26,7 +26,7 @@ const schema4Fixture = "testdata/schema4-inventory.sql"
 
 // loadSchema4 writes the schema 4 fixture, changed by edit (SQL run after
 // it, may be empty), into a new file and returns its path.
-func loadSchema4(t *testing.T, edit string) string {
+func loadSchema4(t testing.TB, edit string) string {
 	t.Helper()
 	dump, err := os.ReadFile(schema4Fixture)
 	must(t, err)
