@@ -22,6 +22,7 @@ import (
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/logging"
 	"github.com/cutover/cutover/reports"
+	"github.com/cutover/cutover/rewrite"
 )
 
 // showSchema names the version of show's JSON document.
