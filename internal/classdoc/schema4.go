@@ -119,12 +119,16 @@ func FromSchema4(data []byte) (*Doc, error) {
 			TokenFeeds: make([]TokenFeed, 0, len(p.Feeds)),
 		}
 		for _, f := range p.Feeds {
+			// Field by field, not a conversion: the frozen schema 4 shape
+			// must not follow the document's struct when that changes.
+			//lint:ignore S1016 the frozen reader copies field by field on purpose
 			pl.TokenFeeds = append(pl.TokenFeeds, TokenFeed{Kind: f.Kind, Name: f.Name, Secret: f.Secret,
 				File: f.File, Line: f.Line, Guarded: f.Guarded})
 		}
 		d.Pipelines = append(d.Pipelines, pl)
 	}
 	for _, p := range r.Packages {
+		//lint:ignore S1016 the frozen reader copies field by field on purpose
 		d.Packages = append(d.Packages, Package{Name: p.Name, Dir: p.Dir, Private: p.Private,
 			Access: p.Access, Publishable: p.Publishable})
 	}
