@@ -88,9 +88,25 @@ func TestTwoWritersOneLedger(t *testing.T) {
 	if len(perRepo) != len(wave) {
 		t.Errorf("pr.opened for %d repositories, want the wave's %d: %v", len(perRepo), len(wave), perRepo)
 	}
+	// The second apply found every pull request the first opened: no
+	// repository may end up failed ("branch changed by someone else").
+	failed, err := led.FailedRepos(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range failed {
+		t.Errorf("%s: step %s failed after two applies: %s", s.Repo, s.Name, s.Reason)
+	}
 	applied, err := led.Events(t.Context(), ledger.EventFilter{Kind: "wave.applied"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The second apply finds the wave done: its record must agree with
+	// the first (the issue saw two contradictory ones).
+	for _, e := range applied {
+		if e.Message != applied[0].Message || !strings.Contains(e.Message, " 0 failed") {
+			t.Errorf("wave.applied %q, want each to agree with %q and none failed", e.Message, applied[0].Message)
+		}
 	}
 	if len(applied) > 2 {
 		t.Errorf("%d wave.applied events", len(applied))
