@@ -68,6 +68,18 @@ func (l *lines) await(t *testing.T, s string, d time.Duration) {
 // opens whole.
 func TestSecondSignalExitsAtOnce(t *testing.T) {
 	t.Parallel()
+	secondSignalExitsAtOnce(t, syscall.SIGINT)
+}
+
+// TestSecondSIGTERMExitsAtOnce: SIGTERM (what a service manager or a CI
+// runner's cancel sends) stops the command as SIGINT does: the first says
+// what it finishes, the second exits 130 at once.
+func TestSecondSIGTERMExitsAtOnce(t *testing.T) {
+	t.Parallel()
+	secondSignalExitsAtOnce(t, syscall.SIGTERM)
+}
+
+func secondSignalExitsAtOnce(t *testing.T, sig syscall.Signal) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("this test builds the cutover binary and needs the go command: %v", err)
@@ -136,7 +148,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 
 	errs.await(t, `"msg":"github: pushed"`, 2*time.Minute) // a pull request is being opened
 	time.Sleep(200 * time.Millisecond)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	first := time.Now()
@@ -146,7 +158,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		t.Fatalf("the first signal ended the command while a pull request was being opened:\n%s", errs.String())
 	case <-time.After(500 * time.Millisecond):
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	second := time.Now()

@@ -98,6 +98,44 @@ func TestLintCommand(t *testing.T) {
 	}
 }
 
+// TestLintFailOn: --fail-on picks the lowest severity that fails the run,
+// with the names scan and SARIF share, and refuses any other name.
+func TestLintFailOn(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"NPM_CONFIG_REGISTRY": "https://npm-registry.invalid/"}
+	// id-token: write in a workflow pull_request_target starts: a warning.
+	warning := writeRepo(t, map[string]string{".github/workflows/release.yml": strings.Replace(lintOIDCWorkflow, "on: push", "on: pull_request_target", 1), "package.json": `{"name":"w"}`})
+	// A token publish on a self-hosted runner: a note.
+	note := writeRepo(t, map[string]string{".github/workflows/release.yml": strings.Replace(tokenWorkflow, "runs-on: ubuntu-latest", "runs-on: [self-hosted, linux]", 1), "package.json": `{"name":"n"}`})
+	if r := run(t, env, "lint", warning); !strings.HasSuffix(r.out, "0 error(s), 1 warning(s), 0 note(s)\n") || !strings.Contains(r.out, "[id-token-untrusted-trigger]") {
+		t.Fatalf("warning fixture: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	if r := run(t, env, "lint", note); !strings.HasSuffix(r.out, "0 error(s), 0 warning(s), 1 note(s)\n") {
+		t.Fatalf("note fixture: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	for _, tc := range []struct {
+		failOn, fixture string
+		want            int
+	}{
+		{"warning", "warning", ExitFindings},
+		{"error", "warning", ExitOK},
+		{"never", "warning", ExitOK},
+		{"note", "warning", ExitFindings},
+		{"note", "note", ExitFindings},
+		{"warning", "note", ExitOK},
+		{"never", "note", ExitOK},
+	} {
+		repo := map[string]string{"warning": warning, "note": note}[tc.fixture]
+		if r := run(t, env, "lint", "--fail-on", tc.failOn, repo); r.code != tc.want {
+			t.Errorf("--fail-on %s on the %s fixture: code %d, want %d\n%s%s", tc.failOn, tc.fixture, r.code, tc.want, r.out, r.err)
+		}
+	}
+	r := run(t, env, "lint", "--fail-on", "info", warning)
+	if r.code != ExitUsage || !strings.Contains(r.err, `--fail-on "info": use error, warning, note or never`) {
+		t.Errorf("--fail-on info: code %d, want %d\n%s%s", r.code, ExitUsage, r.out, r.err)
+	}
+}
+
 func TestLintPrintWorkflow(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"NPM_CONFIG_REGISTRY": testRegistry}
