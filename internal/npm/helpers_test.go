@@ -10,37 +10,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/clocktest"
 	"github.com/cutover/cutover/internal/npm"
 	"github.com/cutover/cutover/internal/sandbox/npmreg"
 )
 
 // clock is a fake clock shared by the emulator and the client; the client's
-// Sleep advances it, so waits take no real time.
+// Sleep advances it, so waits take no real time, and records each wait.
 type clock struct {
+	*clocktest.Clock
 	mu     sync.Mutex
-	t      time.Time
 	sleeps []time.Duration
 	onWait func(n int) // called after each sleep with the count so far
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
+	if err := c.Clock.Sleep(ctx, d); err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.t = c.t.Add(d)
 	c.sleeps = append(c.sleeps, d)
 	n, hook := len(c.sleeps), c.onWait
 	c.mu.Unlock()
@@ -103,7 +91,7 @@ func must(t testing.TB, err error) {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := &clock{Clock: clocktest.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))}
 	reg := npmreg.New(npmreg.Options{Now: clk.Now, Seed: 42, Prefix: prefix, TokensPerPage: 2})
 	w := &world{reg: reg, clk: clk, logs: &syncBuffer{}}
 	must(t, reg.AddUser(npmreg.UserSpec{Name: "alice", OTP: aliceOTP}))
