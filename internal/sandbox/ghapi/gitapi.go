@@ -471,17 +471,24 @@ func (c *call) getBlob() {
 // maxContentsSize is the largest file the contents API returns inline.
 const maxContentsSize = 1 << 20
 
+// orDefaultBranch returns ref, or the repository's default branch when ref
+// is empty (as GitHub reads a missing ref or sha parameter).
+func (c *call) orDefaultBranch(ref string) string {
+	if ref != "" {
+		return ref
+	}
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	if rp := c.s.st.Repos[c.r.PathValue("owner")+"/"+c.r.PathValue("repo")]; rp != nil {
+		return rp.DefaultBranch
+	}
+	return ""
+}
+
 // getContents serves GET /repos/{owner}/{repo}/contents/{path...}?ref=.
 func (c *call) getContents() {
 	p := strings.Trim(c.r.PathValue("path"), "/")
-	ref := c.r.URL.Query().Get("ref")
-	if ref == "" {
-		c.s.mu.Lock()
-		if rp := c.s.st.Repos[c.r.PathValue("owner")+"/"+c.r.PathValue("repo")]; rp != nil {
-			ref = rp.DefaultBranch
-		}
-		c.s.mu.Unlock()
-	}
+	ref := c.orDefaultBranch(c.r.URL.Query().Get("ref"))
 	c.gitRepo(func(r *git.Repository) {
 		cm, err := resolveCommit(r, ref)
 		if err != nil {
@@ -663,14 +670,7 @@ func (c *call) listCommits() {
 			*f.t = t
 		}
 	}
-	ref := q.Get("sha")
-	if ref == "" {
-		c.s.mu.Lock()
-		if rp := c.s.st.Repos[c.r.PathValue("owner")+"/"+c.r.PathValue("repo")]; rp != nil {
-			ref = rp.DefaultBranch
-		}
-		c.s.mu.Unlock()
-	}
+	ref := c.orDefaultBranch(q.Get("sha"))
 	c.gitRepo(func(r *git.Repository) {
 		head, err := resolveCommit(r, ref)
 		if err != nil {
