@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/cutover/cutover/internal/classdoc"
 	"github.com/cutover/cutover/internal/interrupt"
 	"github.com/cutover/cutover/internal/ledger"
 	"github.com/cutover/cutover/internal/npm"
@@ -213,19 +212,5 @@ func (e *Engine) repoProxy(ctx context.Context, repo string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return resultProxy(row.Classification, ""), nil
-}
-
-// resultProxy returns the registry proxy that publishes package pkg ("":
-// any package) in a detection result, or "".
-func resultProxy(res *classdoc.Doc, pkg string) string {
-	if res == nil {
-		return ""
-	}
-	for _, p := range res.Pipelines {
-		if p.Proxy != "" && (pkg == "" || p.ProxyFor(pkg)) {
-			return p.Proxy
-		}
-	}
-	return ""
+	return row.Classification.ProxyFor(""), nil
 }

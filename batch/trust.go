@@ -370,5 +370,5 @@ func (e *Engine) packageProxy(ctx context.Context, p ledger.Package) (string, er
 	if err != nil {
 		return "", err
 	}
-	return resultProxy(row.Classification, p.Name), nil
+	return row.Classification.ProxyFor(p.Name), nil
 }

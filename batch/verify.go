@@ -133,7 +133,7 @@ func (n *NPM) verifyRepo(ctx context.Context, name string, o VerifyOptions) (Out
 		if !p.Publishable || p.Private {
 			continue
 		}
-		if px := resultProxy(row.Classification, p.Name); px != "" {
+		if px := row.Classification.ProxyFor(p.Name); px != "" {
 			// Published through a registry proxy with a token: there is
 			// no trusted-publishing canary to verify, and its token is
 			// not displaced.
