@@ -171,7 +171,7 @@ func (e *Engine) applyRepo(ctx context.Context, name string, execute bool) Outco
 		return failed(name, "snapshot failed", err, "check the token can read the repository's contents")
 	}
 	res, err := rewrite.Rewrite(rewrite.Snapshot{Repo: name, Files: snap.Files, Problems: snap.Problems}, rewrite.RewriteOptions{
-		Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar, NPMVersion: e.Opts.NPMVersion,
+		Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar, NPMVersion: e.Opts.NPMVersion, MaxFileBytes: e.Opts.MaxFileBytes,
 	})
 	if err != nil {
 		return failed(name, "rewrite failed", err, "check the campaign's flag variable and npm version")

@@ -36,6 +36,9 @@ type Options struct {
 	Registry string
 	// FlagVar is the repository variable that selects the OIDC path.
 	FlagVar string
+	// MaxFileBytes is the largest file detection reads (the config's
+	// scan.max_file_bytes); zero means rewrite.MaxFileBytes.
+	MaxFileBytes int64
 	// NPMVersion is the npm range the upgrade step installs.
 	NPMVersion string
 	// Branch is the campaign branch; default "cutover/npm-oidc".

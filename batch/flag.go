@@ -190,7 +190,7 @@ func (e *Engine) flagChecks(ctx context.Context, row ledger.Repo) flagProblems {
 		add("forge error", "check the token can read the repository's contents, then run flag on again", "%v", err) // it names the branch
 		return probs
 	}
-	det := rewrite.Detect(rewrite.Snapshot{Repo: name, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry})
+	det := rewrite.Detect(rewrite.Snapshot{Repo: name, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar, MaxFileBytes: e.Opts.MaxFileBytes})
 	if !det.Publishes {
 		add("no publishing workflow", "check the workflows publish to the campaign's registry, then run cutover inventory", "no workflow on %s publishes to %s", row.DefaultBranch, e.Opts.Registry)
 		return probs

@@ -78,7 +78,7 @@ func (e *Engine) inventoryRepo(ctx context.Context, r forge.Repo) Outcome {
 		e.step(ctx, "inventory", o)
 		return o
 	}
-	dopts := rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar}
+	dopts := rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar, MaxFileBytes: e.Opts.MaxFileBytes}
 	if c, ok := e.Opts.CircleCI[r.FullName]; ok {
 		dopts.CircleCI = &c
 	}

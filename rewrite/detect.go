@@ -28,6 +28,17 @@ type Options struct {
 	// FlagVar is the feature-flag variable whose exact guard marks a token
 	// feed as Guarded; empty means DefaultFlagVar.
 	FlagVar string
+	// MaxFileBytes is the largest file read; larger files are
+	// file-too-large findings. Zero means MaxFileBytes (1 MiB).
+	MaxFileBytes int64
+}
+
+// fileLimit is opts.MaxFileBytes, or MaxFileBytes when it is not set.
+func fileLimit(n int64) int64 {
+	if n <= 0 {
+		return MaxFileBytes
+	}
+	return n
 }
 
 type detector struct {
@@ -67,6 +78,7 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow, []*ciJo
 	if d.opts.FlagVar == "" {
 		d.opts.FlagVar = DefaultFlagVar
 	}
+	d.opts.MaxFileBytes = fileLimit(opts.MaxFileBytes)
 	// Unreadable files are dropped from a copy: the caller's map stays as it was.
 	d.snap.Files = make(map[string][]byte, len(snap.Files))
 	for p, b := range snap.Files {
@@ -81,8 +93,8 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow, []*ciJo
 		d.finding(SevError, "unreadable-file", p, 0, snap.Problems[p])
 	}
 	for _, p := range snap.paths() {
-		if len(snap.Files[p]) > MaxFileBytes {
-			d.finding(SevError, "file-too-large", p, 0, fmt.Sprintf("file is %d bytes, over the %d-byte limit; not read", len(snap.Files[p]), MaxFileBytes))
+		if n := int64(len(snap.Files[p])); n > d.opts.MaxFileBytes {
+			d.finding(SevError, "file-too-large", p, 0, fmt.Sprintf("file is %d bytes, over the %d-byte limit (scan.max_file_bytes); not read", n, d.opts.MaxFileBytes))
 			delete(d.snap.Files, p)
 			continue
 		}

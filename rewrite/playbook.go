@@ -47,6 +47,10 @@ type RewriteOptions struct {
 	Stage bool
 	// PublicRepo adds provenance in token-bridge (public repositories only).
 	PublicRepo bool
+	// MaxFileBytes is the largest file detection reads (Options.MaxFileBytes);
+	// a rewrite whose output would be larger is refused, since cutover
+	// could not read its own result back. Zero means MaxFileBytes.
+	MaxFileBytes int64
 	// Validate checks a rewritten file; nil means Lint (parse + actionlint).
 	Validate func(path string, before, after []byte) error
 }
@@ -132,7 +136,7 @@ func Rewrite(snap Snapshot, opts RewriteOptions) (*RewriteResult, error) {
 	default:
 		return nil, fmt.Errorf("unknown playbook %q: use oidc, cleanup or token-bridge", opts.Playbook)
 	}
-	det, parsed, ciJobs := detect(snap, Options{Registry: opts.Registry, FlagVar: opts.FlagVar})
+	det, parsed, ciJobs := detect(snap, Options{Registry: opts.Registry, FlagVar: opts.FlagVar, MaxFileBytes: opts.MaxFileBytes})
 	r := &rewriter{opts: opts, det: det, parsed: parsed, snap: snap, docs: map[string]*fileWork{}, done: map[string]bool{}, ciJobs: ciJobs, ciDocs: map[string]*ciWork{}}
 	switch opts.Playbook {
 	case PlaybookOIDC:
@@ -375,6 +379,11 @@ func (r *rewriter) finish() *RewriteResult {
 			continue
 		}
 		out, err := fw.d.apply()
+		if max := fileLimit(r.opts.MaxFileBytes); err == nil && int64(len(out)) > max {
+			// The next scan, lint or sweep would not read the file: the
+			// flag's guard could then neither be checked nor cleaned up.
+			err = fmt.Errorf("the rewritten file would be %d bytes, over the %d-byte limit cutover reads (scan.max_file_bytes); raise the limit or split the workflow", len(out), max)
+		}
 		if err == nil {
 			err = r.opts.Validate(p, src, out)
 		}

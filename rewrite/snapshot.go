@@ -7,7 +7,8 @@ import (
 	"strings"
 )
 
-// MaxFileBytes is the largest file Detect reads; larger files yield a finding.
+// MaxFileBytes is the largest file Detect reads when Options.MaxFileBytes
+// is zero; larger files yield a finding.
 const MaxFileBytes = 1 << 20
 
 // Snapshot is the set of files of one repository that detection reads.

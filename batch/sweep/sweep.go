@@ -569,7 +569,7 @@ func (e engine) tokenDrift(ctx context.Context, r ledger.Repo) (*Due, bool, erro
 	if err != nil {
 		return nil, false, err
 	}
-	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar})
+	res := rewrite.Detect(rewrite.Snapshot{Repo: r.FullName, Files: snap.Files, Problems: snap.Problems}, rewrite.Options{Registry: e.Opts.Registry, FlagVar: e.Opts.FlagVar, MaxFileBytes: e.Opts.MaxFileBytes})
 	details := ActiveTokenFeeds(res)
 	if len(details) == 0 {
 		return nil, true, nil

@@ -69,7 +69,7 @@ func (app *App) newForge(ctx context.Context, ledgerPath string) (forge.Forge, e
 		Limits:   gh.Limits{Disabled: app.Config.GitHub.Pacing == "off"},
 		Author:   forge.Author{Name: app.Config.Campaign.AuthorName, Email: app.Config.Campaign.AuthorEmail},
 		CacheDir: app.blobCacheDir(), ETagCacheDir: etagCacheDir(ledgerPath),
-		ProbeWorkflows: app.Config.GitHub.ProbeWorkflows,
+		ProbeWorkflows: app.Config.GitHub.ProbeWorkflows, MaxFileSize: app.Config.Scan.MaxFileBytes,
 	})
 	if errors.Is(err, gh.ErrNoToken) {
 		// No credential is a configuration error, as the README promises.
@@ -161,12 +161,13 @@ func (app *App) engine(cmd *cobra.Command, f *campaignFlags, needForge bool) (*b
 	e := &batch.Engine{Ledger: led, Logger: app.Logger, Now: app.Now, Opts: batch.Options{
 		Campaign: c.Campaign.Name, Org: c.GitHub.Org, Registry: reg,
 		FlagVar: c.Rewrite.FlagVar, NPMVersion: c.Rewrite.NPMVersion, Branch: c.Campaign.Branch,
-		Author:      forge.Author{Name: c.Campaign.AuthorName, Email: c.Campaign.AuthorEmail},
-		PR:          batch.PROptions{Draft: c.PR.Draft, Labels: c.PR.Labels, Reviewers: c.PR.Reviewers, TeamReviewers: c.PR.TeamReviewers, Assignees: c.PR.Assignees},
-		Plan:        batch.PlanOptions{Canaries: c.Waves.Canaries, Sizes: c.Waves.Sizes},
-		Gate:        batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
-		CanaryGate:  batch.Gate{Require: c.Waves.CanaryRequire, MaxFailureRatio: c.Waves.MaxFailureRatio},
-		Concurrency: c.Campaign.Concurrency, AutoRollback: c.Flag.AutoRollback, MergeMethod: c.PR.MergeMethod,
+		MaxFileBytes: c.Scan.MaxFileBytes,
+		Author:       forge.Author{Name: c.Campaign.AuthorName, Email: c.Campaign.AuthorEmail},
+		PR:           batch.PROptions{Draft: c.PR.Draft, Labels: c.PR.Labels, Reviewers: c.PR.Reviewers, TeamReviewers: c.PR.TeamReviewers, Assignees: c.PR.Assignees},
+		Plan:         batch.PlanOptions{Canaries: c.Waves.Canaries, Sizes: c.Waves.Sizes},
+		Gate:         batch.Gate{Require: c.Waves.Require, MaxFailureRatio: c.Waves.MaxFailureRatio},
+		CanaryGate:   batch.Gate{Require: c.Waves.CanaryRequire, MaxFailureRatio: c.Waves.MaxFailureRatio},
+		Concurrency:  c.Campaign.Concurrency, AutoRollback: c.Flag.AutoRollback, MergeMethod: c.PR.MergeMethod,
 		CircleCI: c.CircleCIProjects(), OwnerOf: c.OwnerOf,
 		Dashboard: batch.DashboardOptions{Repo: c.Dashboard.Repo, Labels: c.Dashboard.Labels, Meta: reports.Meta{
 			ToolVersion: buildVersion(debug.ReadBuildInfo), FlagVariable: c.Rewrite.FlagVar, Redactor: app.Redactor,

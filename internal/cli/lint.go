@@ -106,7 +106,7 @@ Exit code 1 when a result reaches --fail-on (default error), 2 for usage errors.
 				return err
 			}
 			opts.paths = args
-			opts.opts = lint.Options{Registry: reg, FlagVar: app.Config.Rewrite.FlagVar, RequireEnvironment: app.Config.Lint.RequireEnvironment}
+			opts.opts = lint.Options{Registry: reg, FlagVar: app.Config.Rewrite.FlagVar, RequireEnvironment: app.Config.Lint.RequireEnvironment, MaxFileBytes: app.Config.Scan.MaxFileBytes}
 			for _, ig := range app.Config.Lint.Ignore {
 				opts.opts.Ignore = append(opts.opts.Ignore, lint.Ignore{Rule: ig.Rule, Path: ig.Path, Reason: ig.Reason})
 			}
@@ -295,8 +295,12 @@ func lintPath(p string, opts *lintOptions) ([]lintHit, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("could not read %q: not a regular file", p)
 	}
-	if fi.Size() > rewrite.MaxFileBytes {
-		return nil, fmt.Errorf("could not read %q: %d bytes, over the %d-byte limit", p, fi.Size(), rewrite.MaxFileBytes)
+	limit := opts.opts.MaxFileBytes
+	if limit <= 0 {
+		limit = rewrite.MaxFileBytes
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("could not read %q: %d bytes, over the %d-byte limit (scan.max_file_bytes)", p, fi.Size(), limit)
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {

@@ -106,6 +106,7 @@ read. --write edits the target of a symlinked workflow, never the link.`,
 			o.opts.Playbook, o.opts.Registry = rewrite.Playbook(playbook), reg
 			o.opts.NPMVersion = app.Config.Rewrite.NPMVersion
 			o.paths, o.maxBytes, o.app = args, app.Config.Scan.MaxFileBytes, app
+			o.opts.MaxFileBytes = app.Config.Scan.MaxFileBytes
 			return runRewrite(cmd.Context(), o)
 		},
 	}

@@ -157,7 +157,7 @@ func scanRepos(ctx context.Context, paths []string, registry string, maxBytes in
 				app.Logger.Warn("repository not scanned", "path", p, "error", err)
 				return nil
 			}
-			dopts := rewrite.Options{Registry: registry, ManualDocs: manualDocs}
+			dopts := rewrite.Options{Registry: registry, ManualDocs: manualDocs, FlagVar: app.Config.Rewrite.FlagVar, MaxFileBytes: maxBytes}
 			if c, ok := circle[snap.Repo]; ok {
 				dopts.CircleCI = &c
 			}

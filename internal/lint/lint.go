@@ -139,6 +139,9 @@ type Options struct {
 	// Ignore suppresses results by rule and path (the config's
 	// [[lint.ignore]] list); each needs a reason.
 	Ignore []Ignore
+	// MaxFileBytes is the largest file read (rewrite.Options.MaxFileBytes);
+	// zero means rewrite.MaxFileBytes.
+	MaxFileBytes int64
 }
 
 // Ignore is one entry of the config's ignore list.
@@ -187,7 +190,7 @@ var untrustedTriggers = []string{"pull_request_target", "issue_comment", "workfl
 // Check runs every rule over one repository snapshot and returns the
 // results by file, line and rule. It does no I/O.
 func Check(snap rewrite.Snapshot, opts Options) []Result {
-	res := rewrite.Detect(snap, rewrite.Options{Registry: opts.Registry, FlagVar: opts.FlagVar})
+	res := rewrite.Detect(snap, rewrite.Options{Registry: opts.Registry, FlagVar: opts.FlagVar, MaxFileBytes: opts.MaxFileBytes})
 	return CheckResult(snap, res, opts)
 }
 
