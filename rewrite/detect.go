@@ -107,6 +107,12 @@ func detect(snap Snapshot, opts Options) (*Result, map[string]*Workflow, []*ciJo
 	d.committedAuth()
 	d.leaks()
 	d.parseWorkflows()
+	jobs := 0
+	for _, wf := range d.workflows {
+		jobs += len(wf.Jobs)
+	}
+	// At most one pipeline per job: sized once, not grown by copying.
+	d.res.Pipelines = make([]Pipeline, 0, jobs)
 	for _, wp := range d.workflowPaths() {
 		wf := d.workflows[wp]
 		for _, j := range wf.Jobs {
@@ -232,15 +238,18 @@ func credentialValue(v string) (secret string, ok bool) {
 	if v == "" || v == "''" || v == `""` {
 		return "", false
 	}
-	if m := secretRefRe.FindAllStringSubmatch(v, -1); m != nil {
-		for _, s := range m {
-			name := s[1] + s[2]
-			if strings.EqualFold(name, "GITHUB_TOKEN") {
-				continue
+	// Without the word there is no secret read (the regexp is the cost).
+	if strings.Contains(v, "secrets") {
+		if m := secretRefRe.FindAllStringSubmatch(v, -1); m != nil {
+			for _, s := range m {
+				name := s[1] + s[2]
+				if strings.EqualFold(name, "GITHUB_TOKEN") {
+					continue
+				}
+				return name, true
 			}
-			return name, true
+			return "", false
 		}
-		return "", false
 	}
 	if literalTokenRe.MatchString(v) {
 		return "", true

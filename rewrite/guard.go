@@ -47,8 +47,7 @@ func guardOf(text, flag string) (guarded bool, issue string) {
 		}
 	}
 	// A token value written outside any expression is never switched off.
-	outside := exprRe.ReplaceAllString(text, "")
-	if literalTokenRe.MatchString(outside) {
+	if strings.Contains(text, "npm_") && literalTokenRe.MatchString(exprRe.ReplaceAllString(text, "")) {
 		other++
 		if bad == "" {
 			bad = "a literal token"

@@ -105,7 +105,11 @@ func (r *rewriter) oidcBlockers(fw *fileWork, j *Job, p Pipeline) bool {
 			}
 		}
 	}
-	switch a := firstAnchorOrAlias(j.Node, 0); {
+	var a *yaml.Node
+	if fw.wf.Anchors { // no anchor, so no alias either: skip the walk
+		a = firstAnchorOrAlias(j.Node, 0)
+	}
+	switch {
 	case a != nil && a.Kind == yaml.AliasNode:
 		fw.manualf(a.Line, "job %q reuses YAML anchor &%s through the alias *%s; an edit would not apply where it is defined, edit it by hand", j.ID, a.Value, a.Value)
 		ok = false
@@ -598,8 +602,8 @@ func (r *rewriter) insertPermissions(fw *fileWork, j *Job, scopes []scope, why E
 	for _, sc := range scopes {
 		key += "\x00" + sc.Name + "\x00" + sc.Value
 	}
-	text, err := r.render("workflow/permissions.yaml.tmpl", key, map[string]any{
-		"Key": strings.Repeat(" ", keyCol-1), "Unit": strings.Repeat(" ", unit), "Scopes": scopes,
+	text, err := r.render("workflow/permissions.yaml.tmpl", key, func() map[string]any {
+		return map[string]any{"Key": strings.Repeat(" ", keyCol-1), "Unit": strings.Repeat(" ", unit), "Scopes": scopes}
 	})
 	if err != nil {
 		fw.manualf(j.Line, "template: %v", err)
@@ -677,8 +681,8 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		return
 	}
 	cond := upgradeCond(flag, st)
-	text, err := r.render("workflow/npm-upgrade-step.yaml.tmpl", prefix+"\x00"+flag+"\x00"+cond+"\x00"+r.opts.NPMVersion, map[string]any{
-		"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": cond, "NPMVersion": r.opts.NPMVersion,
+	text, err := r.render("workflow/npm-upgrade-step.yaml.tmpl", prefix+"\x00"+flag+"\x00"+cond+"\x00"+r.opts.NPMVersion, func() map[string]any {
+		return map[string]any{"Dash": prefix, "Key": strings.Repeat(" ", col), "FlagVar": flag, "If": cond, "NPMVersion": r.opts.NPMVersion}
 	})
 	if err != nil {
 		fw.manualf(st.Line, "template: %v", err)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 
 	"github.com/cutover/cutover/templates"
+	"golang.org/x/sync/errgroup"
 	"gopkg.in/yaml.v3"
 )
 
@@ -52,6 +54,7 @@ type RewriteOptions struct {
 	// could not read its own result back. Zero means MaxFileBytes.
 	MaxFileBytes int64
 	// Validate checks a rewritten file; nil means Lint (parse + actionlint).
+	// It is called for several files at once.
 	Validate func(path string, before, after []byte) error
 }
 
@@ -86,8 +89,6 @@ type RewriteResult struct {
 	FlagVar  string       `json:"flag_var"`
 	Files    []FileResult `json:"files"`
 	Detect   *Result      `json:"-"`
-
-	parsed map[string]*Workflow
 }
 
 // Changed reports whether any file was rewritten.
@@ -194,14 +195,14 @@ type rewriter struct {
 }
 
 // render executes a template of the templates package once per key: the
-// caller's key must determine data (it is cheaper to build than a template
-// run).
-func (r *rewriter) render(name, key string, data map[string]any) (string, error) {
+// caller's key must determine what data returns, which is called only on a
+// miss (a workflow of thousands of jobs asks for the same few blocks).
+func (r *rewriter) render(name, key string, data func() map[string]any) (string, error) {
 	key = name + "\x00" + key
 	if out, ok := r.rendered[key]; ok {
 		return out, nil
 	}
-	out, err := templates.Render(name, data)
+	out, err := templates.Render(name, data())
 	if err != nil {
 		return "", err
 	}
@@ -340,9 +341,10 @@ func (r *rewriter) once(key string) bool {
 }
 
 // finish applies, validates and reports every file in path order; workflow
-// files with no work are reported unchanged.
+// files with no work are reported unchanged. Validation, the costly part,
+// runs for several files at once, after the parse trees are let go.
 func (r *rewriter) finish() *RewriteResult {
-	res := &RewriteResult{Repo: r.det.Repo, Playbook: r.opts.Playbook, FlagVar: r.opts.FlagVar, Detect: r.det, parsed: r.parsed}
+	res := &RewriteResult{Repo: r.det.Repo, Playbook: r.opts.Playbook, FlagVar: r.opts.FlagVar, Detect: r.det}
 	var paths []string
 	for _, p := range r.snap.paths() {
 		if isWorkflowPath(p) || isOtherCIPath(p) {
@@ -351,6 +353,13 @@ func (r *rewriter) finish() *RewriteResult {
 	}
 	sort.Strings(paths)
 	ciOut := r.applyCI()
+	type pending struct {
+		i        int // index in res.Files
+		out      []byte
+		err      error
+		describe func() []Edit
+	}
+	var todo []*pending
 	for _, p := range paths {
 		if isOtherCIPath(p) {
 			res.Files = append(res.Files, r.finishCI(p, ciOut))
@@ -384,20 +393,33 @@ func (r *rewriter) finish() *RewriteResult {
 			// flag's guard could then neither be checked nor cleaned up.
 			err = fmt.Errorf("the rewritten file would be %d bytes, over the %d-byte limit cutover reads (scan.max_file_bytes); raise the limit or split the workflow", len(out), max)
 		}
-		if err == nil {
-			err = r.opts.Validate(p, src, out)
-		}
-		if err != nil {
-			fr.Status, fr.Reasons = StatusManual, []string{"rewrite rejected, file left untouched: " + err.Error()}
-			res.Files = append(res.Files, fr)
-			continue
-		}
-		if bytes.Equal(out, src) {
-			res.Files = append(res.Files, fr)
-			continue
-		}
-		fr.Status, fr.After, fr.Edits = StatusRewritten, out, fw.d.described()
+		todo = append(todo, &pending{i: len(res.Files), out: out, err: err, describe: fw.d.described})
 		res.Files = append(res.Files, fr)
+	}
+	// The parse trees of the input are no longer needed: on a large file
+	// they are tens of megabytes the validation would otherwise carry.
+	r.parsed, r.docs = nil, nil
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, w := range todo {
+		if w.err != nil {
+			continue
+		}
+		fr := res.Files[w.i]
+		g.Go(func() error {
+			w.err = r.opts.Validate(fr.Path, fr.Before, w.out)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, w := range todo {
+		fr := &res.Files[w.i]
+		switch {
+		case w.err != nil:
+			fr.Status, fr.Reasons = StatusManual, []string{"rewrite rejected, file left untouched: " + w.err.Error()}
+		case !bytes.Equal(w.out, fr.Before):
+			fr.Status, fr.After, fr.Edits = StatusRewritten, w.out, w.describe()
+		}
 	}
 	return res
 }

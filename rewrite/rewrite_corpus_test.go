@@ -84,7 +84,10 @@ func checkRewritten(t *testing.T, name string, snap Snapshot, fr FileResult, fla
 		if !p.IDToken {
 			t.Errorf("%s: job %s has no id-token: write after rewrite", name, p.Job)
 		}
-		wf := again.parsed[p.Workflow]
+		wf, err := ParseWorkflow(fr.Path, fr.After)
+		if err != nil {
+			t.Fatalf("%s: the rewritten file does not parse: %v", name, err)
+		}
 		j := jobByID(wf, p.Job)
 		for _, f := range p.Feeds {
 			if f.File != fr.Path {

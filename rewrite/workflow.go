@@ -51,7 +51,7 @@ type Workflow struct {
 	Jobs        []*Job
 	// CRLF is true when the file uses CRLF line endings.
 	CRLF bool
-	// Anchors is true when the file defines YAML anchors.
+	// Anchors is true when the file defines YAML anchors (at any depth).
 	Anchors bool
 
 	jobIndex map[string]*Job // by ID, built by jobByID for large workflows
@@ -221,8 +221,9 @@ func ParseWorkflow(p string, data []byte) (*Workflow, error) {
 		return nil, fmt.Errorf("%s: line %d: top level is not a mapping", p, root.Line)
 	}
 	wf.Root = root
-	wf.Anchors = hasAnchor(root, 0)
-	if expandedSize(root, map[*yaml.Node]int{}, maxExpandedNodes) > maxExpandedNodes {
+	wf.Anchors = hasAnchor(root)
+	// Without an anchor there is no alias to expand.
+	if wf.Anchors && expandedSize(root, map[*yaml.Node]int{}, maxExpandedNodes) > maxExpandedNodes {
 		return nil, fmt.Errorf("%s: %w", p, errAliasBudget)
 	}
 	w := &walker{}
@@ -269,17 +270,19 @@ func expandedSize(n *yaml.Node, memo map[*yaml.Node]int, limit int) int {
 	return size
 }
 
-func hasAnchor(n *yaml.Node, depth int) bool {
-	if n == nil || depth > 200 {
-		return false
-	}
-	if n.Anchor != "" {
-		return true
-	}
-	for _, c := range n.Content {
-		if hasAnchor(c, depth+1) {
+// hasAnchor reports whether any node under n, at any depth, defines an
+// anchor (an alias needs one, so without it there is no alias either).
+func hasAnchor(n *yaml.Node) bool {
+	stack := []*yaml.Node{n}
+	for len(stack) > 0 {
+		n, stack = stack[len(stack)-1], stack[:len(stack)-1]
+		if n == nil {
+			continue
+		}
+		if n.Anchor != "" || n.Kind == yaml.AliasNode {
 			return true
 		}
+		stack = append(stack, n.Content...)
 	}
 	return false
 }
