@@ -53,3 +53,30 @@ func TestFinishValidatesEachFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFinishValidatorPanic: a validator that panics fails its file only;
+// validation runs on goroutines of its own, where a panic would otherwise
+// end the process instead of one repository's rewrite.
+func TestFinishValidatorPanic(t *testing.T) {
+	const wf = "on: push\njobs:\n  p:\n    runs-on: ubuntu-latest\n    steps:\n      - run: npm publish\n        env:\n          NODE_AUTH_TOKEN: ${{ secrets.T }}\n"
+	snap := Snapshot{Repo: "acme/two", Files: map[string][]byte{
+		".github/workflows/a.yml": []byte(wf), ".github/workflows/b.yml": []byte(wf),
+		"package.json": []byte(`{"name":"two","version":"1.0.0"}`),
+	}}
+	validate := func(p string, before, after []byte) error {
+		if strings.HasSuffix(p, "/a.yml") {
+			panic("validator bug")
+		}
+		return nil
+	}
+	res, err := Rewrite(snap, RewriteOptions{Registry: TestRegistry, Validate: validate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Files[0]; f.Status != StatusManual || !strings.Contains(strings.Join(f.Reasons, " "), "validation panicked: validator bug") {
+		t.Errorf("%s: %s %q, want manual naming the panic", f.Path, f.Status, f.Reasons)
+	}
+	if f := res.Files[1]; f.Status != StatusRewritten {
+		t.Errorf("%s: %s %q, want rewritten", f.Path, f.Status, f.Reasons)
+	}
+}

@@ -407,7 +407,7 @@ func (r *rewriter) finish() *RewriteResult {
 		}
 		fr := res.Files[w.i]
 		g.Go(func() error {
-			w.err = r.opts.Validate(fr.Path, fr.Before, w.out)
+			w.err = recovered(func() error { return r.opts.Validate(fr.Path, fr.Before, w.out) })
 			return nil
 		})
 	}
@@ -422,6 +422,18 @@ func (r *rewriter) finish() *RewriteResult {
 		}
 	}
 	return res
+}
+
+// recovered runs fn and turns a panic into an error: validation runs on
+// goroutines of its own, where a panic (in actionlint, say) would end the
+// whole process instead of failing one file of one repository.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("internal error: validation panicked: %v", v)
+		}
+	}()
+	return fn()
 }
 
 // eachTokenJob calls fn for every pipeline that has token feeds, with its

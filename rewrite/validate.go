@@ -16,8 +16,10 @@ func Lint(p string, before, after []byte) error {
 	// side (on a 1 MiB workflow each takes a good part of a second).
 	parsed := make(chan error, 1)
 	go func() {
-		_, err := ParseWorkflow(p, after)
-		parsed <- err
+		parsed <- recovered(func() error {
+			_, err := ParseWorkflow(p, after)
+			return err
+		})
 	}()
 	now, err := lint(p, after)
 	if perr := <-parsed; perr != nil {
