@@ -384,7 +384,12 @@ func (r *rewriter) ensureIDToken(fw *fileWork, j *Job, p Pipeline) {
 		fw.manualf(wp.Line, "workflow permissions are %q; a job-level block would drop them: add id-token: write by hand", wp.All)
 		return
 	case wp.Set:
-		for _, k := range orderedScopes(wp) {
+		ws, ok := orderedScopes(wp)
+		if !ok {
+			fw.manualf(wp.Line, "workflow permissions use a shape cutover cannot copy into a job (an anchor, alias, tag or unknown word); add id-token: write by hand")
+			return
+		}
+		for _, k := range ws {
 			if k.Name != "id-token" {
 				scopes = append(scopes, k)
 			}
@@ -442,7 +447,11 @@ func (r *rewriter) callerScopes(p Pipeline) (scopes []scope, all, ok bool) {
 		case perm.Set && perm.All != "":
 			return nil, false, false
 		case perm.Set:
-			for _, s := range orderedScopes(perm) {
+			ps, ok := orderedScopes(perm)
+			if !ok {
+				return nil, false, false
+			}
+			for _, s := range ps {
 				if s.Name != "id-token" {
 					these = append(these, s)
 				}
@@ -460,15 +469,29 @@ func (r *rewriter) callerScopes(p Pipeline) (scopes []scope, all, ok bool) {
 }
 
 // orderedScopes lists a permissions mapping in file order.
-func orderedScopes(p Permissions) []scope {
-	var out []scope
+func orderedScopes(p Permissions) (out []scope, ok bool) {
 	if p.VNode == nil || p.VNode.Kind != yaml.MappingNode {
-		return out
+		return out, true
 	}
 	for i := 0; i+1 < len(p.VNode.Content); i += 2 {
-		out = append(out, scope{p.VNode.Content[i].Value, p.VNode.Content[i+1].Value})
+		k, v := p.VNode.Content[i], p.VNode.Content[i+1]
+		if !plainWord(k) || !plainWord(v) {
+			return nil, false
+		}
+		out = append(out, scope{k.Value, v.Value})
 	}
-	return out
+	return out, true
+}
+
+// scopeWordRe matches a permission scope name or level.
+var scopeWordRe = regexp.MustCompile(`^[a-z][a-z-]*$`)
+
+// plainWord reports whether n is a scalar cutover can copy into a new
+// permissions block as it reads: no anchor, alias or explicit tag, and a
+// scope-like word (an anchored key such as "&a: read" would be copied as an
+// empty name).
+func plainWord(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Anchor == "" && n.Style&yaml.TaggedStyle == 0 && scopeWordRe.MatchString(n.Value)
 }
 
 // inferScopes guesses the permissions a job that relied on defaults needs.
@@ -676,6 +699,17 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		return
 	}
 	prefix := line[:col]
+	first := st.Node.Line // the step's first line: its dash's
+	if strings.TrimSpace(prefix) != "-" && strings.TrimSpace(prefix) == "" {
+		// The dash stands alone on the line above ("-" or "- # note"):
+		// the new step goes above it, written as "- key: value" at the
+		// dash's indentation.
+		if n := fw.t.itemLine(st.Node, 0); n < st.Node.Line {
+			dash := fw.d.line(n)
+			i := strings.Index(dash, "-")
+			prefix, col, first = dash[:i]+"- ", i+2, n
+		}
+	}
 	if strings.TrimSpace(prefix) != "-" {
 		fw.manualf(st.Line, "step is not written as '- key: value'; add the npm upgrade step by hand")
 		return
@@ -688,7 +722,7 @@ func (r *rewriter) insertStepBefore(fw *fileWork, st *Step, flag, desc string) {
 		fw.manualf(st.Line, "template: %v", err)
 		return
 	}
-	at := fw.d.commentStart(st.Node.Line)
+	at := fw.d.commentStart(first)
 	fw.d.insertLines(at, strings.Split(strings.TrimRight(text, "\n"), "\n"), Edit{Line: st.Node.Line, Description: desc})
 }
 

@@ -93,6 +93,9 @@ func (t *tree) entryEnd(n *yaml.Node) int {
 		var end int
 		if i+step < len(p.Content) {
 			next := p.Content[i+step].Line
+			if p.Kind == yaml.SequenceNode && p.Style&yaml.FlowStyle == 0 {
+				next = t.itemLine(p.Content[i+step], n.Line)
+			}
 			end = t.d.contentEnd(n.Line, next)
 		} else {
 			end = t.containerEnd(p)
@@ -104,6 +107,39 @@ func (t *tree) entryEnd(n *yaml.Node) int {
 		return end
 	}
 	return n.Line
+}
+
+// itemLine returns the line of the "-" that starts sequence item n, after
+// line prev: n's own line, unless the dash stands alone above it ("-", or
+// "- # comment", with the value on the next line), where the line belongs
+// to n and not to the item before.
+func (t *tree) itemLine(n *yaml.Node, prev int) int {
+	if line := t.d.line(n.Line); strings.Contains(line[:min(t.d.byteCol(n.Line, n.Column), len(line))], "-") {
+		return n.Line
+	}
+	for m := n.Line - 1; m > prev; m-- {
+		if t.d.blankOrComment(m) {
+			continue
+		}
+		if dashOnly(t.d.line(m)) {
+			return m
+		}
+		break
+	}
+	return n.Line
+}
+
+// dashOnly reports whether a line holds only block sequence indicators
+// ("-", "- -"), perhaps with a comment after them.
+func dashOnly(line string) bool {
+	s := strings.TrimSpace(line)
+	if i := strings.Index(s, " #"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, "\t#"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.HasPrefix(s, "-") && strings.Trim(s, "- \t") == ""
 }
 
 // containerEnd returns the last line of a mapping or sequence node.
